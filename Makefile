@@ -1,0 +1,53 @@
+# Quick start: `make run` serves a RAM namespace, `make test` runs every test.
+# See README.md.
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test run asan fuzz clean format tidy
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+run: build
+	@if [ -x $(BUILD_DIR)/tools/nvmeof-target ]; then \
+	  exec $(BUILD_DIR)/tools/nvmeof-target --ram 1G; \
+	else \
+	  echo "make run: nvmeof-target is not built yet (see the controller issue)"; exit 1; \
+	fi
+
+# ASan + UBSan build and test run, as CI does it.
+asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DNVMEOF_SANITIZE=address,undefined -DNVMEOF_BENCH=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNVMEOF_FUZZ=ON -DNVMEOF_TESTS=OFF -DNVMEOF_BENCH=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+format:
+	find include src tools tests fuzz bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+tidy: $(BUILD_DIR)/build.ninja
+	find src tools -name '*.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan build-fuzz
