@@ -40,6 +40,8 @@ enum class StatusCode : int {
   kProtocolError,       // the peer broke the wire protocol (or we were told so)
   kDataLoss,            // a data digest mismatch: the data is not trusted
   kIoError,             // an errno from the OS that has no better code
+  kAborted,             // ended before it finished (e.g. a command's response
+                        // arrived before all of its data moved)
 };
 
 // Returns a stable name for `code`, e.g. "kUnavailable" -> "UNAVAILABLE".
@@ -101,6 +103,7 @@ Status UnavailableError(std::string_view message);
 Status DeadlineExceededError(std::string_view message);
 Status ProtocolError(std::string_view message);
 Status DataLossError(std::string_view message);
+Status AbortedError(std::string_view message);
 
 // A Status from an errno value: "context: strerror(err)", with a code that
 // fits the errno (ECONNREFUSED -> kUnavailable, EINVAL -> kInvalidArgument,

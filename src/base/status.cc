@@ -22,6 +22,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kProtocolError: return "PROTOCOL_ERROR";
     case StatusCode::kDataLoss: return "DATA_LOSS";
     case StatusCode::kIoError: return "IO_ERROR";
+    case StatusCode::kAborted: return "ABORTED";
   }
   return "UNKNOWN";
 }
@@ -89,6 +90,7 @@ Status ProtocolError(std::string_view m) {
   return {StatusCode::kProtocolError, m};
 }
 Status DataLossError(std::string_view m) { return {StatusCode::kDataLoss, m}; }
+Status AbortedError(std::string_view m) { return {StatusCode::kAborted, m}; }
 
 Status ErrnoError(int err, std::string_view context) {
   StatusCode code = StatusCode::kIoError;

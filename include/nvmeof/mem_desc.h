@@ -1,0 +1,63 @@
+// MemDesc: a borrowed description of a data buffer, one span or a
+// scatter-gather list (the seed's `struct memdesc`).
+//
+// A MemDesc owns nothing: the memory it names, and for a list the iovec
+// array itself, stay the caller's and must stay valid until the data
+// callback of the operation that took the MemDesc has run.
+
+#ifndef NVMEOF_MEM_DESC_H_
+#define NVMEOF_MEM_DESC_H_
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace nvmeof {
+
+class MemDesc {
+ public:
+  MemDesc() = default;
+  // One span.
+  MemDesc(void* data, size_t length) : single_{data, length}, length_(length) {}
+  // A scatter-gather list of `count` segments; `iov` is borrowed.
+  MemDesc(const iovec* iov, size_t count);
+
+  MemDesc(const MemDesc& o) { *this = o; }
+  MemDesc& operator=(const MemDesc& o) {
+    single_ = o.single_;
+    list_ = o.list_;
+    count_ = o.count_;
+    length_ = o.length_;
+    return *this;
+  }
+
+  size_t length() const { return length_; }
+  bool empty() const { return length_ == 0; }
+  size_t segment_count() const { return list_ ? count_ : (length_ ? 1 : 0); }
+  const iovec* segments() const { return list_ ? list_ : &single_; }
+
+  // Writes into `out` (at most `max_out` entries) the pieces of this buffer
+  // that cover [offset, offset + length), and returns how many it wrote;
+  // returns 0 if they do not fit in `max_out`.
+  // REQUIRES: offset + length <= this->length().
+  size_t Slice(size_t offset, size_t length, iovec* out, size_t max_out) const;
+
+  // Copies between this buffer, from `offset`, and flat memory.
+  // REQUIRES: offset + length <= this->length().
+  void CopyOut(size_t offset, void* dst, size_t length) const;
+  void CopyIn(size_t offset, const void* src, size_t length) const;
+  // Copies `length` bytes from `src` at `src_offset` into this at `offset`.
+  void CopyFrom(size_t offset, const MemDesc& src, size_t src_offset,
+                size_t length) const;
+
+ private:
+  iovec single_{nullptr, 0};
+  const iovec* list_ = nullptr;  // null: the buffer is single_
+  size_t count_ = 0;
+  size_t length_ = 0;
+};
+
+}  // namespace nvmeof
+
+#endif  // NVMEOF_MEM_DESC_H_
