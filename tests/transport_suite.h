@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ struct TransportSuiteParam {
   bool header_digest = false;
   bool data_digest = false;
 };
+
+// Names the parameter in test listings (CTest prints it).
+inline void PrintTo(const TransportSuiteParam& p, std::ostream* os) {
+  *os << p.name;
+}
 
 class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
  protected:
