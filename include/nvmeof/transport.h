@@ -85,6 +85,9 @@ struct ControllerQueuePairParams {
   uint32_t max_c2h_data = 128 * 1024;  // TCP: largest C2HData PDU sent
   bool allow_header_digest = true;     // TCP
   bool allow_data_digest = true;       // TCP
+  // Picks the loop (thread) that will own each new connection; called on
+  // the listener's loop. Empty: the listener's loop owns them all.
+  std::function<EventLoop*()> choose_loop;
 };
 
 class QueuePair;
@@ -195,6 +198,9 @@ class Capsule {
 
   Sqe& mutable_sqe() { return sqe_; }
   Cqe& mutable_cqe() { return cqe_; }
+  // References held (the upper layer's and the transport's); 0 when the
+  // capsule is in the pool.
+  uint16_t refs_in_use() const { return refs_; }
   void AddRef() { ++refs_; }
   // Returns the capsule to the pool when this was the last reference.
   void Release();
