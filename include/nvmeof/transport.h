@@ -29,6 +29,7 @@
 #ifndef NVMEOF_TRANSPORT_H_
 #define NVMEOF_TRANSPORT_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -73,6 +74,9 @@ struct HostQueuePairParams {
   // Largest write sent as in-capsule data: 8192 on the admin queue (what
   // Linux uses), IOCCSZ * 16 - 64 on I/O queues. 0 disables it.
   uint32_t max_icd = 8192;
+  // How long connecting may take, transport handshake (TCP: ICResp)
+  // included.
+  std::chrono::milliseconds connect_timeout{10000};
 };
 
 // Controller side: the limits a listener applies to every queue pair.
@@ -85,6 +89,9 @@ struct ControllerQueuePairParams {
   uint32_t max_c2h_data = 128 * 1024;  // TCP: largest C2HData PDU sent
   bool allow_header_digest = true;     // TCP
   bool allow_data_digest = true;       // TCP
+  // How long a new connection may stay silent before the transport
+  // handshake (TCP: ICReq) before it is dropped.
+  std::chrono::milliseconds ic_timeout{10000};
   // Picks the loop (thread) that will own each new connection; called on
   // the listener's loop. Empty: the listener's loop owns them all.
   std::function<EventLoop*()> choose_loop;

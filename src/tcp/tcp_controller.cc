@@ -22,7 +22,7 @@ void TcpQueuePair::StartController(EventLoop* loop, Fd fd,
                               2 * size_t{p.max_queue_size} + 1);
   PduCheckContext& ctx = qp->reader_.context();
   ctx.max_data_len = std::max({kAdminIcd, p.max_io_icd, p.max_h2c_data});
-  EventLoop::Clock::duration timeout = setup->timeout;
+  EventLoop::Clock::duration timeout = p.ic_timeout;
   qp->ctrl_setup_ = std::move(setup);
   qp->state_ = State::kAwaitIc;
   qp->UpdateInterest();

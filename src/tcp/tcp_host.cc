@@ -32,7 +32,7 @@ void TcpQueuePair::StartHost(EventLoop* loop, const SocketAddress& address,
   qp->asked_hdgst_ = p.header_digest;
   qp->asked_ddgst_ = p.data_digest;
   qp->reader_.context().max_data_len = 0xFFFFFFFFu;  // bounded per command
-  EventLoop::Clock::duration timeout = setup.timeout;
+  EventLoop::Clock::duration timeout = p.connect_timeout;
   qp->host_setup_ = std::make_unique<HostSetup>(std::move(setup));
   qp->state_ = State::kConnecting;
   qp->UpdateInterest();

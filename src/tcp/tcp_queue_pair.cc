@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -57,7 +58,7 @@ void TcpQueuePair::UpdateInterest() {
   if (state_ == State::kConnecting) {
     want = EPOLLOUT;
   } else {
-    if (state_ != State::kTerminating) want |= EPOLLIN;
+    if (state_ != State::kTerminating || draining_) want |= EPOLLIN;
     if (!tx_.empty()) want |= EPOLLOUT;
   }
   if (want == interest_) return;
@@ -84,6 +85,14 @@ void TcpQueuePair::OnFdEvents(uint32_t events) {
 }
 
 void TcpQueuePair::OnReadable() {
+  if (draining_) {
+    uint8_t scratch[4096];
+    ssize_t n = recv(fd_.get(), scratch, sizeof(scratch), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+      EndTermination();
+    }
+    return;
+  }
   if (state_ == State::kTerminating || state_ == State::kDown) return;
   PduReader::Outcome o = reader_.ReadFrom(fd_.get());
   switch (o) {
@@ -128,11 +137,12 @@ void TcpQueuePair::Flush() {
     ConnectionLost(error);
     return;
   }
-  if (state_ == State::kTerminating && term_req_item_ == nullptr) {
-    // The TermReq went out: the connection ends now.
-    CloseSocket();
-    state_ = State::kDown;
-    return;
+  if (state_ == State::kTerminating && term_req_item_ == nullptr && !draining_) {
+    // The TermReq went out. Half-close so that a FIN follows it, and read
+    // until the peer closes (or the grace ends): closing with unread input
+    // would send an RST, which can destroy the TermReq at the peer.
+    shutdown(fd_.get(), SHUT_WR);
+    draining_ = true;
   }
   UpdateInterest();
 }
@@ -219,8 +229,7 @@ void TcpQueuePair::Fatal(const PduError& e, std::span<const uint8_t> offending) 
   UpdateInterest();
   grace_timer_ = loop_->AddTimer(kTermReqGrace, [this] {
     grace_timer_ = 0;
-    CloseSocket();
-    state_ = State::kDown;
+    EndTermination();
   });
   if (host_setup_ || ctrl_setup_) {
     SetupFailed(fatal_status_);  // never handed over: nobody to report to
@@ -238,6 +247,17 @@ void TcpQueuePair::ConnectionLost(Status why) {
     return;
   }
   ReportError(std::move(why));
+}
+
+void TcpQueuePair::EndTermination() {
+  if (grace_timer_) {
+    loop_->CancelTimer(grace_timer_);
+    grace_timer_ = 0;
+  }
+  draining_ = false;
+  CloseSocket();
+  state_ = State::kDown;
+  if (self_owned_) loop_->Defer([this] { delete this; });
 }
 
 void TcpQueuePair::CloseSocket() {
@@ -272,16 +292,14 @@ void TcpQueuePair::SetupFailed(Status why) {
   if (host_setup_) on_connected = std::move(host_setup_->on_connected);
   host_setup_.reset();
   ctrl_setup_.reset();
+  // Deleted later on the loop, once any TermReq has gone out (a
+  // self-owned queue pair in termination deletes itself at its end).
+  self_owned_ = true;
+  const bool now = state_ != State::kTerminating;
   loop_->Defer([this, on_connected = std::move(on_connected),
-                why = std::move(why)]() mutable {
+                why = std::move(why), now]() mutable {
     if (on_connected) on_connected(std::move(why));
-    // A TermReq may still be on its way out: let the grace timer run.
-    if (grace_timer_) {
-      loop_->CancelTimer(grace_timer_);
-      grace_timer_ = 0;
-      Flush();
-    }
-    delete this;
+    if (now) delete this;
   });
 }
 

@@ -72,12 +72,10 @@ class TcpQueuePair final : public QueuePair,
     HostQueuePairParams params;
     QueuePairCallbacks callbacks;
     ConnectCallback on_connected;
-    EventLoop::Clock::duration timeout = std::chrono::seconds(10);
   };
   struct ControllerSetup {
     ControllerQueuePairParams params;
     AcceptCallback on_accept;
-    EventLoop::Clock::duration timeout = std::chrono::seconds(10);
   };
 
   // Starts a host connection to `address`. The queue pair owns itself
@@ -133,6 +131,8 @@ class TcpQueuePair final : public QueuePair,
   // The connection is gone (peer closed, I/O error, TermReq received).
   void ConnectionLost(Status why);
   void CloseSocket();
+  // Ends a termination: the socket closes (after the TermReq and drain).
+  void EndTermination();
   void SetupFailed(Status why);
   void SetupDone();
   void StartIcTimer(EventLoop::Clock::duration timeout);
@@ -184,6 +184,8 @@ class TcpQueuePair final : public QueuePair,
   EventLoop::TimerId ic_timer_ = 0;
   EventLoop::TimerId grace_timer_ = 0;
   TxItem* term_req_item_ = nullptr;  // while Terminating
+  bool draining_ = false;  // TermReq sent, write side shut, discarding input
+  bool self_owned_ = false;  // failed before being handed over: deletes itself
   Status fatal_status_;
 
   // What the PDU being received is about (between OnPduHeader and OnPduEnd).
