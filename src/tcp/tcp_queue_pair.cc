@@ -40,6 +40,7 @@ TcpQueuePair::~TcpQueuePair() {
   loop_->Unschedule(this);
   if (ic_timer_) loop_->CancelTimer(ic_timer_);
   if (grace_timer_) loop_->CancelTimer(grace_timer_);
+  DropPartialCommand();
   CloseSocket();
   // Items still queued hold capsule references: drop them quietly.
   tx_.DropAll([this](TxItem* item) {
@@ -319,8 +320,19 @@ void TcpQueuePair::SetupDone() {
   }
 }
 
+// A command whose header arrived but whose in-capsule data never did holds
+// a capsule from the pool that nobody else knows of.
+void TcpQueuePair::DropPartialCommand() {
+  if (rx_capsule_ != nullptr && rx_type_ == PduType::kCapsuleCmd &&
+      !is_host()) {
+    rx_capsule_->Release();
+  }
+  rx_capsule_ = nullptr;
+}
+
 void TcpQueuePair::DoClose(std::function<void()> done) {
   Status cancelled = CancelledError("queue pair closed");
+  DropPartialCommand();
   CloseSocket();
   state_ = State::kDown;
   if (grace_timer_) {

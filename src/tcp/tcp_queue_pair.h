@@ -131,6 +131,7 @@ class TcpQueuePair final : public QueuePair,
   // The connection is gone (peer closed, I/O error, TermReq received).
   void ConnectionLost(Status why);
   void CloseSocket();
+  void DropPartialCommand();
   // Ends a termination: the socket closes (after the TermReq and drain).
   void EndTermination();
   void SetupFailed(Status why);

@@ -392,6 +392,26 @@ TEST_F(TcpWireTest, PeerThatLeavesBeforeICReqIsDropped) {
   EXPECT_TRUE(qps_.size() == 1u);  // only the serving check's connection
 }
 
+// Found by tcp_controller_fuzz: a peer that leaves in the middle of a
+// command's in-capsule data must not leak the capsule the header took.
+TEST_F(TcpWireTest, PeerLeavingMidInCapsuleDataLeaksNothing) {
+  {
+    RawPeer p = ConnectedPeer();
+    Sqe sqe{};
+    sqe.opcode = 0x01;
+    sqe.cid = 2;
+    sqe.flags = kSqeFlagsPsdtSgl;
+    sqe.sgl1.type = kSglIcdType;
+    sqe.sgl1.length = 1024;
+    p.SendPdu(MakeCapsuleCmd(sqe, fmt_, 1024));
+    std::vector<uint8_t> part(100, 7);
+    p.Send(part.data(), part.size());
+  }  // closed with 924 bytes of data missing
+  ASSERT_TRUE(loop_->RunUntil([&] { return !errors_.empty(); }, kWait));
+  EXPECT_EQ(errors_[0].code(), StatusCode::kUnavailable) << errors_[0].ToString();
+  // TearDown closes the queue pair and checks the pool is whole.
+}
+
 TEST_F(TcpWireTest, SilentPeerIsDroppedAfterTheICTimeout) {
   auto peer = RawPeer::Connect(listener_->address());
   ASSERT_TRUE(peer.ok());
