@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -78,6 +79,7 @@ class TcpWireTest : public ::testing::Test {
     p.max_h2c_data = 8192;
     p.max_io_icd = 8192;
     p.ic_timeout = std::chrono::milliseconds(50);
+    p.max_c2h_data = 8192;
     auto l = transport_->Listen(
         *loop_, {TransportType::kTcp, "127.0.0.1", "0"}, p,
         [this](std::unique_ptr<QueuePair> qp) {
@@ -109,6 +111,14 @@ class TcpWireTest : public ::testing::Test {
   void OnCommand(QueuePair* qp, CapsulePtr c) {
     NvmeStatus v = c->Validate();
     statuses_.push_back(v);
+    if (v.ok() && c->sqe().opcode == 0x02 && c->data_length() > 0) {
+      source_.resize(c->data_length());
+      for (size_t i = 0; i < source_.size(); ++i) source_[i] = static_cast<uint8_t>(i * 7);
+      SendDataResult r = c->SendData(0, MemDesc(source_.data(), source_.size()),
+                                     true, nullptr);
+      if (r.outcome != SendDataOutcome::kCompleted) Respond(qp, *c, r.status);
+      return;
+    }
     if (!v.ok() || c->sqe().opcode != 0x01 || c->has_in_capsule_data()) {
       Respond(qp, *c, v);
       return;
@@ -231,6 +241,7 @@ class TcpWireTest : public ::testing::Test {
   std::vector<NvmeStatus> statuses_;
   std::vector<Status> piece_statuses_;
   std::vector<uint8_t> sink_;
+  std::vector<uint8_t> source_;  // what reads return
   PduFormat fmt_;
 };
 
@@ -423,6 +434,81 @@ TEST_F(TcpWireTest, SilentPeerIsDroppedAfterTheICTimeout) {
   ExpectStillServing();
 }
 
+// Reads split into C2HData PDUs of at most max_c2h_data, in order,
+// LAST_PDU only on the last, then a response (SQ flow control on).
+TEST_F(TcpWireTest, ReadIsSplitIntoC2HDataPdus) {
+  for (bool digests : {false, true}) {
+    RawPeer p = ConnectedPeer(digests, digests);
+    Sqe sqe{};
+    sqe.opcode = 0x02;
+    sqe.cid = 9;
+    sqe.flags = kSqeFlagsPsdtSgl;
+    sqe.sgl1.type = kSglTransportType;
+    sqe.sgl1.length = 20000;
+    CapsuleCmdHeader h = MakeCapsuleCmd(sqe, fmt_, 0);
+    SendWithDigest(p, &h, sizeof(h));
+    const uint32_t dg = digests ? 4 : 0;
+    const size_t total = 3 * (24 + dg + dg) + 20000 + sizeof(CapsuleRespHeader) + dg;
+    WaitBytes(p, total);
+    size_t at = 0;
+    uint32_t expect_off = 0;
+    for (uint32_t len : {8192u, 8192u, 3616u}) {
+      C2HDataHeader c;
+      std::memcpy(&c, p.rx().data() + at, sizeof(c));
+      EXPECT_EQ(c.ch.type, PduType::kC2HData);
+      EXPECT_EQ(c.cccid, 9);
+      EXPECT_EQ(c.datao, expect_off);
+      EXPECT_EQ(c.datal, len);
+      EXPECT_EQ((c.ch.flags & kPduFlagLastPdu) != 0, len == 3616u);
+      EXPECT_EQ(c.ch.flags & kPduFlagSuccess, 0);
+      EXPECT_EQ((c.ch.flags & kPduFlagHdgst) != 0, digests);
+      EXPECT_EQ((c.ch.flags & kPduFlagDdgst) != 0, digests);
+      if (digests) {
+        uint32_t hd, dd;
+        std::memcpy(&hd, p.rx().data() + at + 24, 4);
+        EXPECT_EQ(hd, HeaderDigest(p.rx().data() + at, 24));
+        std::memcpy(&dd, p.rx().data() + at + 28 + len, 4);
+        EXPECT_EQ(dd, ComputeCrc32c(p.rx().data() + at + 28, len));
+      }
+      const uint8_t* payload = p.rx().data() + at + 24 + dg;
+      EXPECT_TRUE(std::equal(payload, payload + len, source_.begin() + expect_off));
+      at += c.ch.plen;
+      expect_off += len;
+    }
+    CapsuleRespHeader r;
+    std::memcpy(&r, p.rx().data() + at, sizeof(r));
+    EXPECT_EQ(r.ch.type, PduType::kCapsuleResp);
+    EXPECT_EQ(r.rccqe.cid, 9);
+    EXPECT_EQ(at + r.ch.plen, total);
+  }
+}
+
+// A host that allows several R2Ts (MAXR2T 3) is served all the same: one
+// R2T per command at a time is within its limit.
+TEST_F(TcpWireTest, HostWithMaxR2TAboveZero) {
+  auto peer = RawPeer::Connect(listener_->address());
+  ASSERT_TRUE(peer.ok());
+  RawPeer& p = *peer;
+  p.SendPdu(MakeICReq(0, false, false, 3));
+  WaitBytes(p, sizeof(ICRespPdu));
+  p.rx().clear();
+  fmt_ = PduFormat{};
+  R2THeader r2t = WriteAwaitingR2T(p, 4, 20000);
+  std::vector<uint8_t> data(20000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i);
+  for (uint32_t off = 0; off < 20000; off += 8192) {
+    uint32_t n = std::min<uint32_t>(8192, 20000 - off);
+    p.SendPdu(MakeH2CData(4, r2t.ttag, off, n, off + n == 20000, fmt_));
+    p.Send(data.data() + off, n);
+  }
+  WaitBytes(p, sizeof(CapsuleRespHeader));
+  CapsuleRespHeader r;
+  std::memcpy(&r, p.rx().data(), sizeof(r));
+  EXPECT_EQ(r.rccqe.cid, 4);
+  EXPECT_TRUE(NvmeStatus::FromCqeStatus(r.rccqe.status).ok());
+  EXPECT_EQ(sink_, data);
+}
+
 // ---- the host side against a raw controller ----
 
 class TcpHostWireTest : public ::testing::Test {
@@ -533,6 +619,53 @@ TEST_F(TcpHostWireTest, SilentControllerFailsTheConnectAtTheTimeout) {
   ASSERT_TRUE(loop_->RunUntil([&] { return connected_; }, kWait));
   EXPECT_EQ(connect_status_.code(), StatusCode::kDeadlineExceeded)
       << connect_status_.ToString();
+}
+
+// The host answers an R2T with H2CData split at the controller's
+// MAXH2CDATA, DATAO in order, LAST_PDU on the last only.
+TEST_F(TcpHostWireTest, H2CDataSplitAtMaxH2CData) {
+  HostQueuePairParams params;
+  params.max_icd = 0;
+  RawPeer p = StartConnect(params);
+  p.SendPdu(MakeICResp(0, false, false, 8192));
+  ASSERT_TRUE(loop_->RunUntil([&] { return connected_; }, kWait));
+  ASSERT_NE(qp_, nullptr);
+  std::vector<uint8_t> data(20000, 0x3C);
+  Sqe sqe{};
+  sqe.opcode = 0x01;
+  sqe.cid = 12;
+  CapsulePtr cmd = qp_->AllocateCommand(sqe);
+  bool data_done = false;
+  cmd->AppendData(MemDesc(data.data(), data.size()), true,
+                  [&](Status s) { data_done = s.ok(); });
+  ASSERT_TRUE(qp_->Transmit(*cmd).ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= 72; }, kWait));
+  CapsuleCmdHeader c;
+  std::memcpy(&c, p.rx().data(), sizeof(c));
+  EXPECT_EQ(c.ccsqe.sgl1.type, kSglTransportType);
+  EXPECT_EQ(c.ccsqe.sgl1.length, 20000u);
+  EXPECT_EQ(c.ccsqe.flags & kSqeFlagsPsdtMask, kSqeFlagsPsdtSgl);
+  p.rx().clear();
+  p.SendPdu(MakeR2T(12, 33, 0, 20000, PduFormat{}));
+  const size_t total = 3 * 24 + 20000;
+  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= total; }, kWait));
+  size_t at = 0;
+  uint32_t off = 0;
+  for (uint32_t len : {8192u, 8192u, 3616u}) {
+    H2CDataHeader h;
+    std::memcpy(&h, p.rx().data() + at, sizeof(h));
+    EXPECT_EQ(h.ch.type, PduType::kH2CData);
+    EXPECT_EQ(h.cccid, 12);
+    EXPECT_EQ(h.ttag, 33);
+    EXPECT_EQ(h.datao, off);
+    EXPECT_EQ(h.datal, len);
+    EXPECT_EQ((h.ch.flags & kPduFlagLastPdu) != 0, len == 3616u);
+    at += h.ch.plen;
+    off += len;
+  }
+  EXPECT_EQ(at, total);
+  p.SendPdu(MakeCapsuleResp(Cqe{0, 0, 0, 0, 12, 0}, PduFormat{}));
+  ASSERT_TRUE(loop_->RunUntil([&] { return data_done; }, kWait));
 }
 
 TEST_F(TcpHostWireTest, ReceivedTermReqIsReported) {
