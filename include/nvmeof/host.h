@@ -1,0 +1,151 @@
+// The host (initiator): an association with a remote NVMe-oF controller.
+//
+// Controller::Connect sets up an association the way the Linux host does:
+// the admin queue (Fabrics Connect with the host NQN and host ID, dynamic
+// CNTLID), CC.EN and CSTS.RDY within CAP.TO, Identify Controller, Number of
+// Queues, then the I/O queues (one transport connection each), and a
+// keep-alive at KATO / 2. Commands are then submitted asynchronously, with
+// blocking wrappers for tools and tests.
+//
+// Threads: a Controller belongs to one EventLoop; every method is called on
+// its thread, and every callback runs there, never inside the call that
+// submitted the command. The blocking calls run that loop on the calling
+// thread until they are done (REQUIRES: the loop is not running anywhere
+// else).
+//
+// Errors: a Completion's `status` is a local or transport failure (the
+// command did not complete: connection lost, timeout); otherwise `cqe`
+// holds the controller's answer, whose NVMe status may itself be an error.
+
+#ifndef NVMEOF_HOST_H_
+#define NVMEOF_HOST_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nvmeof/callback.h"
+#include "nvmeof/event_loop.h"
+#include "nvmeof/mem_desc.h"
+#include "nvmeof/proto/identify.h"
+#include "nvmeof/proto/nvme.h"
+#include "nvmeof/proto/status_codes.h"
+#include "nvmeof/status.h"
+#include "nvmeof/transport.h"
+
+namespace nvmeof::host {
+
+struct ConnectOptions {
+  TransportAddress address;
+  std::string subnqn;
+  // Empty: the machine's default (DefaultHostNqn()).
+  std::string hostnqn;
+  // All zero: the machine's default (DefaultHostId()).
+  std::array<uint8_t, 16> hostid{};
+  uint16_t nr_io_queues = 1;   // 0: admin queue only
+  uint16_t queue_size = 128;   // I/O queue entries
+  uint32_t kato_ms = 5000;     // 0: no keep-alive (discovery)
+  bool header_digest = false;
+  bool data_digest = false;
+  bool disable_sq_flow_control = false;
+  std::chrono::milliseconds connect_timeout{10000};
+  // A command with no completion after this fails with kDeadlineExceeded.
+  std::chrono::milliseconds command_timeout{30000};
+};
+
+// The host NQN and host ID nvme-cli would use: /etc/nvme/hostnqn and
+// /etc/nvme/hostid when present, else a stable value derived from
+// /etc/machine-id (nqn.2014-08.org.nvmexpress:uuid:...).
+std::string DefaultHostNqn();
+std::array<uint8_t, 16> DefaultHostId();
+
+struct Completion {
+  Status status;  // OK: the controller answered, see cqe
+  Cqe cqe{};
+  NvmeStatus nvme() const { return NvmeStatus::FromCqeStatus(cqe.status); }
+  // OK only when both the transport and the controller say so.
+  bool ok() const { return status.ok() && nvme().ok(); }
+};
+using CompletionCallback = Callback<void(Completion)>;
+
+class HostQueue;
+
+class Controller {
+ public:
+  // Connects and sets up the association; runs `loop` until done.
+  static Result<std::unique_ptr<Controller>> Connect(EventLoop& loop,
+                                                     const ConnectOptions& options);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  uint16_t cntlid() const { return cntlid_; }
+  const IdentifyController& identify() const { return id_; }
+  bool is_discovery() const { return id_.cntrltype == kCntrltypeDiscovery; }
+  uint16_t io_queue_count() const { return static_cast<uint16_t>(io_queues_.size()); }
+  // Largest transfer one command may move (MDTS; 0: no limit).
+  uint32_t max_transfer() const { return max_transfer_; }
+  EventLoop& loop() const { return *loop_; }
+  // The first transport failure of any queue (OK while all are up).
+  const Status& failure() const { return failure_; }
+
+  // ---- asynchronous ----
+  // Submits `sqe` (its CID is chosen here) with optional data. `data` is
+  // borrowed until `done` runs. Fails at once (through `done`, later) if
+  // the queue is full or down.
+  void SubmitAdmin(const Sqe& sqe, const MemDesc& data, bool to_controller,
+                   CompletionCallback done);
+  // qid 1..io_queue_count().
+  void SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
+                bool to_controller, CompletionCallback done);
+
+  // ---- blocking (run the loop until the command completes) ----
+  Completion AdminSync(const Sqe& sqe, const MemDesc& data = {},
+                       bool to_controller = false);
+  Completion IoSync(uint16_t qid, const Sqe& sqe, const MemDesc& data = {},
+                    bool to_controller = false);
+  Result<uint64_t> GetProperty(uint32_t ofst, bool eight_bytes);
+  Status SetProperty(uint32_t ofst, uint32_t value);
+  // Identify with `cns`, `nsid` and `csi` into 4096 bytes.
+  Result<std::vector<uint8_t>> Identify(uint8_t cns, uint32_t nsid, uint8_t csi = 0);
+  // Get Log Page `lid` of `length` bytes from byte `offset`.
+  Result<std::vector<uint8_t>> GetLogPage(uint8_t lid, uint32_t nsid,
+                                          uint64_t offset, uint32_t length);
+  // The whole discovery log page, re-read until its GENCTR is stable.
+  Result<std::vector<uint8_t>> ReadDiscoveryLog();
+
+  // Shuts the controller down (CC.SHN, waits for SHST complete), then
+  // closes every queue. Blocks. Called by the destructor if not before.
+  void Disconnect();
+
+ private:
+  Controller(EventLoop* loop, ConnectOptions options);
+  Status ConnectAdmin();
+  Status EnableController();
+  Status ConnectIoQueues();
+  Result<std::unique_ptr<HostQueue>> ConnectQueue(uint16_t qid, uint16_t size,
+                                                  uint32_t kato, uint32_t max_icd);
+  void StartKeepAlive();
+  void OnQueueFailed(Status why);
+  Completion Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,
+                   bool to_controller);
+
+  EventLoop* const loop_;
+  const ConnectOptions options_;
+  std::unique_ptr<HostQueue> admin_;
+  std::vector<std::unique_ptr<HostQueue>> io_queues_;
+  uint16_t cntlid_ = 0;
+  IdentifyController id_{};
+  uint64_t cap_ = 0;
+  uint32_t max_transfer_ = 0;
+  EventLoop::TimerId keep_alive_timer_ = 0;
+  Status failure_;
+  bool disconnected_ = false;
+};
+
+}  // namespace nvmeof::host
+
+#endif  // NVMEOF_HOST_H_

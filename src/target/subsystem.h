@@ -1,0 +1,96 @@
+// Subsystems and namespaces: what a target exports (DESIGN.md, "The
+// controller model").
+//
+// Built once from the configuration before any thread starts, then read by
+// every I/O thread without locks: nothing here changes while the target
+// runs. Counters that do change (SMART / Health) live in the queues.
+
+#ifndef NVMEOF_TARGET_SUBSYSTEM_H_
+#define NVMEOF_TARGET_SUBSYSTEM_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "target/backend.h"
+
+namespace nvmeof::target {
+
+struct Namespace {
+  uint32_t nsid = 0;
+  std::unique_ptr<Backend> backend;
+  uint32_t block_size = 512;
+  uint8_t lbads = 9;  // log2(block_size)
+  uint64_t num_blocks = 0;
+  bool read_only = false;
+  std::array<uint8_t, 16> uuid{};
+  std::array<uint8_t, 16> nguid{};
+  std::array<uint8_t, 8> eui64{};
+};
+
+enum class SubsystemType : uint8_t { kNvm, kDiscovery };
+
+class Subsystem {
+ public:
+  Subsystem(std::string nqn, SubsystemType type) : nqn_(std::move(nqn)), type_(type) {}
+
+  const std::string& nqn() const { return nqn_; }
+  SubsystemType type() const { return type_; }
+  bool is_discovery() const { return type_ == SubsystemType::kDiscovery; }
+
+  std::string serial = "nvmeof";
+  std::string model = "nvmeof";
+  bool allow_any_host = true;
+  std::set<std::string> hosts;
+
+  bool HostAllowed(const std::string& hostnqn) const {
+    return allow_any_host || hosts.count(hostnqn) != 0;
+  }
+
+  // REQUIRES: nsid unique, before the target starts.
+  void AddNamespace(std::unique_ptr<Namespace> ns) {
+    uint32_t id = ns->nsid;
+    namespaces_[id] = std::move(ns);
+  }
+  // Null if there is no such (active) namespace.
+  const Namespace* FindNamespace(uint32_t nsid) const {
+    auto it = namespaces_.find(nsid);
+    return it == namespaces_.end() ? nullptr : it->second.get();
+  }
+  const std::map<uint32_t, std::unique_ptr<Namespace>>& namespaces() const {
+    return namespaces_;
+  }
+  // The highest NSID: Identify Controller's NN.
+  uint32_t max_nsid() const {
+    return namespaces_.empty() ? 0 : namespaces_.rbegin()->first;
+  }
+
+ private:
+  std::string nqn_;
+  SubsystemType type_;
+  std::map<uint32_t, std::unique_ptr<Namespace>> namespaces_;
+};
+
+// A listening address of the target and the subsystems it exposes.
+struct Port {
+  uint16_t id = 1;
+  std::string traddr;   // numeric
+  std::string trsvcid;  // "4420"
+  bool ipv6 = false;
+  std::vector<const Subsystem*> subsystems;
+
+  bool Exposes(const Subsystem* s) const {
+    for (const Subsystem* x : subsystems) {
+      if (x == s) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace nvmeof::target
+
+#endif  // NVMEOF_TARGET_SUBSYSTEM_H_
