@@ -190,7 +190,7 @@ void ControllerQueue::HandleIdentify(Request* r) {
   SendAndComplete(r, buf, std::min<uint32_t>(r->cmd->data_length(), kIdentifyDataSize));
 }
 
-bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp,
+bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid,
                                    std::vector<uint8_t>& out) {
   (void)lsp;
   const bool disc = ctrl_->subsystem().is_discovery();
@@ -204,7 +204,7 @@ bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp,
       return true;
     case LogPageId::kSmartHealth:
       if (disc) return false;
-      BuildSmartLog(out);
+      BuildSmartLog(nsid, out);
       return true;
     case LogPageId::kFirmwareSlot: {
       if (disc) return false;
@@ -252,7 +252,7 @@ bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp,
   }
 }
 
-void ControllerQueue::BuildSmartLog(std::vector<uint8_t>& out) {
+void ControllerQueue::BuildSmartLog(uint32_t nsid, std::vector<uint8_t>& out) {
   out.assign(sizeof(SmartHealthLog), 0);
   auto* log = reinterpret_cast<SmartHealthLog*>(out.data());
   log->set_composite_temperature_kelvin(300);
@@ -260,13 +260,20 @@ void ControllerQueue::BuildSmartLog(std::vector<uint8_t>& out) {
   log->available_spare_threshold = 10;
   // Every queue of this controller: plain counters written by their own
   // loops, read here.
-  uint64_t reads = 0, writes = 0, units_read = 0, units_written = 0;
-  ctrl_->ForEachQueueStats([&](const QueueStats& s) {
-    reads += s.read_commands.load(std::memory_order_relaxed);
-    writes += s.write_commands.load(std::memory_order_relaxed);
-    units_read += s.blocks_read.load(std::memory_order_relaxed);
-    units_written += s.blocks_written.load(std::memory_order_relaxed);
-  });
+  // Every namespace of the subsystem (or the one NSID asked for),
+  // cumulative since the target started.
+  uint64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
+  for (const auto& [id, ns] : ctrl_->subsystem().namespaces()) {
+    if (nsid != 0 && nsid != 0xFFFFFFFF && nsid != id) continue;
+    ns->ForEachCounters([&](const IoCounters& c) {
+      reads += c.read_commands.load(std::memory_order_relaxed);
+      writes += c.write_commands.load(std::memory_order_relaxed);
+      bytes_read += c.bytes_read.load(std::memory_order_relaxed);
+      bytes_written += c.bytes_written.load(std::memory_order_relaxed);
+    });
+  }
+  const uint64_t units_read = bytes_read / 512;
+  const uint64_t units_written = bytes_written / 512;
   auto store = [](uint8_t* field, uint64_t v) {
     StoreCounter128(Counter128::FromU64(v), std::span<uint8_t, 16>(field, 16));
   };
@@ -286,7 +293,7 @@ void ControllerQueue::HandleGetLogPage(Request* r) {
     return;
   }
   std::vector<uint8_t> page;
-  if (!BuildLogPage(c.lid, c.lsp, page)) {
+  if (!BuildLogPage(c.lid, c.lsp, c.nsid, page)) {
     Complete(r, CommandSpecificStatus(sc::kInvalidLogPage));
     return;
   }

@@ -82,6 +82,8 @@ Backend::~Backend() = default;
 
 uint8_t* Backend::memory() { return nullptr; }
 
+Status Backend::Sync() { return Status(); }
+
 BackendQueue::~BackendQueue() = default;
 
 // ---- CompletionFifo ----

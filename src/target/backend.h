@@ -99,6 +99,10 @@ class Backend {
   // so that the transport can send from them and receive into them without
   // a copy. Valid as long as the Backend. Null for every other kind.
   virtual uint8_t* memory();
+  // Makes every completed write durable, synchronously (fdatasync for
+  // file and block; nothing to do for ram and null). For shutdown, when no
+  // loop runs any more: never on the data path.
+  virtual Status Sync();
 
   // Opens a queue for the calling thread, whose loop is `loop`; the queue
   // belongs to that loop. Thread-safe; call it on the loop's thread.

@@ -199,12 +199,6 @@ void Controller::DetachIoQueue(uint16_t qid) {
   if (qid < io_queues_.size()) io_queues_[qid] = QueueRef{};
 }
 
-QueueStats* Controller::NewQueueStats() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stats_.push_back(std::make_unique<QueueStats>());
-  return stats_.back().get();
-}
-
 std::vector<QueueRef> Controller::TakeIoQueues() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<QueueRef> out;

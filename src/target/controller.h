@@ -39,19 +39,6 @@ struct QueueRef {
   uint64_t id = 0;
 };
 
-// SMART / Health counters of one I/O queue. Written only by the queue's
-// loop, read by the admin queue's loop: relaxed atomics, and no
-// read-modify-write (one writer), so no locked instruction per I/O.
-struct QueueStats {
-  std::atomic<uint64_t> read_commands{0};
-  std::atomic<uint64_t> write_commands{0};
-  std::atomic<uint64_t> blocks_read{0};     // 512-byte units
-  std::atomic<uint64_t> blocks_written{0};  // 512-byte units
-  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-};
-
 // Limits the target applies to every controller (from the port's params).
 struct ControllerLimits {
   uint16_t max_queue_size = 128;  // MQES + 1
@@ -136,14 +123,7 @@ class Controller {
   void DetachIoQueue(uint16_t qid);
   // The I/O queues still attached, and forgets them (teardown).
   std::vector<QueueRef> TakeIoQueues();
-  // Counters for a new I/O queue; they live as long as the controller, so
-  // they outlast the queue and keep counting for the SMART log.
-  QueueStats* NewQueueStats();
-  template <typename Fn>
-  void ForEachQueueStats(Fn fn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& s : stats_) fn(*s);
-  }
+
 
  private:
   void OnKeepAliveExpired();
@@ -173,7 +153,7 @@ class Controller {
 
   std::mutex mu_;
   std::vector<QueueRef> io_queues_;  // guarded by mu_; index qid
-  std::vector<std::unique_ptr<QueueStats>> stats_;  // guarded by mu_
+
 };
 
 }  // namespace nvmeof::target

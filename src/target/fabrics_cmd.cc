@@ -183,7 +183,6 @@ void ControllerQueue::ConnectIo(Request* r, const ConnectCommand& c,
     return;
   }
   ctrl_ = std::move(ctrl);
-  stats_ = ctrl_->NewQueueStats();
   bound_ = true;
   qid_ = c.qid;
   sqsize_ = static_cast<uint16_t>(c.sqsize + 1);

@@ -88,8 +88,9 @@ void ControllerQueue::HandleRead(Request* r) {
     Complete(r, st);
     return;
   }
-  QueueStats::Add(stats_->read_commands, 1);
-  QueueStats::Add(stats_->blocks_read, r->length >> 9);
+  IoCounters& n = r->ns->counters(thread_index_);
+  n.read_commands.fetch_add(1, std::memory_order_relaxed);
+  n.bytes_read.fetch_add(r->length, std::memory_order_relaxed);
   if (uint8_t* mem = r->ns->backend->memory()) {
     SendAndComplete(r, mem + r->offset, r->length);
     return;
@@ -118,8 +119,9 @@ void ControllerQueue::HandleWrite(Request* r) {
     Complete(r, GenericStatus(sc::kNamespaceWriteProtected, true));
     return;
   }
-  QueueStats::Add(stats_->write_commands, 1);
-  QueueStats::Add(stats_->blocks_written, r->length >> 9);
+  IoCounters& n = r->ns->counters(thread_index_);
+  n.write_commands.fetch_add(1, std::memory_order_relaxed);
+  n.bytes_written.fetch_add(r->length, std::memory_order_relaxed);
   if (uint8_t* mem = r->ns->backend->memory()) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command

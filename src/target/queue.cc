@@ -42,7 +42,7 @@ ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
     requests_[i].next_free = free_requests_;
     free_requests_ = &requests_[i];
   }
-  target_->RegisterQueue(loop_, this);
+  thread_index_ = target_->RegisterQueue(loop_, this);
   qp_->SetCallbacks(QueuePairCallbacks{
       [this](Status s) { OnError(std::move(s)); },
       [this](CapsulePtr c) { OnCommand(std::move(c)); }});

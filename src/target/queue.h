@@ -103,9 +103,9 @@ class ControllerQueue {
   void HandleSetFeatures(Request* r);
   void HandleAsyncEventRequest(Request* r);
   // Builds the log page `lid` into `out` (whole); false if unsupported.
-  bool BuildLogPage(uint8_t lid, uint8_t lsp, std::vector<uint8_t>& out);
+  bool BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid, std::vector<uint8_t>& out);
   void BuildDiscoveryLog(std::vector<uint8_t>& out);
-  void BuildSmartLog(std::vector<uint8_t>& out);
+  void BuildSmartLog(uint32_t nsid, std::vector<uint8_t>& out);
 
   // ---- io_cmd.cc ----
   void HandleIo(Request* r);
@@ -136,7 +136,7 @@ class ControllerQueue {
 
   std::unique_ptr<Request[]> requests_;  // fixed: their addresses are handed out
   Request* free_requests_ = nullptr;
-  QueueStats* stats_ = nullptr;  // owned by the controller (I/O queues)
+  size_t thread_index_ = 0;  // this loop's index: its counter slot
   // Backend queues of this loop, by NSID (opened on first use).
   std::vector<std::pair<const Namespace*, std::unique_ptr<BackendQueue>>> backend_queues_;
 };

@@ -9,6 +9,7 @@
 #define NVMEOF_TARGET_SUBSYSTEM_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,7 +21,28 @@
 
 namespace nvmeof::target {
 
+// SMART / Health counters, per namespace and per I/O thread: each thread
+// adds to its own cache line (relaxed, no contention), the SMART log sums
+// them. Cumulative since the target started, as Linux nvmet reports.
+struct alignas(64) IoCounters {
+  std::atomic<uint64_t> read_commands{0};
+  std::atomic<uint64_t> write_commands{0};
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<uint64_t> bytes_written{0};
+};
+inline constexpr size_t kCounterSlots = 64;
+
 struct Namespace {
+  // Slot `thread_index % kCounterSlots` belongs to one thread (with more
+  // threads than slots two share one; fetch_add keeps that exact).
+  IoCounters& counters(size_t thread_index) const {
+    return counters_[thread_index % kCounterSlots];
+  }
+  template <typename Fn>
+  void ForEachCounters(Fn fn) const {
+    for (size_t i = 0; i < kCounterSlots; ++i) fn(counters_[i]);
+  }
+
   uint32_t nsid = 0;
   std::unique_ptr<Backend> backend;
   uint32_t block_size = 512;
@@ -30,6 +52,9 @@ struct Namespace {
   std::array<uint8_t, 16> uuid{};
   std::array<uint8_t, 16> nguid{};
   std::array<uint8_t, 8> eui64{};
+
+ private:
+  std::unique_ptr<IoCounters[]> counters_ = std::make_unique<IoCounters[]>(kCounterSlots);
 };
 
 enum class SubsystemType : uint8_t { kNvm, kDiscovery };

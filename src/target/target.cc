@@ -1,5 +1,6 @@
 #include "target/target.h"
 
+#include <cstdio>
 #include <future>
 
 #include "nvmeof/proto/nqn.h"
@@ -146,9 +147,14 @@ void Target::OnAccept(const Port* port, std::unique_ptr<QueuePair> qp) {
   new ControllerQueue(this, loop, port, std::move(qp), NextQueueId());
 }
 
-void Target::RegisterQueue(EventLoop* loop, ControllerQueue* q) {
-  IoThread* t = ThreadOf(loop);
-  if (t != nullptr) t->queues[q->id()] = q;
+size_t Target::RegisterQueue(EventLoop* loop, ControllerQueue* q) {
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    if (threads_[i]->loop.get() == loop) {
+      threads_[i]->queues[q->id()] = q;
+      return i;
+    }
+  }
+  return 0;
 }
 
 void Target::UnregisterQueue(EventLoop* loop, uint64_t id) {
@@ -236,7 +242,13 @@ void Target::Stop() {
   }
   // 4. Make what was written durable.
   for (auto& s : subsystems_) {
-    for (auto& [nsid, ns] : s->namespaces()) (void)ns;  // SYNC (pending Backend::Sync)
+    for (auto& [nsid, ns] : s->namespaces()) {
+      Status synced = ns->backend->Sync();
+      if (!synced.ok()) {
+        std::fprintf(stderr, "nvmeof-target: namespace %u: %s\n", nsid,
+                     synced.ToString().c_str());
+      }
+    }
   }
 }
 

@@ -85,7 +85,8 @@ class Target {
   void CloseQueue(QueueRef ref);
 
   // ---- per loop (loop thread only) ----
-  void RegisterQueue(EventLoop* loop, ControllerQueue* q);
+  // Returns the loop's thread index (for per-thread counters).
+  size_t RegisterQueue(EventLoop* loop, ControllerQueue* q);
   void UnregisterQueue(EventLoop* loop, uint64_t id);
   uint64_t NextQueueId() { return next_queue_id_.fetch_add(1) + 1; }
 

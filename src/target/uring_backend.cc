@@ -54,6 +54,10 @@ class UringBackend final : public Backend {
   UringBackend(const BackendConfig& config, uint64_t size, Fd fd)
       : Backend(config, size), fd_(std::move(fd)) {}
   int fd() const { return fd_.get(); }
+  Status Sync() override {
+    if (fdatasync(fd_.get()) != 0) return ErrnoError(errno, "fdatasync " + config().path);
+    return Status();
+  }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 
  private:
