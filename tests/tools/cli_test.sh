@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End to end, as a user runs them: nvmeof-target (flags, config errors,
+# signals) and every verb of the nvmeof tool against it, on 127.0.0.1.
+# Usage: cli_test.sh NVMEOF_TARGET NVMEOF
+set -uo pipefail
+TARGET=$1
+TOOL=$2
+work=$(mktemp -d /tmp/nvmeof-cli.XXXXXX)
+pid=""
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass=0
+fail=0
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1; shift
+  if "$@" >"$work/out" 2>&1; then
+    pass=$((pass + 1)); echo "ok   $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/     /' "$work/out" | head -20
+  fi
+}
+refuse() {  # refuse NAME PATTERN COMMAND...: must fail, saying PATTERN
+  local name=$1 pattern=$2; shift 2
+  if "$@" >"$work/out" 2>&1; then
+    fail=$((fail + 1)); echo "FAIL $name (succeeded)"
+  elif grep -q -- "$pattern" "$work/out"; then
+    pass=$((pass + 1)); echo "ok   $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name (no '$pattern')"; sed 's/^/     /' "$work/out" | head -5
+  fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ---- config errors: refused, with the field and the reason ----
+cat >"$work/bad.json" <<'JSON'
+{ "subsystems": [ { "nqn": "nqn.2024-11.io.nvmeof:t",
+    "namespaces": [ { "backend": "ram", "size": "1M", "block_size": 1024 } ] } ] }
+JSON
+refuse "bad config names the field" '\$.subsystems\[0\].namespaces\[0\].block_size' \
+  "$TARGET" --config "$work/bad.json"
+refuse "missing config file" 'nope.json' "$TARGET" --config "$work/nope.json"
+refuse "bad --listen" 'not a numeric IPv4 or IPv6 address' "$TARGET" --ram 1M --listen localhost:4420
+refuse "bad --nqn" 'nqn' "$TARGET" --ram 1M --nqn bogus
+check "--print-config" "$TARGET" --ram 64M --print-config
+
+# ---- the daemon ----
+port=$(free_port)
+nqn=nqn.2024-11.io.nvmeof:ram0
+exec 3< <("$TARGET" --ram 64M --listen "127.0.0.1:$port" --threads 2 2>&1 & echo "PID $!"; wait)
+read -r -t 10 first <&3 || true
+pid=${first#PID }
+ready=0
+while read -r -t 10 line <&3; do
+  case "$line" in *"listening on 127.0.0.1 port $port"*) ready=1; break;; esac
+done
+if [ "$ready" != 1 ]; then echo "FAIL daemon did not start"; echo "0 passed, 1 failed"; exit 1; fi
+pass=$((pass + 1)); echo "ok   daemon listening on $port"
+A=(-a 127.0.0.1 -s "$port" -n "$nqn")
+IO=(--traddr 127.0.0.1 --trsvcid "$port" --nqn "$nqn")
+
+check "discover lists the subsystem" bash -c "'$TOOL' discover -a 127.0.0.1 -s $port | grep -q 'subnqn:  $nqn'"
+check "discover -o json" bash -c "'$TOOL' discover -a 127.0.0.1 -s $port -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(r[\"subnqn\"]==\"$nqn\" for r in d[\"records\"])'"
+check "id-ctrl -o json" bash -c "'$TOOL' id-ctrl ${A[*]} -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"subnqn\"]==\"$nqn\" and d[\"cntrltype\"]==1 and d[\"sgls\"]!=0'"
+check "id-ns" bash -c "'$TOOL' id-ns ${IO[*]} -n 1 | grep -q 'nsze    : 0x20000'"
+check "list-ns" bash -c "'$TOOL' list-ns ${A[*]} | grep -q '0x1'"
+head -c $((3 * 1024 * 1024)) /dev/urandom >"$work/data"   # 3 MiB: more than MDTS
+check "write 3 MiB" "$TOOL" write "${IO[@]}" -s 8 -d "$work/data"
+check "read it back" "$TOOL" read "${IO[@]}" -s 8 -c $((3 * 2048 - 1)) -d "$work/back"
+check "data identical" cmp "$work/data" "$work/back"
+check "compare equal" "$TOOL" compare "${IO[@]}" -s 8 -d "$work/data"
+printf 'x' | dd of="$work/data" bs=1 seek=5000 conv=notrunc 2>/dev/null
+refuse "compare different" 'Compare Failure' "$TOOL" compare "${IO[@]}" -s 8 -d "$work/data"
+check "write-zeroes" "$TOOL" write-zeroes "${IO[@]}" -s 8 -c 7
+check "zeros read back" bash -c "'$TOOL' read ${IO[*]} -s 8 -c 7 | cmp - <(head -c 4096 /dev/zero)"
+check "dsm deallocate" "$TOOL" dsm "${IO[@]}" --slbs 100,200 --blocks 8,8 --ad
+check "flush" "$TOOL" flush "${IO[@]}"
+check "smart log counts writes" bash -c "'$TOOL' get-log ${A[*]} -l 2 -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"host_write_commands\"]>=3, d'"
+check "get-feature number of queues" bash -c "'$TOOL' get-feature ${A[*]} -f 7 | grep -q 'Number of Queues'"
+head -c 1000 /dev/zero >"$work/odd"
+refuse "odd-sized data file" 'not a multiple of the block size' "$TOOL" write "${IO[@]}" -d "$work/odd"
+refuse "unknown subsystem" 'Connect Invalid Parameters' "$TOOL" id-ctrl -a 127.0.0.1 -s "$port" -n nqn.2024-11.io.nvmeof:none
+refuse "LBA out of range" 'LBA Out of Range' "$TOOL" read "${IO[@]}" -s $((64 * 2048)) -c 0 -d "$work/x"
+refuse "unreachable target" 'UNAVAILABLE' "$TOOL" id-ctrl -a 127.0.0.1 -s "$(free_port)" -n "$nqn"
+
+# ---- SIGTERM: a clean stop, exit 0 ----
+kill -TERM "$pid"
+stopped=0
+while read -r -t 10 line <&3; do
+  case "$line" in *"nvmeof-target: stopped"*) stopped=1; break;; esac
+done
+if [ "$stopped" = 1 ] && wait "$pid" 2>/dev/null; [ "$stopped" = 1 ]; then
+  pass=$((pass + 1)); echo "ok   SIGTERM stops cleanly"
+else
+  fail=$((fail + 1)); echo "FAIL SIGTERM stop"
+fi
+pid=""
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
