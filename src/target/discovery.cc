@@ -15,7 +15,7 @@ void ControllerQueue::BuildDiscoveryLog(std::vector<uint8_t>& out) {
   std::vector<DiscoveryLogEntry> entries;
   auto add = [&](const std::string& nqn, uint8_t subtype, uint16_t eflags) {
     DiscoveryEntryFields f;
-    f.trtype = kTrtypeTcp;
+    f.trtype = port_->trtype;
     f.adrfam = port_->ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
     f.subtype = subtype;
     // No secure channel; SQ flow control may be disabled (we honor it).

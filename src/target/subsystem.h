@@ -103,6 +103,7 @@ class Subsystem {
 // A listening address of the target and the subsystems it exposes.
 struct Port {
   uint16_t id = 1;
+  uint8_t trtype = 3;   // TRTYPE: 3 TCP, 254 loopback
   std::string traddr;   // numeric
   std::string trsvcid;  // "4420"
   bool ipv6 = false;

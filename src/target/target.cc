@@ -32,6 +32,7 @@ Status Target::AddPort(uint16_t id, TransportType trtype,
   if (started_) return FailedPreconditionError("target already started");
   auto port = std::make_unique<Port>();
   port->id = id;
+  port->trtype = static_cast<uint8_t>(trtype);
   port->traddr = traddr;
   port->trsvcid = trsvcid;
   port->ipv6 = traddr.find(':') != std::string::npos;
@@ -74,12 +75,13 @@ Status Target::Start(int threads) {
   if (threads <= 0) threads = 1;
   for (int i = 0; i < threads; ++i) {
     auto t = std::make_unique<IoThread>();
-    NVMEOF_ASSIGN_OR_RETURN(t->loop, EventLoop::Create());
+    NVMEOF_ASSIGN_OR_RETURN(t->owned, EventLoop::Create());
+    t->loop = t->owned.get();
     threads_.push_back(std::move(t));
   }
   // Listeners are created on thread 0's loop before it runs: the loop is
   // not yet bound to a thread, and nothing else touches it.
-  EventLoop* acceptor = threads_[0]->loop.get();
+  EventLoop* acceptor = threads_[0]->loop;
   for (size_t i = 0; i < ports_.size(); ++i) {
     Transport* transport = TransportRegistry::Global().Find(port_trtypes_[i]);
     if (transport == nullptr) {
@@ -109,7 +111,7 @@ Status Target::Start(int threads) {
   started_ = true;
   start_time_ = std::chrono::steady_clock::now();
   for (auto& t : threads_) {
-    EventLoop* loop = t->loop.get();
+    EventLoop* loop = t->loop;
     t->thread = std::thread([loop] { loop->Run(); });
   }
   return Status();
@@ -129,14 +131,18 @@ std::vector<TransportAddress> Target::listen_addresses() const {
 
 EventLoop* Target::NextLoop() {
   // Called on thread 0 only (the listeners' loop).
-  EventLoop* loop = threads_[next_thread_]->loop.get();
+  EventLoop* loop = threads_[next_thread_]->loop;
   next_thread_ = (next_thread_ + 1) % threads_.size();
   return loop;
 }
 
 Target::IoThread* Target::ThreadOf(EventLoop* loop) const {
   for (const auto& t : threads_) {
-    if (t->loop.get() == loop) return t.get();
+    if (t->loop == loop) return t.get();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& t : foreign_) {
+    if (t->loop == loop) return t.get();
   }
   return nullptr;
 }
@@ -149,12 +155,23 @@ void Target::OnAccept(const Port* port, std::unique_ptr<QueuePair> qp) {
 
 size_t Target::RegisterQueue(EventLoop* loop, ControllerQueue* q) {
   for (size_t i = 0; i < threads_.size(); ++i) {
-    if (threads_[i]->loop.get() == loop) {
+    if (threads_[i]->loop == loop) {
       threads_[i]->queues[q->id()] = q;
       return i;
     }
   }
-  return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < foreign_.size(); ++i) {
+    if (foreign_[i]->loop == loop) {
+      foreign_[i]->queues[q->id()] = q;
+      return threads_.size() + i;
+    }
+  }
+  auto t = std::make_unique<IoThread>();
+  t->loop = loop;
+  t->queues[q->id()] = q;
+  foreign_.push_back(std::move(t));
+  return threads_.size() + foreign_.size() - 1;
 }
 
 void Target::UnregisterQueue(EventLoop* loop, uint64_t id) {

@@ -96,7 +96,8 @@ class Target {
 
  private:
   struct IoThread {
-    std::unique_ptr<EventLoop> loop;
+    std::unique_ptr<EventLoop> owned;  // null for a foreign loop
+    EventLoop* loop = nullptr;
     std::thread thread;
     // This loop's queues, by id: touched only on this loop.
     std::unordered_map<uint64_t, ControllerQueue*> queues;
@@ -111,7 +112,12 @@ class Target {
   std::vector<ListenParams> port_params_;  // by index in ports_
   std::vector<TransportType> port_trtypes_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::vector<std::unique_ptr<IoThread>> threads_;
+  std::vector<std::unique_ptr<IoThread>> threads_;  // fixed once started
+  // Loops the target does not run that carry queues of its own: the
+  // loopback transport puts a connection's controller end on the host's
+  // loop. Guarded by mu_; an embedding program closes those hosts (and so
+  // these queues) before Stop().
+  std::vector<std::unique_ptr<IoThread>> foreign_;
   size_t next_thread_ = 0;
   uint64_t genctr_ = 1;
   bool started_ = false;

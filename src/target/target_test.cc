@@ -44,7 +44,9 @@ std::unique_ptr<Namespace> RamNamespace(uint32_t nsid, uint32_t block_size,
   return ns;
 }
 
-class TargetTest : public ::testing::Test {
+// Every test runs over NVMe/TCP on 127.0.0.1 and over the in-process
+// loopback transport.
+class TargetTest : public ::testing::TestWithParam<TransportType> {
  protected:
   void SetUp() override {
     RegisterTcpTransport();
@@ -62,8 +64,16 @@ class TargetTest : public ::testing::Test {
     ListenParams params;
     params.transport.max_queue_size = 64;
     params.max_io_queues = 4;
-    ASSERT_TRUE(target_.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, params).ok());
+    type_ = GetParam();
+    const std::string traddr =
+        type_ == TransportType::kTcp
+            ? "127.0.0.1"
+            : std::string("target-test-") +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_TRUE(target_.AddPort(1, type_, traddr, type_ == TransportType::kTcp ? "0" : "",
+                                {}, params).ok());
     ASSERT_TRUE(target_.Start(2).ok());
+    traddr_ = target_.listen_addresses()[0].traddr;
     port_ = target_.listen_addresses()[0].trsvcid;
     loop_ = std::move(EventLoop::Create()).value();
   }
@@ -74,7 +84,7 @@ class TargetTest : public ::testing::Test {
 
   host::ConnectOptions Options(const std::string& nqn = kNqn) {
     host::ConnectOptions o;
-    o.address = {TransportType::kTcp, "127.0.0.1", port_};
+    o.address = {type_, traddr_, port_};
     o.subnqn = nqn;
     o.hostnqn = kHostNqn;
     o.nr_io_queues = 2;
@@ -98,12 +108,14 @@ class TargetTest : public ::testing::Test {
   }
 
   Target target_;
+  TransportType type_ = TransportType::kTcp;
+  std::string traddr_;
   std::string port_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<host::Controller> ctrl_;
 };
 
-TEST_F(TargetTest, IdentifyControllerHasWhatLinuxRequires) {
+TEST_P(TargetTest, IdentifyControllerHasWhatLinuxRequires) {
   ConnectDefault();
   const IdentifyController& id = ctrl_->identify();
   EXPECT_EQ(id.cntrltype, kCntrltypeIo);
@@ -128,7 +140,7 @@ TEST_F(TargetTest, IdentifyControllerHasWhatLinuxRequires) {
   EXPECT_EQ(ctrl_->io_queue_count(), 2);
 }
 
-TEST_F(TargetTest, IdentifyNamespacesAndLists) {
+TEST_P(TargetTest, IdentifyNamespacesAndLists) {
   ConnectDefault();
   auto ns1 = ctrl_->Identify(0x00, 1);
   ASSERT_TRUE(ns1.ok()) << ns1.status().ToString();
@@ -161,7 +173,7 @@ TEST_F(TargetTest, IdentifyNamespacesAndLists) {
   EXPECT_FALSE(ctrl_->Identify(0x42, 0).ok());  // unknown CNS
 }
 
-TEST_F(TargetTest, WriteThenReadBackAcrossQueues) {
+TEST_P(TargetTest, WriteThenReadBackAcrossQueues) {
   ConnectDefault();
   for (uint32_t nlb : {1u, 8u, 16u, 64u, 256u, 2048u}) {  // 512 B .. 1 MiB
     std::vector<uint8_t> data(nlb * 512);
@@ -175,7 +187,7 @@ TEST_F(TargetTest, WriteThenReadBackAcrossQueues) {
   }
 }
 
-TEST_F(TargetTest, IoErrorsGetTheRightStatus) {
+TEST_P(TargetTest, IoErrorsGetTheRightStatus) {
   ConnectDefault();
   std::vector<uint8_t> buf(512);
   // Past the end.
@@ -201,7 +213,7 @@ TEST_F(TargetTest, IoErrorsGetTheRightStatus) {
   EXPECT_TRUE(c.nvme().dnr);
 }
 
-TEST_F(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
+TEST_P(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   ConnectDefault();
   std::vector<uint8_t> data(8 * 512, 0xAB);
   ASSERT_TRUE(Rw(0x01, 1, 50, 8, data).ok());
@@ -262,7 +274,7 @@ TEST_F(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   EXPECT_EQ(ctrl_->IoSync(1, sqe).nvme().sc, sc::kLbaOutOfRange);
 }
 
-TEST_F(TargetTest, LogPagesAndOffsets) {
+TEST_P(TargetTest, LogPagesAndOffsets) {
   ConnectDefault();
   std::vector<uint8_t> data(4096, 1);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Rw(0x01, 1, 0, 8, data).ok());
@@ -298,7 +310,7 @@ TEST_F(TargetTest, LogPagesAndOffsets) {
   EXPECT_FALSE(ctrl_->GetLogPage(0xC0, 0, 0, 512).ok());
 }
 
-TEST_F(TargetTest, Features) {
+TEST_P(TargetTest, Features) {
   ConnectDefault();
   Sqe get{};
   get.opcode = static_cast<uint8_t>(AdminOpcode::kGetFeatures);
@@ -327,7 +339,7 @@ TEST_F(TargetTest, Features) {
   EXPECT_EQ(ctrl_->AdminSync(unknown).nvme().sc, sc::kInvalidOpcode);
 }
 
-TEST_F(TargetTest, DiscoveryLogListsWhatTheHostMaySee) {
+TEST_P(TargetTest, DiscoveryLogListsWhatTheHostMaySee) {
   for (const char* host : {kHostNqn, kOtherHostNqn}) {
     host::ConnectOptions o = Options(std::string(kDiscoveryNqn));
     o.hostnqn = host;
@@ -345,8 +357,8 @@ TEST_F(TargetTest, DiscoveryLogListsWhatTheHostMaySee) {
       std::memcpy(&e, page->data() + sizeof(h) + i * sizeof(e), sizeof(e));
       auto f = ParseDiscoveryLogEntry(e);
       ASSERT_TRUE(f.ok());
-      EXPECT_EQ(f->trtype, kTrtypeTcp);
-      EXPECT_EQ(f->traddr, "127.0.0.1");
+      EXPECT_EQ(f->trtype, static_cast<uint8_t>(type_));
+      EXPECT_EQ(f->traddr, traddr_);
       EXPECT_EQ(f->trsvcid, port_);  // the real port, not "0"
       nqns.emplace_back(f->subnqn);
     }
@@ -358,7 +370,7 @@ TEST_F(TargetTest, DiscoveryLogListsWhatTheHostMaySee) {
   }
 }
 
-TEST_F(TargetTest, AccessControlAndConnectChecks) {
+TEST_P(TargetTest, AccessControlAndConnectChecks) {
   // A host not on the list.
   host::ConnectOptions o = Options(kPrivateNqn);
   o.hostnqn = kOtherHostNqn;
@@ -392,7 +404,7 @@ class RawQueueTest : public TargetTest {
   std::unique_ptr<host::HostQueue> RawAdmin(uint32_t kato, std::function<void(Status)> on_failed) {
     HostQueuePairParams p;
     p.queue_size = 32;
-    auto q = host::HostQueue::Connect(*loop_, {TransportType::kTcp, "127.0.0.1", port_}, p,
+    auto q = host::HostQueue::Connect(*loop_, Options().address, p,
                                       std::chrono::seconds(5), std::chrono::seconds(5),
                                       std::move(on_failed));
     EXPECT_TRUE(q.ok());
@@ -418,7 +430,7 @@ class RawQueueTest : public TargetTest {
   }
 };
 
-TEST_F(RawQueueTest, CommandsBeforeEnableAreRefused) {
+TEST_P(RawQueueTest, CommandsBeforeEnableAreRefused) {
   auto q = RawAdmin(5000, nullptr);
   Sqe identify{};
   identify.opcode = static_cast<uint8_t>(AdminOpcode::kKeepAlive);
@@ -428,7 +440,7 @@ TEST_F(RawQueueTest, CommandsBeforeEnableAreRefused) {
   q->Close(CancelledError("done"));
 }
 
-TEST_F(RawQueueTest, KeepAliveExpiryEndsTheAssociation) {
+TEST_P(RawQueueTest, KeepAliveExpiryEndsTheAssociation) {
   bool failed = false;
   auto q = RawAdmin(300, [&](Status) { failed = true; });
   // No Keep Alive is sent: the controller ends the association and closes
@@ -436,6 +448,16 @@ TEST_F(RawQueueTest, KeepAliveExpiryEndsTheAssociation) {
   ASSERT_TRUE(loop_->RunUntil([&] { return failed; }, std::chrono::seconds(10)));
   q->Close(CancelledError("done"));
 }
+
+std::string TransportName(const ::testing::TestParamInfo<TransportType>& info) {
+  return std::string(TransportTypeName(info.param));
+}
+INSTANTIATE_TEST_SUITE_P(Transports, TargetTest,
+                         ::testing::Values(TransportType::kTcp, TransportType::kLoopback),
+                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, RawQueueTest,
+                         ::testing::Values(TransportType::kTcp, TransportType::kLoopback),
+                         TransportName);
 
 }  // namespace
 }  // namespace nvmeof::target
