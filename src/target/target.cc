@@ -110,11 +110,37 @@ Status Target::Start(int threads) {
   }
   started_ = true;
   start_time_ = std::chrono::steady_clock::now();
+  genctr_ = ComputeGenctr();
   for (auto& t : threads_) {
     EventLoop* loop = t->loop;
     t->thread = std::thread([loop] { loop->Run(); });
   }
   return Status();
+}
+
+// GENCTR: a hash (FNV-1a, 64-bit) of everything the discovery log shows,
+// so that it differs whenever the configuration behind the log does, even
+// across restarts; never 0.
+uint64_t Target::ComputeGenctr() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+    h ^= 0xFF;
+    h *= 0x100000001b3ull;
+  };
+  for (const auto& p : ports_) {
+    mix(std::to_string(p->id) + "/" + std::to_string(p->trtype) + "/" + p->traddr + "/" +
+        p->trsvcid);
+    for (const Subsystem* s : p->subsystems) {
+      mix(s->nqn());
+      mix(s->allow_any_host ? "*" : "");
+      for (const std::string& host : s->hosts) mix(host);
+    }
+  }
+  return h == 0 ? 1 : h;
 }
 
 uint64_t Target::UptimeHours() const {

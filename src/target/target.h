@@ -72,7 +72,8 @@ class Target {
   const Subsystem& discovery() const { return *discovery_; }
   const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
   const ListenParams& port_params(const Port& port) const;
-  // The discovery log's generation counter.
+  // The discovery log's generation counter: a hash of the configuration
+  // the log shows, so it changes whenever that does.
   uint64_t discovery_genctr() const { return genctr_; }
 
   // A new controller with a fresh CNTLID, or null when all are in use.
@@ -105,6 +106,7 @@ class Target {
   IoThread* ThreadOf(EventLoop* loop) const;
   void OnAccept(const Port* port, std::unique_ptr<QueuePair> qp);
   EventLoop* NextLoop();
+  uint64_t ComputeGenctr() const;
 
   std::unique_ptr<Subsystem> discovery_;
   std::vector<std::unique_ptr<Subsystem>> subsystems_;

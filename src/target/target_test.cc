@@ -397,6 +397,80 @@ TEST_P(TargetTest, AccessControlAndConnectChecks) {
   EXPECT_EQ((*many)->io_queue_count(), 4);
 }
 
+TEST_P(TargetTest, AsyncEventCompletesOnNamespaceChange) {
+  ConnectDefault();
+  Sqe aec{};
+  aec.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
+  aec.cdw10 = static_cast<uint8_t>(FeatureId::kAsyncEventConfiguration);
+  aec.cdw11 = kAecNamespaceAttribute;
+  ASSERT_TRUE(ctrl_->AdminSync(aec).ok());
+  bool done = false;
+  host::Completion got;
+  Sqe aer{};
+  aer.opcode = static_cast<uint8_t>(AdminOpcode::kAsyncEventRequest);
+  ctrl_->SubmitAdmin(aer, {}, false, [&](host::Completion c) {
+    got = std::move(c);
+    done = true;
+  });
+  // Held: a Keep Alive goes through while the AER waits.
+  Sqe ka{};
+  ka.opcode = static_cast<uint8_t>(AdminOpcode::kKeepAlive);
+  ASSERT_TRUE(ctrl_->AdminSync(ka).ok());
+  EXPECT_FALSE(done);
+  // A namespace changes: the controller's own loop posts the event.
+  std::shared_ptr<Controller> c = target_.FindController(ctrl_->cntlid());
+  ASSERT_NE(c, nullptr);
+  c->loop().Post([c] { c->NotifyNamespaceChanged(2); });
+  ASSERT_TRUE(loop_->RunUntil([&] { return done; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(got.ok());
+  AsyncEvent e = AsyncEvent::FromDw0(got.cqe.dw0);
+  EXPECT_EQ(e.type, kAsyncEventTypeNotice);
+  EXPECT_EQ(e.info, kAenNoticeNamespaceAttributeChanged);
+  EXPECT_EQ(e.lid, 0x04);
+  auto changed = ctrl_->GetLogPage(0x04, 0, 0, 4096);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(reinterpret_cast<const uint32_t*>(changed->data())[0], 2u);
+  // Read once, the list is empty again.
+  changed = ctrl_->GetLogPage(0x04, 0, 0, 4096);
+  EXPECT_EQ(reinterpret_cast<const uint32_t*>(changed->data())[0], 0u);
+  // A fifth AER beyond AERL + 1 = 4 is refused.
+  int refused = 0, pending = 0;
+  for (int i = 0; i < 5; ++i) {
+    ++pending;
+    ctrl_->SubmitAdmin(aer, {}, false, [&](host::Completion r) {
+      --pending;
+      if (r.nvme().sc == sc::kAsyncEventRequestLimitExceeded) ++refused;
+    });
+  }
+  ASSERT_TRUE(loop_->RunUntil([&] { return refused == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(pending, 4);  // held until the association ends
+  ctrl_.reset();          // they end (cancelled) while `pending` still lives
+  EXPECT_EQ(pending, 0);
+}
+
+TEST_P(TargetTest, DiscoveryGenctrFollowsTheConfiguration) {
+  host::ConnectOptions o = Options(std::string(kDiscoveryNqn));
+  o.kato_ms = 0;
+  auto disc = host::Controller::Connect(*loop_, o);
+  ASSERT_TRUE(disc.ok());
+  auto page = (*disc)->ReadDiscoveryLog();
+  ASSERT_TRUE(page.ok());
+  DiscoveryLogHeader h;
+  std::memcpy(&h, page->data(), sizeof(h));
+  EXPECT_EQ(h.genctr, target_.discovery_genctr());
+  EXPECT_NE(h.genctr, 0u);
+  // Another target with one more allowed host: another GENCTR.
+  Target other;
+  auto s = std::make_unique<Subsystem>(kNqn, SubsystemType::kNvm);
+  s->allow_any_host = false;
+  s->hosts.insert(kHostNqn);
+  ASSERT_TRUE(other.AddSubsystem(std::move(s)).ok());
+  ASSERT_TRUE(other.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, {}).ok());
+  ASSERT_TRUE(other.Start(1).ok());
+  EXPECT_NE(other.discovery_genctr(), target_.discovery_genctr());
+  other.Stop();
+}
+
 // Below the Controller: a raw admin queue, to send what a well-behaved host
 // would not.
 class RawQueueTest : public TargetTest {
