@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "io/socket.h"
+#include "nvmeof/log.h"
 #include "nvmeof/tcp.h"
 #include "target/build_target.h"
 #include "target/config.h"
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nvmeof-target: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
+  nvmeof::SetLogSeverity(static_cast<nvmeof::LogSeverity>(config->log_level));
   if (print_config) {
     std::printf("%s\n", nvmeof::target::ToJson(*config).c_str());
     return 0;

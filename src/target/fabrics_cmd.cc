@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "nvmeof/log.h"
 #include "nvmeof/proto/fabrics.h"
 #include "nvmeof/proto/nqn.h"
 #include "target/queue.h"
@@ -106,6 +107,8 @@ void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
     return;
   }
   if (!subsys->is_discovery() && !subsys->HostAllowed(std::string(d.hostnqn))) {
+    NVMEOF_LOG(kWarn, "host %.*s refused: not allowed on %s",
+               static_cast<int>(d.hostnqn.size()), d.hostnqn.data(), subsys->nqn().c_str());
     Complete(r, CommandSpecificStatus(sc::kConnectInvalidHost));
     return;
   }
@@ -146,7 +149,13 @@ void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
   qid_ = 0;
   sqsize_ = static_cast<uint16_t>(c.sqsize + 1);
   qp_->SetConnected(0, c.cattr & kCattrDisableSqFlowControl);
-  ctrl_->StartKeepAlive(c.kato, [this] { Close(); });
+  ctrl_->StartKeepAlive(c.kato, [this] {
+    NVMEOF_LOG(kWarn, "controller %u: keep-alive timeout (%u ms): ending the association",
+               ctrl_->cntlid(), ctrl_->kato_ms());
+    Close();
+  });
+  NVMEOF_LOG(kInfo, "controller %u: %s for %s (KATO %u ms)", ctrl_->cntlid(),
+             subsys->nqn().c_str(), ctrl_->hostnqn().c_str(), c.kato);
   r->dw0 = ConnectResponse{ctrl_->cntlid(), 0}.ToDw0();
   Complete(r, kNvmeSuccess);
 }
@@ -185,6 +194,8 @@ void ControllerQueue::ConnectIo(Request* r, const ConnectCommand& c,
   ctrl_ = std::move(ctrl);
   bound_ = true;
   qid_ = c.qid;
+  NVMEOF_LOG(kDebug, "controller %u: I/O queue %u, %u entries", ctrl_->cntlid(), c.qid,
+             c.sqsize + 1u);
   sqsize_ = static_cast<uint16_t>(c.sqsize + 1);
   qp_->SetConnected(c.qid, c.cattr & kCattrDisableSqFlowControl);
   r->dw0 = ConnectResponse{ctrl_->cntlid(), 0}.ToDw0();

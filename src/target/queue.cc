@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "nvmeof/log.h"
 #include "target/target.h"
 
 namespace nvmeof::target {
@@ -169,7 +170,12 @@ void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
 }
 
 void ControllerQueue::OnError(Status status) {
-  (void)status;  // a failed or closed connection: either way the queue ends
+  // A failed or closed connection: either way the queue ends.
+  if (!status.ok()) {
+    NVMEOF_LOG(kWarn, "queue %u%s: %s", qid_,
+               ctrl_ ? (" of controller " + std::to_string(ctrl_->cntlid())).c_str() : "",
+               status.ToString().c_str());
+  }
   Close();
 }
 
@@ -195,6 +201,7 @@ void ControllerQueue::Teardown() {
   target_->UnregisterQueue(loop_, id_);
   if (ctrl_ != nullptr) {
     if (qid_ == 0) {
+      NVMEOF_LOG(kInfo, "controller %u: association ended", ctrl_->cntlid());
       target_->RemoveController(ctrl_->cntlid());
       for (QueueRef ref : ctrl_->TakeIoQueues()) target_->CloseQueue(ref);
     } else {

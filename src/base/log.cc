@@ -1,0 +1,44 @@
+#include "nvmeof/log.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+namespace nvmeof {
+
+namespace {
+std::atomic<int> g_severity{static_cast<int>(LogSeverity::kInfo)};
+const char* Tag(LogSeverity s) {
+  switch (s) {
+    case LogSeverity::kError: return "E";
+    case LogSeverity::kWarn: return "W";
+    case LogSeverity::kInfo: return "I";
+    case LogSeverity::kDebug: return "D";
+  }
+  return "?";
+}
+}  // namespace
+
+void SetLogSeverity(LogSeverity severity) {
+  g_severity.store(static_cast<int>(severity), std::memory_order_relaxed);
+}
+
+bool LogEnabled(LogSeverity severity) {
+  return static_cast<int>(severity) <= g_severity.load(std::memory_order_relaxed);
+}
+
+void LogMessage(LogSeverity severity, const char* format, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, format);
+  std::vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  localtime_r(&ts.tv_sec, &t);
+  std::fprintf(stderr, "%s %02d:%02d:%02d.%03ld %s\n", Tag(severity), t.tm_hour, t.tm_min,
+               t.tm_sec, ts.tv_nsec / 1000000, msg);
+}
+
+}  // namespace nvmeof
