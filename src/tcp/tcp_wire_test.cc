@@ -668,6 +668,54 @@ TEST_F(TcpHostWireTest, H2CDataSplitAtMaxH2CData) {
   ASSERT_TRUE(loop_->RunUntil([&] { return data_done; }, kWait));
 }
 
+// A data digest error on C2HData fails that command only: its data
+// callback reports kDataLoss, the connection stays up, the next command
+// completes.
+TEST_F(TcpHostWireTest, C2HDataDigestErrorFailsOneCommand) {
+  HostQueuePairParams params;
+  params.header_digest = params.data_digest = true;
+  RawPeer p = StartConnect(params);
+  p.SendPdu(MakeICResp(0, true, true, 8192));
+  ASSERT_TRUE(loop_->RunUntil([&] { return connected_; }, kWait));
+  ASSERT_NE(qp_, nullptr);
+  const PduFormat fmt{true, true, 0};
+  std::vector<uint8_t> buf(512), data(512, 0x77);
+  for (uint16_t cid : {1, 2}) {
+    Sqe sqe{};
+    sqe.opcode = 0x02;
+    sqe.cid = cid;
+    CapsulePtr cmd = qp_->AllocateCommand(sqe);
+    Status data_status = InternalError("not yet");
+    bool data_done = false;
+    cmd->AppendData(MemDesc(buf.data(), buf.size()), false, [&](Status s) {
+      data_status = std::move(s);
+      data_done = true;
+    });
+    ASSERT_TRUE(qp_->Transmit(*cmd).ok());
+    C2HDataHeader h = MakeC2HData(cid, 0, 512, C2HEnd::kLast, fmt);
+    p.SendPdu(h);
+    uint32_t hd = HeaderDigest(&h, sizeof(h));
+    p.Send(&hd, 4);
+    p.Send(data.data(), data.size());
+    uint32_t dd = ComputeCrc32c(data.data(), data.size()) ^ (cid == 1 ? 1u : 0u);
+    p.Send(&dd, 4);
+    CapsuleRespHeader rsp = MakeCapsuleResp(Cqe{0, 0, 0, 0, cid, 0}, fmt);
+    p.SendPdu(rsp);
+    hd = HeaderDigest(&rsp, sizeof(rsp));
+    p.Send(&hd, 4);
+    ASSERT_TRUE(loop_->RunUntil([&] { return data_done; }, kWait));
+    if (cid == 1) {
+      EXPECT_EQ(data_status.code(), StatusCode::kDataLoss) << data_status.ToString();
+    } else {
+      EXPECT_TRUE(data_status.ok()) << data_status.ToString();
+      EXPECT_EQ(buf, data);
+    }
+  }
+  EXPECT_TRUE(errors_.empty());
+  p.Poll();
+  EXPECT_FALSE(p.eof());
+}
+
 TEST_F(TcpHostWireTest, ReceivedTermReqIsReported) {
   RawPeer p = StartConnect();
   p.SendPdu(MakeICResp(0, false, false, 8192));
