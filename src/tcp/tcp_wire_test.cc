@@ -558,6 +558,8 @@ class TcpHostWireTest : public ::testing::Test {
       qp_->Close([&] { closed = true; });
       EXPECT_TRUE(loop_->RunUntil([&] { return closed; }, kWait));
     }
+    // A connection that failed its setup deletes itself on a later turn.
+    loop_->RunOnce(std::chrono::milliseconds(0));
   }
 
   std::unique_ptr<EventLoop> loop_;
@@ -578,6 +580,13 @@ TEST_F(TcpHostWireTest, ICRespWithSmallMaxH2CDataFailsTheConnect) {
   EXPECT_EQ(connect_status_.code(), StatusCode::kProtocolError)
       << connect_status_.ToString();
   EXPECT_EQ(qp_, nullptr);
+  // The H2CTermReq goes out, then the connection closes.
+  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.eof(); }, kWait));
+  ASSERT_GE(p.rx().size(), sizeof(TermReqHeader));
+  TermReqHeader t;
+  std::memcpy(&t, p.rx().data(), sizeof(t));
+  EXPECT_EQ(t.ch.type, PduType::kH2CTermReq);
+  EXPECT_EQ(t.fei(), 12u);  // MAXH2CDATA
 }
 
 TEST_F(TcpHostWireTest, ICRespGrantingUnaskedDigestFailsTheConnect) {
