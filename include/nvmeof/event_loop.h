@@ -169,8 +169,9 @@ class EventLoop {
   // The batch epoll returned, being dispatched. RemoveFd clears the
   // entries of a removed handler so that none is called after its removal.
   static constexpr int kMaxEvents = 256;
-  static inline FdHandler* const kRemovedHandler =
-      reinterpret_cast<FdHandler*>(alignof(std::max_align_t));
+  // Marks batch entries of removed handlers: the address of an object no
+  // fd is ever registered with.
+  static FdHandler* RemovedHandler();
   epoll_event events_[kMaxEvents];
   int num_events_ = 0;
   int dispatch_index_ = 0;

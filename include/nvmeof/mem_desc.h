@@ -23,14 +23,10 @@ class MemDesc {
   // A scatter-gather list of `count` segments; `iov` is borrowed.
   MemDesc(const iovec* iov, size_t count);
 
-  MemDesc(const MemDesc& o) { *this = o; }
-  MemDesc& operator=(const MemDesc& o) {
-    single_ = o.single_;
-    list_ = o.list_;
-    count_ = o.count_;
-    length_ = o.length_;
-    return *this;
-  }
+  // Copies describe the same memory (segments() is computed, so a copy of
+  // a single span points at the copy's own iovec).
+  MemDesc(const MemDesc&) = default;
+  MemDesc& operator=(const MemDesc&) = default;
 
   size_t length() const { return length_; }
   bool empty() const { return length_ == 0; }

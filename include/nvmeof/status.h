@@ -190,11 +190,14 @@ class [[nodiscard]] Result {
 
 // `NVMEOF_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result, or
 // returns its Status from the enclosing function.
+// `lhs` is a declaration and cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define NVMEOF_ASSIGN_OR_RETURN(lhs, expr) \
   NVMEOF_ASSIGN_OR_RETURN_IMPL_(NVMEOF_CONCAT_(nvmeof_result_, __LINE__), lhs, expr)
 #define NVMEOF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return tmp.status();                 \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // NVMEOF_STATUS_H_

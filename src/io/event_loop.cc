@@ -8,6 +8,14 @@
 
 namespace nvmeof {
 
+EventLoop::FdHandler* EventLoop::RemovedHandler() {
+  struct Removed final : FdHandler {
+    void OnFdEvents(uint32_t) override {}
+  };
+  static Removed removed;
+  return &removed;
+}
+
 Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return ErrnoError(errno, "epoll_create1");
@@ -97,7 +105,7 @@ bool EventLoop::RunOnce(Clock::duration max_wait) {
       (void)r;
       continue;
     }
-    if (e.data.ptr == kRemovedHandler) continue;
+    if (e.data.ptr == RemovedHandler()) continue;
     static_cast<FdHandler*>(e.data.ptr)->OnFdEvents(e.events);
   }
   num_events_ = 0;
@@ -242,7 +250,7 @@ void EventLoop::RemoveFd(int fd, FdHandler* handler) {
   // Entries of this handler later in the batch being dispatched must not
   // reach it: it may be gone by then.
   for (int i = dispatch_index_ + 1; i < num_events_; ++i) {
-    if (events_[i].data.ptr == handler) events_[i].data.ptr = kRemovedHandler;
+    if (events_[i].data.ptr == handler) events_[i].data.ptr = RemovedHandler();
   }
 }
 
