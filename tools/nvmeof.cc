@@ -16,6 +16,7 @@
 #include "nvmeof/proto/log_pages.h"
 #include "nvmeof/proto/nqn.h"
 #include "nvmeof/tcp.h"
+#include "tools/nvmeof_perf.h"
 #include "tools/nvmeof_print.h"
 
 namespace nvmeof::tools {
@@ -159,7 +160,7 @@ Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid, uint64_t 
   return Status();
 }
 
-int RunVerb(const std::string& verb, Common& c, const std::vector<uint64_t>& dsm_slbs,
+int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const std::vector<uint64_t>& dsm_slbs,
             const std::vector<uint32_t>& dsm_blocks, bool dsm_ad, uint8_t log_id,
             uint32_t log_len, uint64_t lpo, uint8_t feature_id, uint8_t sel) {
   auto loop_r = EventLoop::Create();
@@ -170,6 +171,7 @@ int RunVerb(const std::string& verb, Common& c, const std::vector<uint64_t>& dsm
   if (!opened.ok()) return Fail(opened.status().ToString());
   host::Controller& ctrl = **opened;
 
+  if (verb == "perf") return RunPerf(ctrl, perf);
   if (verb == "discover") {
     auto page = ctrl.ReadDiscoveryLog();
     if (!page.ok()) return Fail(page.status().ToString());
@@ -348,11 +350,27 @@ int main(int argc, char** argv) {
   dsm->add_option("--slbs", slbs, "first LBA of each range")->delimiter(',');
   dsm->add_option("--blocks", blocks, "blocks in each range")->delimiter(',');
   dsm->add_flag("-d,--ad", ad, "deallocate the ranges");
+  nvmeof::tools::PerfOptions perf;
+  auto* perf_cmd = app.add_subcommand("perf", "measure: IOPS, MB/s, latency percentiles");
+  nvmeof::tools::AddIoConnection(perf_cmd, c);
+  perf_cmd->add_option("-n,--namespace-id", perf.nsid, "namespace ID")->capture_default_str();
+  perf_cmd->add_option("--queue-depth", perf.queue_depth, "commands in flight per I/O queue")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  perf_cmd->add_option("--io-size", perf.io_size, "bytes per I/O")->capture_default_str();
+  perf_cmd->add_option("--workload", perf.workload, "randread randwrite read write randrw rw")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"randread", "randwrite", "read", "write", "randrw", "rw"}));
+  perf_cmd->add_option("--mix", perf.mix, "read percentage of randrw/rw")
+      ->capture_default_str()->check(CLI::Range(0, 100));
+  perf_cmd->add_option("--time", perf.seconds, "seconds to run")->capture_default_str();
+  perf_cmd->add_flag("--verify", perf.verify, "write patterns and check them on read");
+  perf_cmd->add_option("-o,--output-format", c.output, "normal or json");
   CLI11_PARSE(app, argc, argv);
+  perf.json = c.output == "json";
 
   nvmeof::RegisterTcpTransport();
   std::string verb = app.get_subcommands().front()->get_name();
-  return nvmeof::tools::RunVerb(verb, c, slbs, blocks, ad, static_cast<uint8_t>(log_id),
+  return nvmeof::tools::RunVerb(verb, c, perf, slbs, blocks, ad, static_cast<uint8_t>(log_id),
                                 log_len, lpo, static_cast<uint8_t>(feature_id),
                                 static_cast<uint8_t>(sel));
 }

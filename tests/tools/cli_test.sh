@@ -87,6 +87,9 @@ refuse "unknown subsystem" 'Connect Invalid Parameters' "$TOOL" id-ctrl -a 127.0
 refuse "LBA out of range" 'LBA Out of Range' "$TOOL" read "${IO[@]}" -s $((64 * 2048)) -c 0 -d "$work/x"
 refuse "unreachable target" 'UNAVAILABLE' "$TOOL" id-ctrl -a 127.0.0.1 -s "$(free_port)" -n "$nqn"
 
+check "perf --verify (randrw, 2 queues)" bash -c "'$TOOL' perf ${IO[*]} --workload randrw --mix 50 --io-size 8192 --queue-depth 8 -i 2 --time 2 --verify -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"ios\"]>0 and d[\"errors\"]==0 and d[\"verify_errors\"]==0, d'"
+check "perf text output" bash -c "'$TOOL' perf ${IO[*]} --workload randread --time 1 | grep -q 'latency us: avg'"
+
 # ---- SIGTERM: a clean stop, exit 0 ----
 kill -TERM "$pid"
 stopped=0

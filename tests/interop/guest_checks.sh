@@ -1,0 +1,167 @@
+# shellcheck shell=sh disable=SC2016 # the steps expand their variables themselves
+# The checks that run_interop.sh runs inside the VM (busybox sh, through
+# `vm.sh run`): the Linux kernel's NVMe/TCP host and nvme-cli against the
+# target at $TARGET_ADDR:$TARGET_PORT.  Each step runs under `sh -e` and
+# ends with one line, "PASS <step> (<seconds>s)" or "FAIL <step> (...)";
+# after a failure the rest of its group is reported as "FAIL ... (not run)".
+# Exit status: the number of failed steps (0: all passed).
+# Input: NQN (default nqn.2024-11.io.nvmeof:ram0), TARGET_ADDR, TARGET_PORT,
+# TARGET_DISC_PORT (set by vm.sh).
+
+: "${NQN:=nqn.2024-11.io.nvmeof:ram0}"
+export NQN TARGET_ADDR TARGET_PORT TARGET_DISC_PORT
+
+# Helpers for the steps, which run in their own `sh -e`.
+cat >/tmp/lib.sh <<'EOF'
+# Wait until a live controller of $NQN has a namespace block device; write
+# "CTRL=/dev/nvmeX NS=/dev/nvmeYnZ" to /tmp/dev.
+wait_dev() {
+	i=0
+	while [ $i -lt 100 ]; do
+		for c in /sys/class/nvme/nvme*; do
+			[ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+			[ "$(cat "$c/state" 2>/dev/null)" = live ] || continue
+			for b in /sys/block/nvme*n*; do
+				case ${b##*/} in nvme*c*n*) continue ;; esac # multipath paths
+				[ "$(cat "$b/device/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+				[ -b "/dev/${b##*/}" ] || continue
+				CTRL=/dev/${c##*/} NS=/dev/${b##*/}
+				echo "CTRL=$CTRL NS=$NS" >/tmp/dev
+				cat /tmp/dev
+				return 0
+			done
+		done
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo "no live controller with a namespace for $NQN after 10 s"
+	ls /sys/class/nvme/ /sys/block/
+	return 1
+}
+# Wait until no controller of $NQN is left.
+wait_gone() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -qsxF "$NQN" /sys/class/nvme/nvme*/subsysnqn || return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo "a controller of $NQN is still there after 10 s"
+	return 1
+}
+# 1 MiB O_DIRECT write of a random pattern at MiB offset $1, read back with
+# O_DIRECT, compared byte for byte; the pattern stays in /tmp/pattern.$1.
+dd_check() {
+	dd if=/dev/urandom of="/tmp/pattern.$1" bs=1M count=1 2>/dev/null
+	dd if="/tmp/pattern.$1" of="$NS" bs=1M seek="$1" count=1 oflag=direct
+	dd if="$NS" of=/tmp/readback bs=1M skip="$1" count=1 iflag=direct
+	cmp "/tmp/pattern.$1" /tmp/readback
+	echo "1 MiB at offset $1 MiB: written, read back, identical"
+}
+EOF
+
+pass=0 fail=0 skip_rest=''
+uptime_s() { read -r u _ </proc/uptime && echo "$u"; }
+
+# step NAME COMMANDS
+step() {
+	if [ -n "$skip_rest" ]; then
+		echo "FAIL $1 (not run: $skip_rest)"
+		fail=$((fail + 1))
+		return 1
+	fi
+	echo "STEP $1"
+	t0=$(uptime_s)
+	# shellcheck source=/dev/null
+	[ ! -e /tmp/dev ] || . /tmp/dev
+	CTRL=${CTRL:-} NS=${NS:-} sh -ec ". /tmp/lib.sh; $2"
+	rc=$?
+	t=$(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }')
+	if [ $rc -eq 0 ]; then
+		echo "PASS $1 (${t}s)"
+		pass=$((pass + 1))
+		return 0
+	fi
+	echo "FAIL $1 (exit status $rc after ${t}s)"
+	fail=$((fail + 1))
+	skip_rest="'$1' failed"
+	return 1
+}
+
+# group NAME: start a group of steps; end_group: leave no controller behind.
+group() {
+	echo
+	echo "=== $1"
+	skip_rest='' CTRL='' NS=''
+	rm -f /tmp/dev
+}
+end_group() {
+	if [ -n "$skip_rest" ]; then
+		nvme disconnect -n "$NQN" >/dev/null 2>&1
+		# shellcheck source=/dev/null
+		(. /tmp/lib.sh && wait_gone >/dev/null)
+	fi
+}
+
+connect() { # connect-step commands, with extra nvme connect options $1
+	echo "nvme connect -t tcp -a \"\$TARGET_ADDR\" -s \"\$TARGET_PORT\" -n \"\$NQN\" $1
+wait_dev"
+}
+disconnect='nvme disconnect -n "$NQN"; wait_gone'
+
+group "discovery"
+step "discover: nvme discover lists $NQN" '
+	nvme discover -t tcp -a "$TARGET_ADDR" -s "$TARGET_DISC_PORT" >/tmp/disc
+	cat /tmp/disc
+	grep -q "^subnqn: *$NQN\$" /tmp/disc'
+end_group
+
+group "plain connection"
+step "plain: nvme connect" "$(connect '')"
+step "plain: nvme list" 'nvme list | tee /tmp/list; grep -q "^$NS " /tmp/list'
+step "plain: nvme id-ctrl" '
+	nvme id-ctrl "$CTRL" >/tmp/idctrl
+	grep -E "^(vid|sn|mn|fr|mdts|cntlid|ver|kas|sqes|cqes|nn|sgls|ioccsz|iorcsz|subnqn) " /tmp/idctrl
+	grep -q "^subnqn *: $NQN\$" /tmp/idctrl'
+step "plain: nvme id-ns" '
+	nvme id-ns "$NS" >/tmp/idns
+	grep -E "^(nsze|ncap|nuse|nlbaf|flbas|lbaf +[0-9]+ .*in use)" /tmp/idns
+	grep -Eq "^nsze *: 0x0*[1-9a-f]" /tmp/idns'
+step "plain: nvme smart-log" 'nvme smart-log "$CTRL"'
+step "plain: nvme flush" 'nvme flush "$NS"'
+step "plain: 1 MiB O_DIRECT write, read back, compare" 'dd_check 1'
+step "plain: nvme disconnect" "$disconnect"
+end_group
+
+group "header and data digests, 2 I/O queues"
+step "digest: nvme connect --hdr-digest --data-digest -i 2" "$(connect '--hdr-digest --data-digest -i 2')
+	echo \"queue_count (admin + I/O): \$(cat /sys/class/nvme/\${CTRL#/dev/}/queue_count)\""
+step "digest: data written by the plain connection reads back" '
+	dd if="$NS" of=/tmp/readback bs=1M skip=1 count=1 iflag=direct
+	cmp /tmp/pattern.1 /tmp/readback'
+step "digest: 1 MiB O_DIRECT write, read back, compare" 'dd_check 5'
+step "digest: nvme disconnect" "$disconnect"
+end_group
+
+group "fio"
+step "fio: nvme connect" "$(connect '')"
+step "fio: randwrite 4k-128k, verify crc32c" '
+	eng=psync
+	fio --enghelp 2>/dev/null | grep -qw libaio && eng=libaio
+	fio --name=interop --filename="$NS" --ioengine=$eng --iodepth=8 --direct=1 \
+		--rw=randwrite --bsrange=4k-128k --numjobs=2 --size=32M --offset_increment=32M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting >/tmp/fio.out 2>&1 ||
+		{ cat /tmp/fio.out; exit 1; }
+	grep -E "^ *(write|read|WRITE|READ):|err=" /tmp/fio.out
+	grep -q "err= 0" /tmp/fio.out'
+step "fio: nvme disconnect" "$disconnect"
+end_group
+
+if [ $fail -ne 0 ]; then
+	echo
+	echo "=== guest dmesg | tail -50"
+	dmesg | tail -50
+fi
+echo
+echo "guest: $pass passed, $fail failed"
+exit $fail

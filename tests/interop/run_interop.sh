@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# tests/interop/run_interop.sh PATH/TO/nvmeof-target
+#
+# Interop test: the Linux kernel's NVMe/TCP host (in a qemu VM, see vm.sh)
+# and nvme-cli + fio against our nvmeof-target on 127.0.0.1.  Builds
+# nothing.  Starts the target on a free port, runs guest_checks.sh in one
+# VM boot (discover; connect plain, digests + 2 I/O queues, and for fio;
+# Identify, SMART log, flush, O_DIRECT data checks, fio crc32c verify),
+# stops the target with SIGTERM and checks that it exits 0.
+#
+# Prints one PASS/FAIL line per check, then "N passed, M failed"; exits 1 if
+# anything failed (logs kept and their directory printed), 0 otherwise.
+# When the VM cannot be set up here (no qemu, apt-get failed, not amd64) it
+# prints "SKIP: <why>" and exits 0.
+# Environment: NVMEOF_INTEROP_CACHE (see vm.sh), NVMEOF_INTEROP_CAPTURE=1
+# (save the loopback traffic to the log directory with dumpcap, if present).
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+NQN=nqn.2024-11.io.nvmeof:ram0
+VM_TIMEOUT=240
+
+say() { printf 'run_interop: %s\n' "$*"; }
+skip() {
+	echo "SKIP: interop test: $*"
+	exit 0
+}
+
+(($# == 1)) || {
+	echo "usage: $0 PATH/TO/nvmeof-target" >&2
+	exit 2
+}
+TARGET=$(readlink -f "$1")
+[[ -f $TARGET && -x $TARGET ]] || {
+	echo "run_interop: $1 is not an executable" >&2
+	exit 2
+}
+
+[[ $(uname -m) == x86_64 ]] || skip "the VM is x86_64 and takes this machine's binaries; this is $(uname -m)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nvmeof-interop.XXXXXX")
+TPID='' CPID='' VPID='' LPID='' KEEP=0
+# SIGTERM to process $1 (one we started), SIGKILL if still there after $2 s.
+stop_pid() {
+	local i
+	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	stop_pid "$VPID" 10 # vm.sh stops its VM
+	stop_pid "$LPID" 1
+	stop_pid "$CPID" 2
+	stop_pid "$TPID" 5
+	if ((KEEP)); then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'KEEP=1; exit 130' INT
+trap 'KEEP=1; exit 143' TERM
+trap 'KEEP=1; exit 129' HUP
+
+t0=$SECONDS
+if ! "$HERE/vm.sh" setup >"$WORK/setup.log" 2>&1; then
+	sed 's/^/  setup: /' "$WORK/setup.log" | tail -n 15
+	skip "tests/interop/vm.sh setup failed (log above)"
+fi
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
+say "VM setup ready ($((SECONDS - t0)) s)"
+
+# A port that nothing listens on (a connection attempt is refused); if the
+# target still cannot bind it (a race), it exits and we try another.
+free_port() {
+	local p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % 30000))
+		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+			echo "$p"
+			return 0
+		}
+	done
+	return 1
+}
+
+start_target() {
+	local i
+	PORT=$(free_port) || return 1
+	: >"$WORK/target.out"
+	"$TARGET" --ram 256M --listen "127.0.0.1:$PORT" --threads 2 \
+		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
+	TPID=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^listening on' "$WORK/target.out" && return 0
+		kill -0 "$TPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	stop_pid "$TPID" 2
+	TPID=''
+	return 1
+}
+
+RESULTS=()
+result() { # PASS|FAIL text
+	RESULTS+=("$1 $2")
+	echo "$1 $2"
+}
+
+started=0
+for attempt in 1 2 3; do
+	if start_target; then
+		started=1
+		break
+	fi
+	say "the target did not start on port $PORT (attempt $attempt):"
+	sed 's/^/  target: /' "$WORK/target.out" "$WORK/target.err"
+done
+if ((!started)); then
+	KEEP=1
+	result FAIL "target: nvmeof-target starts and prints 'listening on'"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+result PASS "target: nvmeof-target listening on 127.0.0.1:$PORT (pid $TPID)"
+
+if [[ ${NVMEOF_INTEROP_CAPTURE:-0} == 1 ]] && command -v dumpcap >/dev/null; then
+	dumpcap -q -i lo -f "tcp port $PORT" -w "$WORK/lo.pcapng" 2>"$WORK/dumpcap.err" &
+	CPID=$!
+	sleep 1
+	say "capturing the loopback traffic to $WORK/lo.pcapng"
+fi
+
+# The VM, in the background (so that a signal reaches our trap at once);
+# its output goes to guest.log, which tail streams to our stdout.
+say "booting the VM (Linux nvme-tcp host) against 127.0.0.1:$PORT"
+: >"$WORK/guest.log"
+"$HERE/vm.sh" run --port "$PORT" --cpus 2 --timeout "$VM_TIMEOUT" --console "$WORK/console.log" \
+	-- "NQN=$NQN"$'\n'"$(cat "$HERE/guest_checks.sh")" >"$WORK/guest.log" 2>&1 &
+VPID=$!
+tail -n +1 -s 0.2 -f --pid="$VPID" "$WORK/guest.log" &
+LPID=$!
+vm_rc=0
+wait "$VPID" || vm_rc=$?
+VPID=''
+wait "$LPID" || true
+LPID=''
+
+# The guest's own PASS/FAIL lines.
+while IFS= read -r line; do
+	RESULTS+=("$line")
+done < <(grep -E '^(PASS|FAIL) ' "$WORK/guest.log" || true)
+if ((vm_rc == 124 || vm_rc == 125)); then
+	result FAIL "vm: the VM run ended in error (vm.sh status $vm_rc; 124 = timeout after ${VM_TIMEOUT}s)"
+elif ! grep -q '^guest: [0-9]* passed, [0-9]* failed$' "$WORK/guest.log"; then
+	result FAIL "vm: the guest checks did not complete (status $vm_rc)"
+fi
+
+# Stop the target: SIGTERM, then it must exit 0 within 15 s.
+stop_pid "$CPID" 2
+CPID=''
+
+if kill -0 "$TPID" 2>/dev/null; then
+	kill -TERM "$TPID"
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$TPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$TPID" 2>/dev/null; then
+		result FAIL "target: exits within 15 s of SIGTERM"
+		kill -KILL "$TPID" 2>/dev/null || true
+		wait "$TPID" 2>/dev/null || true
+	else
+		tst=0
+		wait "$TPID" || tst=$?
+		if ((tst == 0)); then
+			result PASS "target: exit status 0 after SIGTERM"
+		else
+			result FAIL "target: exit status $tst after SIGTERM (expected 0)"
+		fi
+	fi
+else
+	tst=0
+	wait "$TPID" || tst=$?
+	result FAIL "target: still running at the end of the test (it exited with status $tst)"
+fi
+TPID=''
+
+echo
+echo "=== target stdout/stderr (last 20 lines each)"
+tail -n 20 "$WORK/target.out" | sed 's/^/  target: /'
+tail -n 20 "$WORK/target.err" | sed 's/^/  target stderr: /'
+
+echo
+echo "=== summary ($((SECONDS - t0)) s)"
+passed=0 failed=0
+for r in "${RESULTS[@]}"; do
+	echo "$r"
+	case $r in PASS*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
+done
+echo "$passed passed, $failed failed"
+if ((failed)); then
+	KEEP=1
+	exit 1
+fi
