@@ -17,6 +17,12 @@
 //
 // Callbacks that complete an operation are delivered through step 4 or 5, so
 // that they never run inside the call that started the operation.
+//
+// RunOnce (and RunUntil) may be called from inside a callback of the same
+// loop: the nested turn has its own batch of events and posted work, and
+// the outer turn goes on afterwards. Blocking wrappers (a synchronous
+// command, a reconnect) rely on this; they hold up the loop's other work
+// while they wait.
 
 #ifndef NVMEOF_EVENT_LOOP_H_
 #define NVMEOF_EVENT_LOOP_H_
@@ -157,7 +163,6 @@ class EventLoop {
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;  // guarded by post_mu_
   bool wake_pending_ = false;                  // guarded by post_mu_
-  std::vector<std::function<void()>> running_posted_;
 
   Task* task_head_ = nullptr;
   Task* task_tail_ = nullptr;
@@ -166,15 +171,21 @@ class EventLoop {
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_id_ = 1;
 
-  // The batch epoll returned, being dispatched. RemoveFd clears the
-  // entries of a removed handler so that none is called after its removal.
+  // A batch epoll returned, being dispatched (one per RunOnce call on the
+  // stack; nested turns link to the outer one). RemoveFd clears the entries
+  // of a removed handler in every batch, so that none is called after its
+  // removal.
   static constexpr int kMaxEvents = 256;
+  struct Batch {
+    epoll_event events[kMaxEvents];
+    int count = 0;
+    int index = 0;
+    Batch* outer = nullptr;
+  };
   // Marks batch entries of removed handlers: the address of an object no
   // fd is ever registered with.
   static FdHandler* RemovedHandler();
-  epoll_event events_[kMaxEvents];
-  int num_events_ = 0;
-  int dispatch_index_ = 0;
+  Batch* batch_ = nullptr;
 };
 
 }  // namespace nvmeof

@@ -54,6 +54,21 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{10000};
   // A command with no completion after this fails with kDeadlineExceeded.
   std::chrono::milliseconds command_timeout{30000};
+
+  // Failure and reconnect, as the Linux host's options of the same names.
+  // When a connection fails the association is torn down and set up again
+  // every `reconnect_delay` until it is back or `ctrl_loss_tmo` has passed
+  // since the failure (0: never reconnect; negative: forever); then it
+  // fails for good.
+  std::chrono::milliseconds reconnect_delay{10000};
+  std::chrono::milliseconds ctrl_loss_tmo{600000};
+  // While reconnecting, I/O waits; after this long it fails instead
+  // (negative: never, I/O waits until ctrl_loss_tmo).
+  std::chrono::milliseconds fast_io_fail_tmo{-1};
+  // I/O in flight when the connection failed: retried on the new
+  // association (true), or failed at once with the connection's status.
+  // Either way every command completes exactly once.
+  bool retry_after_reconnect = true;
 };
 
 // The host NQN and host ID nvme-cli would use: /etc/nvme/hostnqn and
@@ -89,8 +104,12 @@ class Controller {
   // Largest transfer one command may move (MDTS; 0: no limit).
   uint32_t max_transfer() const { return max_transfer_; }
   EventLoop& loop() const { return *loop_; }
-  // The first transport failure of any queue (OK while all are up).
+  enum class State { kLive, kReconnecting, kFailed };
+  State state() const { return state_; }
+  // Why the association is not live (OK while it is).
   const Status& failure() const { return failure_; }
+  // How many times the association came back after a failure.
+  int reconnects() const { return reconnects_; }
 
   // ---- asynchronous ----
   // Submits `sqe` (its CID is chosen here) with optional data. `data` is
@@ -98,7 +117,8 @@ class Controller {
   // the queue is full or down.
   void SubmitAdmin(const Sqe& sqe, const MemDesc& data, bool to_controller,
                    CompletionCallback done);
-  // qid 1..io_queue_count().
+  // qid 1..io_queue_count(). While reconnecting the command waits (see
+  // ConnectOptions) and runs on the new association.
   void SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
                 bool to_controller, CompletionCallback done);
 
@@ -133,6 +153,27 @@ class Controller {
   Completion Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,
                    bool to_controller);
 
+  // ---- reconnect (reconnect.cc) ----
+  // An I/O command the controller tracks, so that it can be resubmitted.
+  struct IoRequest {
+    uint16_t qid = 1;
+    Sqe sqe{};
+    MemDesc data;
+    bool to_controller = false;
+    CompletionCallback done;
+    IoRequest* next = nullptr;
+  };
+  IoRequest* NewRequest();
+  void FreeRequest(IoRequest* r);
+  void Dispatch(IoRequest* r);
+  void OnIoDone(IoRequest* r, Completion c);
+  void FailRequest(IoRequest* r, const Status& why);
+  void TearDownQueues(const Status& why);
+  void ScheduleReconnect();
+  void TryReconnect();
+  Status Reestablish();
+  void FailHeld(const Status& why);
+
   EventLoop* const loop_;
   const ConnectOptions options_;
   std::unique_ptr<HostQueue> admin_;
@@ -144,6 +185,19 @@ class Controller {
   EventLoop::TimerId keep_alive_timer_ = 0;
   Status failure_;
   bool disconnected_ = false;
+
+  State state_ = State::kLive;
+  int reconnects_ = 0;
+  uint16_t wanted_io_queues_ = 0;
+  EventLoop::Clock::time_point lost_at_;
+  EventLoop::TimerId reconnect_timer_ = 0;
+  EventLoop::TimerId fast_fail_timer_ = 0;
+  bool fast_io_failed_ = false;
+  // Requests waiting for the association to come back, in order.
+  IoRequest* held_head_ = nullptr;
+  IoRequest* held_tail_ = nullptr;
+  IoRequest* free_requests_ = nullptr;
+  std::vector<std::unique_ptr<IoRequest[]>> request_chunks_;
 };
 
 }  // namespace nvmeof::host

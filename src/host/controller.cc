@@ -178,6 +178,7 @@ Status Controller::EnableController() {
 
 Status Controller::ConnectIoQueues() {
   if (options_.nr_io_queues == 0) return Status();
+  io_queues_.clear();
   Sqe sqe{};
   sqe.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
   sqe.cdw10 = static_cast<uint8_t>(FeatureId::kNumberOfQueues);
@@ -208,7 +209,7 @@ void Controller::StartKeepAlive() {
   auto period = std::chrono::milliseconds(std::max<uint32_t>(options_.kato_ms / 2, 100));
   keep_alive_timer_ = loop_->AddTimer(period, [this] {
     keep_alive_timer_ = 0;
-    if (disconnected_ || !failure_.ok()) return;
+    if (disconnected_ || state_ != State::kLive) return;
     Sqe sqe{};
     sqe.opcode = static_cast<uint8_t>(AdminOpcode::kKeepAlive);
     SubmitAdmin(sqe, {}, false, [](Completion) {});
@@ -216,18 +217,9 @@ void Controller::StartKeepAlive() {
   });
 }
 
-void Controller::OnQueueFailed(Status why) {
-  if (failure_.ok()) failure_ = std::move(why);
-}
-
 void Controller::SubmitAdmin(const Sqe& sqe, const MemDesc& data,
                              bool to_controller, CompletionCallback done) {
   admin_->Submit(sqe, data, to_controller, std::move(done));
-}
-
-void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
-                          bool to_controller, CompletionCallback done) {
-  io_queues_[qid - 1]->Submit(sqe, data, to_controller, std::move(done));
 }
 
 Completion Controller::Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,
@@ -339,10 +331,11 @@ Result<std::vector<uint8_t>> Controller::ReadDiscoveryLog() {
 void Controller::Disconnect() {
   if (disconnected_) return;
   disconnected_ = true;
-  if (keep_alive_timer_) {
-    loop_->CancelTimer(keep_alive_timer_);
-    keep_alive_timer_ = 0;
+  for (EventLoop::TimerId* t : {&keep_alive_timer_, &reconnect_timer_, &fast_fail_timer_}) {
+    if (*t) loop_->CancelTimer(*t);
+    *t = 0;
   }
+  FailHeld(CancelledError("disconnected"));
   // A normal shutdown (CC.SHN = 01b), then wait for SHST complete, briefly:
   // a controller that is already gone does not hold up the close.
   if (admin_ != nullptr && !admin_->failed()) {
@@ -358,10 +351,8 @@ void Controller::Disconnect() {
       }
     }
   }
-  for (auto& q : io_queues_) q->Close(CancelledError("disconnected"));
-  io_queues_.clear();
-  if (admin_ != nullptr) admin_->Close(CancelledError("disconnected"));
-  admin_.reset();
+  state_ = State::kFailed;
+  TearDownQueues(CancelledError("disconnected"));
 }
 
 }  // namespace nvmeof::host

@@ -93,12 +93,14 @@ bool EventLoop::RunOnce(Clock::duration max_wait) {
   BindThread();
   if (stop_.load(std::memory_order_relaxed)) return false;
 
-  int n = epoll_wait(epoll_fd_, events_, kMaxEvents, WaitMs(max_wait));
+  Batch batch;
+  batch.outer = batch_;
+  batch_ = &batch;
+  int n = epoll_wait(epoll_fd_, batch.events, kMaxEvents, WaitMs(max_wait));
   now_ = Clock::now();
-  if (n < 0) n = 0;  // EINTR: a signal; just run the rest of the turn
-  num_events_ = n;
-  for (dispatch_index_ = 0; dispatch_index_ < num_events_; ++dispatch_index_) {
-    epoll_event& e = events_[dispatch_index_];
+  batch.count = n < 0 ? 0 : n;  // EINTR: a signal; just run the rest
+  for (batch.index = 0; batch.index < batch.count; ++batch.index) {
+    epoll_event& e = batch.events[batch.index];
     if (e.data.ptr == nullptr) {  // the eventfd: Post() or Stop()
       uint64_t v;
       ssize_t r = read(event_fd_, &v, sizeof(v));
@@ -108,7 +110,7 @@ bool EventLoop::RunOnce(Clock::duration max_wait) {
     if (e.data.ptr == RemovedHandler()) continue;
     static_cast<FdHandler*>(e.data.ptr)->OnFdEvents(e.events);
   }
-  num_events_ = 0;
+  batch_ = batch.outer;
 
   RunTimers();
   RunPosted();
@@ -129,14 +131,14 @@ void EventLoop::RunTimers() {
 }
 
 void EventLoop::RunPosted() {
+  std::vector<std::function<void()>> running;
   {
     std::lock_guard<std::mutex> lock(post_mu_);
     if (posted_.empty()) return;
-    running_posted_.swap(posted_);
+    running.swap(posted_);
     wake_pending_ = false;
   }
-  for (auto& fn : running_posted_) fn();
-  running_posted_.clear();
+  for (auto& fn : running) fn();
 }
 
 void EventLoop::RunTasks() {
@@ -249,8 +251,10 @@ void EventLoop::RemoveFd(int fd, FdHandler* handler) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &e);
   // Entries of this handler later in the batch being dispatched must not
   // reach it: it may be gone by then.
-  for (int i = dispatch_index_ + 1; i < num_events_; ++i) {
-    if (events_[i].data.ptr == handler) events_[i].data.ptr = RemovedHandler();
+  for (Batch* b = batch_; b != nullptr; b = b->outer) {
+    for (int i = b->index + 1; i < b->count; ++i) {
+      if (b->events[i].data.ptr == handler) b->events[i].data.ptr = RemovedHandler();
+    }
   }
 }
 

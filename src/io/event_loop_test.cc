@@ -175,6 +175,45 @@ TEST(EventLoopTest, FdReadinessAndRemovalInsideDispatch) {
   EXPECT_TRUE((a.calls ? a.last_events : b.last_events) & EPOLLIN);
 }
 
+// A callback may run the loop itself (a blocking wrapper does): the nested
+// turn has its own batch, posted work keeps its order, and a handler that
+// a nested turn removes is not called by the outer one.
+TEST(EventLoopTest, NestedTurnsAreSafe) {
+  auto loop = NewLoop();
+  int p1[2], p2[2];
+  ASSERT_EQ(pipe(p1), 0);
+  ASSERT_EQ(pipe(p2), 0);
+  Fd r1(p1[0]), w1(p1[1]), r2(p2[0]), w2(p2[1]);
+  PipeReader a, b;
+  ASSERT_TRUE(loop->AddFd(r1.get(), EPOLLIN, &a).ok());
+  ASSERT_TRUE(loop->AddFd(r2.get(), EPOLLIN, &b).ok());
+  std::vector<int> order;
+  bool nested_done = false;
+  auto nest = [&](PipeReader& self, int self_fd, PipeReader& other, int other_fd) {
+    self.on_event = [&, self_fd, other_fd] {
+      char c;
+      ASSERT_EQ(read(self_fd, &c, 1), 1);
+      // Remove the other handler (its event is in the outer batch), then
+      // run the loop from inside this handler until a timer fires.
+      loop->RemoveFd(other_fd, &other);
+      loop->Post([&] { order.push_back(1); });
+      loop->AddTimer(milliseconds(1), [&] { nested_done = true; });
+      loop->RunUntil([&] { return nested_done; }, std::chrono::seconds(5));
+      loop->Post([&] { order.push_back(2); });
+    };
+  };
+  nest(a, r1.get(), b, r2.get());
+  nest(b, r2.get(), a, r1.get());
+  ASSERT_EQ(write(w1.get(), "x", 1), 1);
+  ASSERT_EQ(write(w2.get(), "y", 1), 1);
+  loop->RunOnce(milliseconds(100));
+  loop->RunOnce(milliseconds(0));
+  // One handler ran (and removed the other, whose event was in the outer
+  // batch), the posted work ran in order.
+  EXPECT_EQ(a.calls + b.calls, 1);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
 class Acceptor : public EventLoop::FdHandler {
  public:
   explicit Acceptor(int fd) : fd_(fd) {}

@@ -131,7 +131,7 @@ void ControllerQueue::Release(Request* r) {
   r->next_free = free_requests_;
   free_requests_ = r;
   --in_flight_;
-  if (closing_ && in_flight_ == 0 && qp_ == nullptr) Teardown();
+  if (closing_ && in_flight_ == 0 && qp_closed_) Teardown();
 }
 
 void ControllerQueue::ReceiveAll(Request* r, void (*next)(Request*, Status)) {
@@ -187,11 +187,10 @@ void ControllerQueue::Close() {
   qp_->Close([this] {
     // The queue pair's callbacks are over; pending data callbacks have run
     // (cancelled), so every request that waited on one has been released
-    // or is in a backend.
-    loop_->Defer([this] {
-      qp_.reset();
-      if (in_flight_ == 0) Teardown();
-    });
+    // or is in a backend. Those still hold capsules from the queue pair's
+    // pool: it lives until the last of them is released.
+    qp_closed_ = true;
+    if (in_flight_ == 0) Teardown();
   });
 }
 
@@ -208,8 +207,10 @@ void ControllerQueue::Teardown() {
       ctrl_->DetachIoQueue(qid_);
     }
   }
-  backend_queues_.clear();
   ctrl_.reset();
+  // Later, not inside the callback that got here (a backend queue's own
+  // completion, or the queue pair's close): the destructor frees the
+  // backend queues and the queue pair.
   loop_->Defer([this] { delete this; });
 }
 

@@ -132,6 +132,7 @@ class ControllerQueue {
   uint16_t sqsize_ = 0;  // entries (SQSIZE + 1)
   uint16_t sqhd_ = 0;
   bool closing_ = false;
+  bool qp_closed_ = false;  // its Close() callback ran
   size_t in_flight_ = 0;
 
   std::unique_ptr<Request[]> requests_;  // fixed: their addresses are handed out
