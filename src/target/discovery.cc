@@ -18,8 +18,10 @@ void ControllerQueue::BuildDiscoveryLog(std::vector<uint8_t>& out) {
     f.trtype = port_->trtype;
     f.adrfam = port_->ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
     f.subtype = subtype;
-    // No secure channel; SQ flow control may be disabled (we honor it).
-    f.treq = kTreqSecureChannelNotRequired | kTreqDisableSqFlowControl;
+    // Secure channel not specified (no TLS here), SQ flow control may be
+    // disabled: the value Linux nvmet sends, which nvme-cli 2.3 can name
+    // (it prints "unrecognized" for "not required" with the flag).
+    f.treq = kTreqSecureChannelNotSpecified | kTreqDisableSqFlowControl;
     f.portid = port_->id;
     f.cntlid = kCntlidDynamic;
     f.asqsz = 32;

@@ -188,8 +188,11 @@ void ControllerQueue::HandleWriteZeroes(Request* r) {
 }
 
 void ControllerQueue::HandleDatasetManagement(Request* r) {
+  // NR+1 ranges. The buffer may be longer: Linux always sends 4096 bytes
+  // (256 ranges' worth) whatever NR says, and its own target takes that.
   const uint32_t nr = (r->sqe().cdw10 & 0xFF) + 1;
-  if (r->cmd->data_length() != nr * sizeof(DsmRange)) {
+  const uint32_t len = r->cmd->data_length();
+  if (len < nr * sizeof(DsmRange) || len > 256 * sizeof(DsmRange)) {
     Complete(r, GenericStatus(sc::kDataSglLengthInvalid, true));
     return;
   }
@@ -207,7 +210,7 @@ void ControllerQueue::HandleDatasetManagement(Request* r) {
       q->Complete(req, GenericStatus(sc::kNamespaceWriteProtected, true));
       return;
     }
-    const uint32_t n = req->cmd->data_length() / sizeof(DsmRange);
+    const uint32_t n = (req->sqe().cdw10 & 0xFF) + 1;
     const auto* ranges = reinterpret_cast<const DsmRange*>(req->buf);
     for (uint32_t i = 0; i < n; ++i) {
       const Namespace& ns = *req->ns;

@@ -258,6 +258,22 @@ TEST_P(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   EXPECT_TRUE(c.ok()) << NvmeStatusToString(c.nvme());
   ASSERT_TRUE(Rw(0x02, 1, 50, 8, back).ok());
   EXPECT_TRUE(std::all_of(back.begin(), back.end(), [](uint8_t b) { return b == 0; }));
+  // As Linux sends it: NR 0 in a 4096-byte buffer (the rest zero).
+  std::vector<uint8_t> linux_buf(4096, 0);
+  range = {0, 2, 60};
+  std::memcpy(linux_buf.data(), &range, sizeof(range));
+  ASSERT_TRUE(Rw(0x01, 1, 60, 1, data = std::vector<uint8_t>(512, 0x5A)).ok());
+  c = ctrl_->IoSync(1, sqe, MemDesc(linux_buf.data(), linux_buf.size()), true);
+  EXPECT_TRUE(c.ok()) << NvmeStatusToString(c.nvme());
+  std::vector<uint8_t> one(512);
+  ASSERT_TRUE(Rw(0x02, 1, 60, 1, one).ok());
+  EXPECT_TRUE(std::all_of(one.begin(), one.end(), [](uint8_t b) { return b == 0; }));
+  // Too short for NR+1 ranges.
+  sqe.cdw10 = 1;  // two ranges, one given
+  range = {0, 4, 54};
+  c = ctrl_->IoSync(1, sqe, MemDesc(&range, sizeof(range)), true);
+  EXPECT_EQ(c.nvme().sc, sc::kDataSglLengthInvalid);
+  sqe.cdw10 = 0;
   // A range beyond the namespace.
   range = {0, 4, kRamSize / 512};
   c = ctrl_->IoSync(1, sqe, MemDesc(&range, sizeof(range)), true);

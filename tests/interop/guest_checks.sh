@@ -130,6 +130,13 @@ step "plain: nvme id-ns" '
 step "plain: nvme smart-log" 'nvme smart-log "$CTRL"'
 step "plain: nvme flush" 'nvme flush "$NS"'
 step "plain: 1 MiB O_DIRECT write, read back, compare" 'dd_check 1'
+# Linux sends Dataset Management with a 4096-byte range buffer whatever
+# the range count: write 1 MiB at 8 MiB, discard it, read back zeros.
+step "plain: blkdiscard 1 MiB, reads back zeros" '
+  dd if=/dev/urandom of=/tmp/rnd bs=64k count=16 2>/dev/null
+  dd if=/tmp/rnd of="$NS" bs=64k seek=128 count=16 oflag=direct 2>/dev/null
+  blkdiscard -o 8388608 -l 1048576 "$NS"
+  test "$(dd if="$NS" bs=64k skip=128 count=16 iflag=direct 2>/dev/null | tr -d "\000" | wc -c)" -eq 0'
 step "plain: nvme disconnect" "$disconnect"
 end_group
 

@@ -188,7 +188,7 @@ if kill -0 "$TPID" 2>/dev/null; then
 else
 	tst=0
 	wait "$TPID" || tst=$?
-	result FAIL "target: still running at the end of the test (it exited with status $tst)"
+	result FAIL "target: died during the test (exit status $tst)"
 fi
 TPID=''
 

@@ -29,7 +29,7 @@ export LC_ALL=C
 
 PROG=vm.sh
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
-CACHE=${NVMEOF_INTEROP_CACHE:-$HOME/.cache/nvmeof-interop}
+CACHE=${NVMEOF_INTEROP_CACHE:-${HOME:-/tmp}/.cache/nvmeof-interop}
 KERNEL_META=linux-image-cloud-amd64
 PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio kmod cpio socat xz-utils zstd lz4)
 # Guest modules; modprobe --show-depends adds nvme_fabrics and the rest.
@@ -204,6 +204,8 @@ cmd_setup() {
 	fi
 	fetch_kernel "$pkg"
 	printf '%s\n' "$pkg" >"$CACHE/kernel/current"
+	# Older kernels (the meta-package moved on) are of no more use.
+	find "$CACHE/kernel" -mindepth 1 -maxdepth 1 -type d ! -name "$pkg" -exec rm -rf {} +
 	if [[ ! -e $CACHE/kernel.img || ! -e $CACHE/initramfs.cpio ]] ||
 		! cmp -s <(build_stamp "$pkg") "$CACHE/stamp"; then
 		build_initramfs "$pkg"
@@ -405,8 +407,12 @@ EOF
 		sed 's/^/  qemu: /' "$RUN/qemu.err" >&2
 		rc=125
 	fi
-	log "last kernel messages:"
-	tr -d '\r' <"$RUN/console.log" | tail -n 30 | sed 's/^/  kernel: /' >&2
+	if [[ -s $RUN/console.log ]]; then
+		log "last kernel messages:"
+		tr -d '\r' <"$RUN/console.log" | tail -n 30 | sed 's/^/  kernel: /' >&2
+	else
+		log "no kernel messages on the console"
+	fi
 	exit "$rc"
 }
 
