@@ -108,9 +108,17 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
     for (char ch : c.hostid) {
       if (ch != '-') hex.push_back(ch);
     }
+    auto nibble = [](char ch) -> int {
+      if (ch >= '0' && ch <= '9') return ch - '0';
+      if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+      if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+      return -1;
+    };
     if (hex.size() != 32) return InvalidArgumentError("--hostid must be a UUID");
     for (int i = 0; i < 16; ++i) {
-      o.hostid[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+      int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+      if (hi < 0 || lo < 0) return InvalidArgumentError("--hostid must be a UUID");
+      o.hostid[i] = static_cast<uint8_t>(hi * 16 + lo);
     }
   }
   o.header_digest = c.hdr_digest;
@@ -297,7 +305,7 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
 }  // namespace
 }  // namespace nvmeof::tools
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using nvmeof::tools::Common;
   CLI::App app{"nvmeof: an NVMe over Fabrics host tool (NVMe/TCP)"};
   app.require_subcommand(1);
@@ -373,4 +381,7 @@ int main(int argc, char** argv) {
   return nvmeof::tools::RunVerb(verb, c, perf, slbs, blocks, ad, static_cast<uint8_t>(log_id),
                                 log_len, lpo, static_cast<uint8_t>(feature_id),
                                 static_cast<uint8_t>(sel));
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "nvmeof: %s\n", e.what());
+  return 1;
 }

@@ -128,7 +128,7 @@ class PerfRun {
     j.in_flight = true;
     Job* jp = &j;
     ctrl_.SubmitIo(j.qid, sqe, MemDesc(j.buf.data(), j.buf.size()), j.write,
-                   [this, jp, gen, slot](host::Completion c) { Done(*jp, gen, slot, c); });
+                   [this, jp, gen, slot](const host::Completion& c) { Done(*jp, gen, slot, c); });
   }
 
   void Done(Job& j, uint32_t gen, uint64_t slot, const host::Completion& c) {

@@ -74,7 +74,7 @@ void PrintHowToConnect(const nvmeof::target::TargetConfig& config,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"nvmeof-target: serve NVMe-oF subsystems over NVMe/TCP"};
   std::string ram;
   std::vector<std::string> listen;
@@ -170,4 +170,7 @@ int main(int argc, char** argv) {
   std::printf("nvmeof-target: stopped\n");
   std::fflush(stdout);
   _exit(0);
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "nvmeof-target: %s\n", e.what());
+  return 1;
 }

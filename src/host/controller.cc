@@ -123,7 +123,7 @@ Result<std::unique_ptr<HostQueue>> Controller::ConnectQueue(uint16_t qid,
       std::unique_ptr<HostQueue> q,
       HostQueue::Connect(*loop_, options_.address, p, options_.connect_timeout,
                          options_.command_timeout,
-                         [this](Status s) { OnQueueFailed(std::move(s)); }));
+                         [this](const Status& s) { OnQueueFailed(s); }));
   // Fabrics Connect, with the host's identity and the controller to join.
   ConnectCommand cmd;
   cmd.qid = qid;
@@ -212,7 +212,7 @@ void Controller::StartKeepAlive() {
     if (disconnected_ || state_ != State::kLive) return;
     Sqe sqe{};
     sqe.opcode = static_cast<uint8_t>(AdminOpcode::kKeepAlive);
-    SubmitAdmin(sqe, {}, false, [](Completion) {});
+    SubmitAdmin(sqe, {}, false, [](const Completion&) {});
     StartKeepAlive();
   });
 }

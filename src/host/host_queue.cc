@@ -42,7 +42,7 @@ Result<std::unique_ptr<HostQueue>> HostQueue::Connect(
   p.connect_timeout = timeout;
   t->Connect(loop, address, p,
              QueuePairCallbacks{
-                 [raw](Status s) {
+                 [raw](const Status& s) {
                    raw->Fail(s.ok() ? UnavailableError("controller closed the connection")
                                     : s);
                  },
@@ -63,7 +63,7 @@ Result<std::unique_ptr<HostQueue>> HostQueue::Connect(
   return q;
 }
 
-void HostQueue::FailLater(CompletionCallback done, Status why) {
+void HostQueue::FailLater(CompletionCallback done, const Status& why) {
   // Never inside Submit(): through the loop (this allocates, but only on
   // the failure path).
   auto* cb = new CompletionCallback(std::move(done));
@@ -177,7 +177,7 @@ void HostQueue::CheckDeadlines() {
   deadline_timer_ = loop_->AddTimer(std::chrono::seconds(1), [this] { CheckDeadlines(); });
 }
 
-void HostQueue::Fail(Status why) {
+void HostQueue::Fail(const Status& why) {
   if (failed_) return;
   failed_ = true;
   failure_ = why;

@@ -58,9 +58,9 @@ class HostQueue {
   void OnData(Slot* s, Status status);
   void MaybeFinish(Slot* s);
   void Finish(Slot* s, Completion c);
-  void Fail(Status why);
+  void Fail(const Status& why);
   void CheckDeadlines();
-  void FailLater(CompletionCallback done, Status why);
+  void FailLater(CompletionCallback done, const Status& why);
 
   EventLoop* const loop_;
   const uint16_t qid_;

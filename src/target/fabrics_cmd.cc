@@ -62,10 +62,10 @@ void ControllerQueue::HandleConnect(Request* r) {
     Complete(r, GenericStatus(sc::kDataSglLengthInvalid, true));
     return;
   }
-  ReceiveAll(r, [](Request* req, Status s) { req->queue->FinishConnect(req, std::move(s)); });
+  ReceiveAll(r, [](Request* req, const Status& s) { req->queue->FinishConnect(req, s); });
 }
 
-void ControllerQueue::FinishConnect(Request* r, Status data_status) {
+void ControllerQueue::FinishConnect(Request* r, const Status& data_status) {
   if (!data_status.ok()) {
     Complete(r, data_status.code() == StatusCode::kDataLoss
                     ? GenericStatus(sc::kTransientTransportError)

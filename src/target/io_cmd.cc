@@ -126,7 +126,7 @@ void ControllerQueue::HandleWrite(Request* r) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command
     // Set 3.2.6): the host retries it.
-    r->cmd->ReceiveData(0, MemDesc(mem + r->offset, r->length), [this, r](Status s) {
+    r->cmd->ReceiveData(0, MemDesc(mem + r->offset, r->length), [this, r](const Status& s) {
       Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
     });
     return;
@@ -137,7 +137,7 @@ void ControllerQueue::HandleWrite(Request* r) {
     Complete(r, GenericStatus(sc::kInternalError));
     return;
   }
-  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r, bq](Status s) {
+  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r, bq](const Status& s) {
     if (!s.ok()) {
       Complete(r, FromData(s));
       return;
@@ -196,7 +196,7 @@ void ControllerQueue::HandleDatasetManagement(Request* r) {
     Complete(r, GenericStatus(sc::kDataSglLengthInvalid, true));
     return;
   }
-  ReceiveAll(r, [](Request* req, Status s) {
+  ReceiveAll(r, [](Request* req, const Status& s) {
     ControllerQueue* q = req->queue;
     if (!s.ok()) {
       q->Complete(req, FromData(s));
@@ -252,7 +252,7 @@ void ControllerQueue::HandleCompare(Request* r) {
     Complete(r, GenericStatus(sc::kInternalError));
     return;
   }
-  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r](Status s) {
+  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r](const Status& s) {
     if (!s.ok()) {
       Complete(r, FromData(s));
       return;

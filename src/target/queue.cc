@@ -45,7 +45,7 @@ ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
   }
   thread_index_ = target_->RegisterQueue(loop_, this);
   qp_->SetCallbacks(QueuePairCallbacks{
-      [this](Status s) { OnError(std::move(s)); },
+      [this](const Status& s) { OnError(s); },
       [this](CapsulePtr c) { OnCommand(std::move(c)); }});
 }
 
@@ -134,7 +134,7 @@ void ControllerQueue::Release(Request* r) {
   if (closing_ && in_flight_ == 0 && qp_closed_) Teardown();
 }
 
-void ControllerQueue::ReceiveAll(Request* r, void (*next)(Request*, Status)) {
+void ControllerQueue::ReceiveAll(Request* r, void (*next)(Request*, const Status&)) {
   const uint32_t len = r->cmd->data_length();
   uint8_t* buf = r->Buffer(len);
   if (buf == nullptr) {
@@ -142,7 +142,7 @@ void ControllerQueue::ReceiveAll(Request* r, void (*next)(Request*, Status)) {
     return;
   }
   r->cmd->ReceiveData(0, MemDesc(buf, len),
-                      [r, next](Status s) { next(r, std::move(s)); });
+                      [r, next](const Status& s) { next(r, s); });
 }
 
 void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
@@ -169,7 +169,7 @@ void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
   }
 }
 
-void ControllerQueue::OnError(Status status) {
+void ControllerQueue::OnError(const Status& status) {
   // A failed or closed connection: either way the queue ends.
   if (!status.ok()) {
     NVMEOF_LOG(kWarn, "queue %u%s: %s", qid_,

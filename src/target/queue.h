@@ -73,7 +73,7 @@ class ControllerQueue {
 
   // ---- queue.cc: lifecycle, dispatch, completion ----
   void OnCommand(CapsulePtr capsule);
-  void OnError(Status status);
+  void OnError(const Status& status);
   void Dispatch(Request* r);
   // Sends the response (CQE with status, dw0, SQHD) and frees the request.
   void Complete(Request* r, NvmeStatus status);
@@ -81,7 +81,7 @@ class ControllerQueue {
   void Release(Request* r);
   Request* AllocateRequest();
   // Receives the command's whole data into r->Buffer, then calls `next`.
-  void ReceiveAll(Request* r, void (*next)(Request*, Status));
+  void ReceiveAll(Request* r, void (*next)(Request*, const Status&));
   // Sends `len` bytes of r->buf as the command's data, then completes.
   void SendAndComplete(Request* r, const uint8_t* data, uint32_t len);
   void Teardown();
@@ -89,7 +89,7 @@ class ControllerQueue {
   // ---- fabrics_cmd.cc ----
   void HandleFabrics(Request* r);
   void HandleConnect(Request* r);
-  void FinishConnect(Request* r, Status data_status);
+  void FinishConnect(Request* r, const Status& data_status);
   void ConnectAdmin(Request* r, const ConnectCommand& c, const ConnectDataFields& d);
   void ConnectIo(Request* r, const ConnectCommand& c, const ConnectDataFields& d);
   void HandlePropertyGet(Request* r);

@@ -28,7 +28,8 @@ Status Target::AddSubsystem(std::unique_ptr<Subsystem> subsystem) {
 
 Status Target::AddPort(uint16_t id, TransportType trtype,
                        const std::string& traddr, const std::string& trsvcid,
-                       std::vector<std::string> subsystems, ListenParams params) {
+                       const std::vector<std::string>& subsystems,
+                       const ListenParams& params) {
   if (started_) return FailedPreconditionError("target already started");
   auto port = std::make_unique<Port>();
   port->id = id;

@@ -54,8 +54,8 @@ class Target {
   // `subsystems`: NQNs to expose (empty: all). The discovery service is
   // served on every port.
   Status AddPort(uint16_t id, TransportType trtype, const std::string& traddr,
-                 const std::string& trsvcid, std::vector<std::string> subsystems,
-                 ListenParams params);
+                 const std::string& trsvcid, const std::vector<std::string>& subsystems,
+                 const ListenParams& params);
 
   // Starts `threads` I/O threads (0: the number of cores) and listens on
   // every port. On failure nothing is left running.

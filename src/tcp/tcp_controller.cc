@@ -253,6 +253,7 @@ SendDataResult TcpQueuePair::DoSendData(Capsule& c, uint32_t offset,
   const uint32_t max_pdu = ctrl_limits_.max_c2h_data;
   size_t done = 0;
   const size_t total = mem.length();
+  TxItem* last_item = nullptr;
   while (done < total) {
     uint32_t n = static_cast<uint32_t>(std::min<size_t>(total - done, max_pdu));
     iovec probe[TxItem::kMaxDataIov];
@@ -265,10 +266,14 @@ SendDataResult TcpQueuePair::DoSendData(Capsule& c, uint32_t offset,
                                   n, e, tx_format_);
     TxItem* item = BuildItem(&h, ComputeLayout(PduType::kC2HData, tx_format_, n),
                              &mem, done);
-    if (final_pdu && released) item->done = std::move(released);
     QueueItem(item);
+    last_item = item;
     done += n;
   }
+  // The last PDU's completion frees the caller's buffer: it is sent last.
+  // (Queued items are sent at the end of the turn, so setting it now is
+  // in time.)
+  if (released) last_item->done = std::move(released);
   return {success ? SendDataOutcome::kCompleted : SendDataOutcome::kQueued,
           kNvmeSuccess};
 }

@@ -345,7 +345,7 @@ void TcpQueuePair::DoClose(std::function<void()> done) {
   } else {
     ControllerCancelAll(cancelled);
   }
-  completions_.Post([done = std::move(done)](Status) {
+  completions_.Post([done = std::move(done)](const Status&) {
     if (done) done();
   }, Status());
 }

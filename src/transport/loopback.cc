@@ -295,7 +295,7 @@ void LoopbackQueuePair::DoClose(std::function<void()> done) {
   DropDeliveries();
   if (peer != nullptr) {
     // The other end sees a clean close, later on the loop.
-    peer->completions_.Post([peer](Status) { peer->ReportError(Status()); },
+    peer->completions_.Post([peer](const Status&) { peer->ReportError(Status()); },
                             Status());
   }
   // Host data transfers not yet handed to the controller end as cancelled.
@@ -306,7 +306,7 @@ void LoopbackQueuePair::DoClose(std::function<void()> done) {
     }
   }
   // Last: the FIFO runs every cancellation above before `done`.
-  completions_.Post([done = std::move(done)](Status) {
+  completions_.Post([done = std::move(done)](const Status&) {
     if (done) done();
   }, Status());
 }
@@ -329,7 +329,7 @@ class LoopbackListener final : public Listener {
   LoopbackListener(TransportAddress address, ControllerQueuePairParams params,
                    AcceptCallback on_accept)
       : address_(std::move(address)),
-        params_(params),
+        params_(std::move(params)),
         on_accept_(std::move(on_accept)) {}
   ~LoopbackListener() override {
     std::lock_guard<std::mutex> lock(ListenersMutex());
