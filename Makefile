@@ -44,10 +44,10 @@ fuzz: deps
 	scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
 format:
-	find include src tools tests fuzz bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find include src tools tests fuzz bench \( -name '*.h' -o -name '*.cc' \) | xargs clang-format -i
 
 tidy: $(BUILD_DIR)/build.ninja
-	find src tools -name '*.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+	find src tools -name '*.cc' ! -name '*_test.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-fuzz

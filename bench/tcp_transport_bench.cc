@@ -35,26 +35,31 @@ void BM_TcpIo(benchmark::State& state) {
   };
   ControllerQueuePairParams cp;
   cp.max_io_icd = 8192;
-  auto listener = t->Listen(*loop, {TransportType::kTcp, "127.0.0.1", "0"}, cp,
-                            [&](std::unique_ptr<QueuePair> qp) {
-    ctrl = std::move(qp);
-    ctrl->SetConnected(1, false);
-    ctrl->SetCallbacks({[](Status) {}, [&](CapsulePtr c) {
-      Capsule* cmd = c.get();
-      const uint32_t off = (cmd->sqe().cid % 64) * io_size;
-      if (cmd->sqe().opcode == 0x02) {
-        SendDataResult r = cmd->SendData(0, MemDesc(ram.data() + off, io_size), true, nullptr);
-        if (r.outcome != SendDataOutcome::kCompleted) respond(*cmd);
-        return;
-      }
-      const uint16_t slot = cmd->sqe().cid;
-      held[slot] = std::move(c);
-      cmd->ReceiveData(0, MemDesc(ram.data() + off, io_size), [&, cmd, slot](Status) {
-        respond(*cmd);
-        held[slot].reset();
+  auto listener = t->Listen(
+      *loop, {TransportType::kTcp, "127.0.0.1", "0"}, cp,
+      [&](std::unique_ptr<QueuePair> qp) {
+        ctrl = std::move(qp);
+        ctrl->SetConnected(1, false);
+        ctrl->SetCallbacks(
+            {[](Status) {},
+             [&](CapsulePtr c) {
+               Capsule* cmd = c.get();
+               const uint32_t off = (cmd->sqe().cid % 64) * io_size;
+               if (cmd->sqe().opcode == 0x02) {
+                 SendDataResult r = cmd->SendData(
+                     0, MemDesc(ram.data() + off, io_size), true, nullptr);
+                 if (r.outcome != SendDataOutcome::kCompleted) respond(*cmd);
+                 return;
+               }
+               const uint16_t slot = cmd->sqe().cid;
+               held[slot] = std::move(c);
+               cmd->ReceiveData(0, MemDesc(ram.data() + off, io_size),
+                                [&, cmd, slot](Status) {
+                                  respond(*cmd);
+                                  held[slot].reset();
+                                });
+             }});
       });
-    }});
-  });
   struct Slot {
     CapsulePtr cmd;
     std::vector<uint8_t> buf;
@@ -77,13 +82,16 @@ void BM_TcpIo(benchmark::State& state) {
   hp.max_icd = 8192;
   hp.header_digest = hp.data_digest = digests;
   t->Connect(*loop, (*listener)->address(), hp,
-             {[](Status) {}, [&](CapsulePtr rsp) {
+             {[](Status) {},
+              [&](CapsulePtr rsp) {
                 uint16_t cid = rsp->cqe().cid;
                 rsp.reset();
                 slots[cid % qd].responded = true;
                 finish(cid);
               }},
-             [&](Result<std::unique_ptr<QueuePair>> r) { host = std::move(r).value(); });
+             [&](Result<std::unique_ptr<QueuePair>> r) {
+               host = std::move(r).value();
+             });
   loop->RunUntil([&] { return host && ctrl; }, std::chrono::seconds(10));
   submit = [&](uint16_t cid) {
     Slot& s = slots[cid % qd];
@@ -102,15 +110,19 @@ void BM_TcpIo(benchmark::State& state) {
   for (int i = 0; i < qd; ++i) submit(static_cast<uint16_t>(i));
   for (auto _ : state) {
     const int64_t target = completed + 1000;
-    loop->RunUntil([&] { return completed >= target; }, std::chrono::seconds(30));
+    loop->RunUntil([&] { return completed >= target; },
+                   std::chrono::seconds(30));
   }
   state.SetItemsProcessed(state.iterations() * 1000);
   state.SetBytesProcessed(state.iterations() * 1000 * int64_t{io_size});
   submitting = false;
-  loop->RunUntil([&] {
-    for (auto& s : slots) if (!(s.responded && s.data)) return false;
-    return true;
-  }, std::chrono::seconds(10));
+  loop->RunUntil(
+      [&] {
+        for (auto& s : slots)
+          if (!(s.responded && s.data)) return false;
+        return true;
+      },
+      std::chrono::seconds(10));
   int closed = 0;
   host->Close([&] { ++closed; });
   ctrl->Close([&] { ++closed; });

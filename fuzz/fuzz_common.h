@@ -30,7 +30,8 @@ inline void Pump(int fd, const uint8_t* data, size_t size) {
   Loop().RunUntil(
       [&] {
         while (off < size) {
-          ssize_t n = send(fd, data + off, size - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+          ssize_t n =
+              send(fd, data + off, size - off, MSG_DONTWAIT | MSG_NOSIGNAL);
           if (n <= 0) return false;
           off += static_cast<size_t>(n);
         }

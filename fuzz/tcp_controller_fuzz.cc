@@ -47,15 +47,17 @@ struct Controller {
     held.push_back(std::move(c));
     if (cmd->sqe().opcode & 1) {  // host to controller: pull, in two pieces
       uint32_t half = len / 2;
-      if (half > 0) cmd->ReceiveData(0, MemDesc(buf.data(), half), [](Status) {});
-      cmd->ReceiveData(half, MemDesc(buf.data() + half, len - half),
-                       [this, cmd](Status s) {
-                         Respond(*cmd, s.ok() ? kNvmeSuccess
-                                              : GenericStatus(sc::kTransientTransportError));
-                         Drop(cmd);
-                       });
+      if (half > 0)
+        cmd->ReceiveData(0, MemDesc(buf.data(), half), [](Status) {});
+      cmd->ReceiveData(
+          half, MemDesc(buf.data() + half, len - half), [this, cmd](Status s) {
+            Respond(*cmd, s.ok() ? kNvmeSuccess
+                                 : GenericStatus(sc::kTransientTransportError));
+            Drop(cmd);
+          });
     } else {
-      SendDataResult r = cmd->SendData(0, MemDesc(buf.data(), len), true, nullptr);
+      SendDataResult r =
+          cmd->SendData(0, MemDesc(buf.data(), len), true, nullptr);
       if (r.outcome != SendDataOutcome::kCompleted) Respond(*cmd, r.status);
       Drop(cmd);
     }
@@ -69,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nvmeof;
   using namespace nvmeof::fuzz;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) !=
+      0) {
     abort();
   }
   Controller ctrl;
@@ -81,8 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   setup->on_accept = [&ctrl](std::unique_ptr<QueuePair> qp) {
     ctrl.qp = std::move(qp);
     ctrl.qp->SetConnected(1, true);
-    ctrl.qp->SetCallbacks({[&ctrl](Status) { ctrl.down = true; },
-                           [&ctrl](CapsulePtr c) { ctrl.OnCommand(std::move(c)); }});
+    ctrl.qp->SetCallbacks(
+        {[&ctrl](Status) { ctrl.down = true; },
+         [&ctrl](CapsulePtr c) { ctrl.OnCommand(std::move(c)); }});
   };
   tcp::TcpQueuePair::StartController(&Loop(), Fd(sv[0]), setup);
   Pump(sv[1], data, size);
@@ -91,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ctrl.qp) {
     bool closed = false;
     ctrl.qp->Close([&] { closed = true; });
-    if (!Loop().RunUntil([&] { return closed; }, std::chrono::seconds(5))) abort();
+    if (!Loop().RunUntil([&] { return closed; }, std::chrono::seconds(5)))
+      abort();
     if (ctrl.qp->capsules_in_use() != 0) abort();  // a leak
     ctrl.qp.reset();
   }

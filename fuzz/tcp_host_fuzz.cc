@@ -25,7 +25,8 @@ struct Host {
   int data_done[4] = {0, 0, 0, 0};
   bool connected = false;
 
-  void Submit(uint16_t cid, uint8_t opcode, std::vector<uint8_t>* buf, bool out) {
+  void Submit(uint16_t cid, uint8_t opcode, std::vector<uint8_t>* buf,
+              bool out) {
     Sqe sqe{};
     sqe.cid = cid;
     sqe.opcode = opcode;
@@ -60,33 +61,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   params.max_icd = 0;  // every write goes by R2T
   params.connect_timeout = std::chrono::milliseconds(1000);
   bool setup_done = false;
-  TransportRegistry::Global().Find(TransportType::kTcp)->Connect(
-      Loop(), {TransportType::kTcp, "127.0.0.1", port}, params,
-      {[](Status) {}, [&host](CapsulePtr c) { host.responses.push_back(std::move(c)); }},
-      [&](Result<std::unique_ptr<QueuePair>> r) {
-        setup_done = true;
-        if (!r.ok()) return;
-        host.qp = std::move(r).value();
-        host.Submit(1, 0x02, &host.read_buf, false);
-        host.Submit(2, 0x01, &host.write_buf, true);
-        host.Submit(3, 0x00, nullptr, false);
-      });
+  TransportRegistry::Global()
+      .Find(TransportType::kTcp)
+      ->Connect(
+          Loop(), {TransportType::kTcp, "127.0.0.1", port}, params,
+          {[](Status) {},
+           [&host](CapsulePtr c) { host.responses.push_back(std::move(c)); }},
+          [&](Result<std::unique_ptr<QueuePair>> r) {
+            setup_done = true;
+            if (!r.ok()) return;
+            host.qp = std::move(r).value();
+            host.Submit(1, 0x02, &host.read_buf, false);
+            host.Submit(2, 0x01, &host.write_buf, true);
+            host.Submit(3, 0x00, nullptr, false);
+          });
   Fd peer;
-  if (!Loop().RunUntil([&] {
-        auto c = AcceptTcp(listen_fd);
-        if (c.ok() && c->valid()) peer = std::move(c).value();
-        return peer.valid();
-      }, std::chrono::seconds(5))) {
+  if (!Loop().RunUntil(
+          [&] {
+            auto c = AcceptTcp(listen_fd);
+            if (c.ok() && c->valid()) peer = std::move(c).value();
+            return peer.valid();
+          },
+          std::chrono::seconds(5))) {
     abort();
   }
   Pump(peer.get(), data, size);
   if (!DrainUntilClosed(peer.get())) abort();
-  if (!Loop().RunUntil([&] { return setup_done; }, std::chrono::seconds(5))) abort();
+  if (!Loop().RunUntil([&] { return setup_done; }, std::chrono::seconds(5)))
+    abort();
   host.responses.clear();
   if (host.qp) {
     bool closed = false;
     host.qp->Close([&] { closed = true; });
-    if (!Loop().RunUntil([&] { return closed; }, std::chrono::seconds(5))) abort();
+    if (!Loop().RunUntil([&] { return closed; }, std::chrono::seconds(5)))
+      abort();
     host.commands.clear();
     if (host.qp->capsules_in_use() != 0) abort();
     host.qp.reset();

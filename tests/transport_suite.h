@@ -60,8 +60,10 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
 
     TransportAddress addr{p.type, p.traddr, p.trsvcid};
     if (p.type == TransportType::kLoopback) {
-      addr.traddr += "-" + std::string(
-          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+      addr.traddr +=
+          "-" +
+          std::string(
+              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     }
     ControllerQueuePairParams cparams;
     cparams.max_queue_size = 128;
@@ -71,9 +73,7 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
         *loop_, addr, cparams, [this](std::unique_ptr<QueuePair> qp) {
           ctrl_ = std::move(qp);
           ctrl_->SetCallbacks(QueuePairCallbacks{
-              [this](Status s) {
-                ctrl_errors_.push_back(s);
-              },
+              [this](Status s) { ctrl_errors_.push_back(s); },
               [this](CapsulePtr c) { OnCommand(std::move(c)); }});
         });
     ASSERT_TRUE(listener.ok()) << listener.status().ToString();
@@ -99,12 +99,14 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
             connect_status = r.status();
           }
         });
-    ASSERT_TRUE(loop_->RunUntil([&] { return done && ctrl_ != nullptr; }, kWait));
+    ASSERT_TRUE(
+        loop_->RunUntil([&] { return done && ctrl_ != nullptr; }, kWait));
     ASSERT_TRUE(connect_status.ok()) << connect_status.ToString();
     ASSERT_NE(host_, nullptr);
     ctrl_->SetConnected(1, false);
     ram_.resize(1 << 20);
-    for (size_t i = 0; i < ram_.size(); ++i) ram_[i] = static_cast<uint8_t>(i * 13 + 7);
+    for (size_t i = 0; i < ram_.size(); ++i)
+      ram_[i] = static_cast<uint8_t>(i * 13 + 7);
   }
 
   void TearDown() override {
@@ -167,11 +169,11 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
                          Drop(cmd);
                        });
     } else if (cmd->sqe().opcode == 0x02) {
-      SendDataResult r = cmd->SendData(0, MemDesc(ram_.data() + off, len),
-                                       true, nullptr);
+      SendDataResult r =
+          cmd->SendData(0, MemDesc(ram_.data() + off, len), true, nullptr);
       if (r.outcome != SendDataOutcome::kCompleted) {
         Respond(*cmd, r.outcome == SendDataOutcome::kFailed ? r.status
-                                                             : kNvmeSuccess);
+                                                            : kNvmeSuccess);
       }
       Drop(cmd);
     } else {
@@ -192,8 +194,9 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
   }
 
   void Drop(Capsule* cmd) {
-    auto it = std::find_if(held_.begin(), held_.end(),
-                           [cmd](const CapsulePtr& p) { return p.get() == cmd; });
+    auto it =
+        std::find_if(held_.begin(), held_.end(),
+                     [cmd](const CapsulePtr& p) { return p.get() == cmd; });
     if (it != held_.end()) held_.erase(it);
   }
 
@@ -210,8 +213,10 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
   void OnResponse(CapsulePtr c) {
     ++responses_received_;
     auto it = commands_.find(c->cqe().cid);
-    ASSERT_NE(it, commands_.end()) << "response for unknown cid " << c->cqe().cid;
-    EXPECT_FALSE(it->second.responded) << "cid " << c->cqe().cid << " completed twice";
+    ASSERT_NE(it, commands_.end())
+        << "response for unknown cid " << c->cqe().cid;
+    EXPECT_FALSE(it->second.responded)
+        << "cid " << c->cqe().cid << " completed twice";
     it->second.responded = true;
     it->second.cqe = c->cqe();
     responses_.push_back(std::move(c));
@@ -227,12 +232,11 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
     hc.capsule = host_->AllocateCommand(sqe);
     EXPECT_NE(hc.capsule, nullptr);
     if (len > 0) {
-      hc.capsule->AppendData(MemDesc(buf, len), to_controller,
-                             [&hc](Status s) {
-                               EXPECT_FALSE(hc.data_done) << "data callback twice";
-                               hc.data_done = true;
-                               hc.data_status = std::move(s);
-                             });
+      hc.capsule->AppendData(MemDesc(buf, len), to_controller, [&hc](Status s) {
+        EXPECT_FALSE(hc.data_done) << "data callback twice";
+        hc.data_done = true;
+        hc.data_status = std::move(s);
+      });
     } else {
       hc.data_done = true;
     }
@@ -345,13 +349,15 @@ TEST_P(TransportSuite, ManyOutstandingCompletedOutOfOrder) {
     Submit(static_cast<uint16_t>(i), 0x02, static_cast<uint32_t>(i * 512),
            bufs[i].data(), bufs[i].size(), false);
   }
-  ASSERT_TRUE(loop_->RunUntil([&] { return pending.size() == kCommands; }, kWait));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return pending.size() == kCommands; }, kWait));
   // Complete them in a shuffled order, each with a distinct dw0.
   std::mt19937 rng(42);
   std::shuffle(pending.begin(), pending.end(), rng);
   for (auto& c : pending) {
     const uint32_t off = c->sqe().cdw10;
-    SendDataResult r = c->SendData(0, MemDesc(ram_.data() + off, 512), false, nullptr);
+    SendDataResult r =
+        c->SendData(0, MemDesc(ram_.data() + off, 512), false, nullptr);
     ASSERT_EQ(r.outcome, SendDataOutcome::kQueued);
     Respond(*c, kNvmeSuccess, c->sqe().cid + 1000u);
   }
@@ -362,7 +368,8 @@ TEST_P(TransportSuite, ManyOutstandingCompletedOutOfOrder) {
     const HostCommand& hc = commands_[static_cast<uint16_t>(i)];
     EXPECT_EQ(hc.cqe.dw0, i + 1000u);
     EXPECT_TRUE(hc.data_status.ok());
-    EXPECT_TRUE(std::equal(bufs[i].begin(), bufs[i].end(), ram_.begin() + i * 512));
+    EXPECT_TRUE(
+        std::equal(bufs[i].begin(), bufs[i].end(), ram_.begin() + i * 512));
   }
 }
 
@@ -381,7 +388,7 @@ TEST_P(TransportSuite, CallbacksNeverRunInsideTheStartingCall) {
                      });
     in_call = false;
   };
-  auto small = Pattern(100, 3);   // in-capsule
+  auto small = Pattern(100, 3);    // in-capsule
   auto large = Pattern(30000, 4);  // pulled
   Sqe sqe{};
   sqe.opcode = 0x01;
@@ -406,10 +413,11 @@ TEST_P(TransportSuite, PeerCloseReachesErrorCallback) {
   int closed = 0;
   host_->Close([&] { ++closed; });
   host_closed_ = true;
-  ASSERT_TRUE(loop_->RunUntil([&] { return closed == 1 && !ctrl_errors_.empty(); }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] { return closed == 1 && !ctrl_errors_.empty(); }, kWait));
   ASSERT_EQ(ctrl_errors_.size(), 1u);
-  EXPECT_TRUE(ctrl_errors_[0].ok()) << "a clean close is not an error: "
-                                    << ctrl_errors_[0].ToString();
+  EXPECT_TRUE(ctrl_errors_[0].ok())
+      << "a clean close is not an error: " << ctrl_errors_[0].ToString();
   Cqe cqe{};
   CapsulePtr rsp = ctrl_->AllocateResponse(cqe);
   EXPECT_FALSE(ctrl_->Transmit(*rsp).ok());
@@ -436,7 +444,9 @@ TEST_P(TransportSuite, CloseCancelsPendingTransfers) {
 
 TEST_P(TransportSuite, ResponseBeforeDataAbortsTheTransfer) {
   // The controller fails a write without pulling its data.
-  on_command_ = [&](CapsulePtr c) { Respond(*c, GenericStatus(sc::kInvalidField, true)); };
+  on_command_ = [&](CapsulePtr c) {
+    Respond(*c, GenericStatus(sc::kInvalidField, true));
+  };
   auto data = Pattern(30000, 5);
   HostCommand& hc = Submit(11, 0x01, 0, data.data(), data.size(), true);
   ASSERT_TRUE(RunUntilComplete());

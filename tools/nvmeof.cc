@@ -42,29 +42,39 @@ struct Common {
 };
 
 void AddConnection(CLI::App* v, Common& c, bool nqn_short, bool json) {
-  v->add_option("-t,--transport", c.transport, "transport type (tcp)")->capture_default_str();
-  v->add_option("-a,--traddr", c.traddr, "target address (numeric IPv4 or IPv6)")
+  v->add_option("-t,--transport", c.transport, "transport type (tcp)")
       ->capture_default_str();
-  v->add_option("-s,--trsvcid", c.trsvcid, "target port")->capture_default_str();
+  v->add_option("-a,--traddr", c.traddr,
+                "target address (numeric IPv4 or IPv6)")
+      ->capture_default_str();
+  v->add_option("-s,--trsvcid", c.trsvcid, "target port")
+      ->capture_default_str();
   v->add_option(nqn_short ? "-n,--nqn" : "--nqn", c.nqn, "subsystem NQN");
-  v->add_option("-q,--hostnqn", c.hostnqn, "host NQN (default: /etc/nvme/hostnqn or derived)");
-  v->add_option("-I,--hostid", c.hostid, "host ID, a UUID (default: /etc/nvme/hostid or derived)");
+  v->add_option("-q,--hostnqn", c.hostnqn,
+                "host NQN (default: /etc/nvme/hostnqn or derived)");
+  v->add_option("-I,--hostid", c.hostid,
+                "host ID, a UUID (default: /etc/nvme/hostid or derived)");
   v->add_flag("-g,--hdr-digest", c.hdr_digest, "ask for header digests");
   v->add_flag("-G,--data-digest", c.data_digest, "ask for data digests");
   v->add_option("-i,--nr-io-queues", c.nr_io_queues, "I/O queues to connect")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   v->add_option("-Q,--queue-size", c.queue_size, "I/O queue entries")
-      ->capture_default_str()->check(CLI::Range(2, 1024));
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1024));
   v->add_option("-k,--keep-alive-tmo", c.kato_s, "keep-alive timeout, seconds")
-      ->capture_default_str()->check(CLI::Range(0, 3600));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   if (json) {
     v->add_option("-o,--output-format", c.output, "normal or json")
-        ->capture_default_str()->check(CLI::IsMember({"normal", "json"}));
+        ->capture_default_str()
+        ->check(CLI::IsMember({"normal", "json"}));
   }
 }
 
 void AddIo(CLI::App* v, Common& c, bool data, bool count) {
-  v->add_option("-n,--namespace-id", c.nsid, "namespace ID")->capture_default_str();
+  v->add_option("-n,--namespace-id", c.nsid, "namespace ID")
+      ->capture_default_str();
   v->add_option("-s,--start-block", c.slba, "first LBA")->capture_default_str();
   if (count) {
     v->add_option("-c,--block-count", c.block_count,
@@ -76,16 +86,20 @@ void AddIo(CLI::App* v, Common& c, bool data, bool count) {
 // Connection-level options that clash with I/O short options keep only
 // their long forms on I/O verbs.
 void AddIoConnection(CLI::App* v, Common& c) {
-  v->add_option("-t,--transport", c.transport, "transport type (tcp)")->capture_default_str();
-  v->add_option("-a,--traddr", c.traddr, "target address")->capture_default_str();
+  v->add_option("-t,--transport", c.transport, "transport type (tcp)")
+      ->capture_default_str();
+  v->add_option("-a,--traddr", c.traddr, "target address")
+      ->capture_default_str();
   v->add_option("--trsvcid", c.trsvcid, "target port")->capture_default_str();
   v->add_option("--nqn", c.nqn, "subsystem NQN")->required();
   v->add_option("-q,--hostnqn", c.hostnqn, "host NQN");
   v->add_option("-I,--hostid", c.hostid, "host ID, a UUID");
   v->add_flag("-g,--hdr-digest", c.hdr_digest, "ask for header digests");
   v->add_flag("-G,--data-digest", c.data_digest, "ask for data digests");
-  v->add_option("-i,--nr-io-queues", c.nr_io_queues, "I/O queues")->capture_default_str();
-  v->add_option("-Q,--queue-size", c.queue_size, "I/O queue entries")->capture_default_str();
+  v->add_option("-i,--nr-io-queues", c.nr_io_queues, "I/O queues")
+      ->capture_default_str();
+  v->add_option("-Q,--queue-size", c.queue_size, "I/O queue entries")
+      ->capture_default_str();
   v->add_option("-k,--keep-alive-tmo", c.kato_s, "keep-alive timeout, seconds")
       ->capture_default_str();
 }
@@ -114,10 +128,12 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
       if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
       return -1;
     };
-    if (hex.size() != 32) return InvalidArgumentError("--hostid must be a UUID");
+    if (hex.size() != 32)
+      return InvalidArgumentError("--hostid must be a UUID");
     for (int i = 0; i < 16; ++i) {
       int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) return InvalidArgumentError("--hostid must be a UUID");
+      if (hi < 0 || lo < 0)
+        return InvalidArgumentError("--hostid must be a UUID");
       o.hostid[i] = static_cast<uint8_t>(hi * 16 + lo);
     }
   }
@@ -126,9 +142,11 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
   o.nr_io_queues = discovery ? 0 : static_cast<uint16_t>(c.nr_io_queues);
   o.queue_size = static_cast<uint16_t>(c.queue_size);
   o.kato_ms = discovery ? 0 : static_cast<uint32_t>(c.kato_s) * 1000;
-  Result<std::unique_ptr<host::Controller>> ctrl = host::Controller::Connect(loop, o);
+  Result<std::unique_ptr<host::Controller>> ctrl =
+      host::Controller::Connect(loop, o);
   if (!ctrl.ok()) {
-    return ctrl.status().WithContext(c.traddr + ":" + c.trsvcid + " " + o.subnqn);
+    return ctrl.status().WithContext(c.traddr + ":" + c.trsvcid + " " +
+                                     o.subnqn);
   }
   return ctrl;
 }
@@ -138,14 +156,17 @@ Result<uint32_t> BlockSize(host::Controller& ctrl, uint32_t nsid) {
   NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> buf, ctrl.Identify(0x00, nsid));
   IdentifyNamespace id;
   std::memcpy(&id, buf.data(), sizeof(id));
-  if (id.nsze == 0) return NotFoundError("namespace " + std::to_string(nsid) + " is not active");
+  if (id.nsze == 0)
+    return NotFoundError("namespace " + std::to_string(nsid) +
+                         " is not active");
   return static_cast<uint32_t>(id.lbaf[FlbasIndex(id.flbas)].block_size());
 }
 
 // Read, Write or Compare of `buf` at `slba`, split at MDTS.
-Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid, uint64_t slba,
-                uint32_t block_size, std::vector<uint8_t>& buf) {
-  const uint32_t max = ctrl.max_transfer() == 0 ? (1u << 20) : ctrl.max_transfer();
+Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid,
+                uint64_t slba, uint32_t block_size, std::vector<uint8_t>& buf) {
+  const uint32_t max =
+      ctrl.max_transfer() == 0 ? (1u << 20) : ctrl.max_transfer();
   const uint64_t max_blocks = std::min<uint64_t>(max / block_size, 65536);
   const uint64_t blocks = buf.size() / block_size;
   for (uint64_t done = 0; done < blocks;) {
@@ -158,24 +179,29 @@ Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid, uint64_t 
     sqe.cdw11 = static_cast<uint32_t>(lba >> 32);
     sqe.cdw12 = static_cast<uint32_t>(n - 1);
     host::Completion c = ctrl.IoSync(
-        1, sqe, MemDesc(buf.data() + done * block_size, n * block_size), opcode != 0x02);
+        1, sqe, MemDesc(buf.data() + done * block_size, n * block_size),
+        opcode != 0x02);
     if (!c.status.ok()) return c.status;
     if (!c.nvme().ok()) {
-      return Status(StatusCode::kFailedPrecondition, NvmeStatusToString(c.nvme()));
+      return Status(StatusCode::kFailedPrecondition,
+                    NvmeStatusToString(c.nvme()));
     }
     done += n;
   }
   return Status();
 }
 
-int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const std::vector<uint64_t>& dsm_slbs,
-            const std::vector<uint32_t>& dsm_blocks, bool dsm_ad, uint8_t log_id,
-            uint32_t log_len, uint64_t lpo, uint8_t feature_id, uint8_t sel) {
+int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf,
+            const std::vector<uint64_t>& dsm_slbs,
+            const std::vector<uint32_t>& dsm_blocks, bool dsm_ad,
+            uint8_t log_id, uint32_t log_len, uint64_t lpo, uint8_t feature_id,
+            uint8_t sel) {
   auto loop_r = EventLoop::Create();
   if (!loop_r.ok()) return Fail(loop_r.status().ToString());
   EventLoop& loop = **loop_r;
   const bool json = c.output == "json";
-  Result<std::unique_ptr<host::Controller>> opened = Open(loop, c, verb == "discover");
+  Result<std::unique_ptr<host::Controller>> opened =
+      Open(loop, c, verb == "discover");
   if (!opened.ok()) return Fail(opened.status().ToString());
   host::Controller& ctrl = **opened;
 
@@ -215,7 +241,8 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
     sqe.cdw10 = feature_id | (uint32_t{sel} << 8);
     host::Completion done = ctrl.AdminSync(sqe);
     if (!done.status.ok()) return Fail(done.status.ToString());
-    if (!done.nvme().ok()) return Fail("get-feature: " + NvmeStatusToString(done.nvme()));
+    if (!done.nvme().ok())
+      return Fail("get-feature: " + NvmeStatusToString(done.nvme()));
     PrintFeature(feature_id, done.cqe.dw0, json);
     return 0;
   }
@@ -224,8 +251,9 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
     sqe.nsid = c.nsid;
     host::Completion done = ctrl.IoSync(1, sqe);
     if (!done.ok()) {
-      return Fail("flush: " + (done.status.ok() ? NvmeStatusToString(done.nvme())
-                                                : done.status.ToString()));
+      return Fail("flush: " + (done.status.ok()
+                                   ? NvmeStatusToString(done.nvme())
+                                   : done.status.ToString()));
     }
     std::printf("NVMe Flush: success\n");
     return 0;
@@ -241,14 +269,16 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
     sqe.cdw12 = c.block_count & 0xFFFF;
     host::Completion done = ctrl.IoSync(1, sqe);
     if (!done.ok()) {
-      return Fail("write-zeroes: " + (done.status.ok() ? NvmeStatusToString(done.nvme())
-                                                       : done.status.ToString()));
+      return Fail("write-zeroes: " + (done.status.ok()
+                                          ? NvmeStatusToString(done.nvme())
+                                          : done.status.ToString()));
     }
     std::printf("NVMe Write Zeroes: success\n");
     return 0;
   }
   if (verb == "dsm") {
-    if (dsm_slbs.size() != dsm_blocks.size() || dsm_slbs.empty() || dsm_slbs.size() > 256) {
+    if (dsm_slbs.size() != dsm_blocks.size() || dsm_slbs.empty() ||
+        dsm_slbs.size() > 256) {
       return Fail("dsm: give as many --slbs as --blocks (1 to 256)");
     }
     struct Range {
@@ -256,14 +286,15 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
       uint64_t slba;
     };
     std::vector<Range> ranges;
-    for (size_t i = 0; i < dsm_slbs.size(); ++i) ranges.push_back({0, dsm_blocks[i], dsm_slbs[i]});
+    for (size_t i = 0; i < dsm_slbs.size(); ++i)
+      ranges.push_back({0, dsm_blocks[i], dsm_slbs[i]});
     Sqe sqe{};
     sqe.opcode = static_cast<uint8_t>(NvmOpcode::kDatasetManagement);
     sqe.nsid = c.nsid;
     sqe.cdw10 = static_cast<uint32_t>(ranges.size() - 1);
     sqe.cdw11 = dsm_ad ? (1u << 2) : 0;
-    host::Completion done =
-        ctrl.IoSync(1, sqe, MemDesc(ranges.data(), ranges.size() * sizeof(Range)), true);
+    host::Completion done = ctrl.IoSync(
+        1, sqe, MemDesc(ranges.data(), ranges.size() * sizeof(Range)), true);
     if (!done.ok()) {
       return Fail("dsm: " + (done.status.ok() ? NvmeStatusToString(done.nvme())
                                               : done.status.ToString()));
@@ -275,11 +306,13 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
   std::vector<uint8_t> buf;
   if (verb == "write" || verb == "compare") {
     std::ifstream in(c.data_file, std::ios::binary);
-    if (!in) return Fail("cannot open " + c.data_file + ": " + std::strerror(errno));
+    if (!in)
+      return Fail("cannot open " + c.data_file + ": " + std::strerror(errno));
     buf.assign(std::istreambuf_iterator<char>(in), {});
     if (buf.empty() || buf.size() % *bs != 0) {
       return Fail(c.data_file + " is " + std::to_string(buf.size()) +
-                  " bytes: not a multiple of the block size (" + std::to_string(*bs) + ")");
+                  " bytes: not a multiple of the block size (" +
+                  std::to_string(*bs) + ")");
     }
   } else {
     buf.resize(uint64_t{c.block_count + 1} * *bs);
@@ -292,9 +325,11 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf, const s
       std::fwrite(buf.data(), 1, buf.size(), stdout);
     } else {
       std::ofstream out(c.data_file, std::ios::binary | std::ios::trunc);
-      out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+      out.write(reinterpret_cast<const char*>(buf.data()),
+                static_cast<std::streamsize>(buf.size()));
       if (!out) return Fail("cannot write " + c.data_file);
-      std::fprintf(stderr, "read: success (%zu bytes to %s)\n", buf.size(), c.data_file.c_str());
+      std::fprintf(stderr, "read: success (%zu bytes to %s)\n", buf.size(),
+                   c.data_file.c_str());
     }
     return 0;
   }
@@ -317,70 +352,95 @@ int main(int argc, char** argv) try {
   uint32_t log_len = 512;
   uint64_t lpo = 0;
 
-  auto* discover = app.add_subcommand("discover", "read the discovery log page");
+  auto* discover =
+      app.add_subcommand("discover", "read the discovery log page");
   nvmeof::tools::AddConnection(discover, c, true, true);
   auto* id_ctrl = app.add_subcommand("id-ctrl", "Identify Controller");
   nvmeof::tools::AddConnection(id_ctrl, c, true, true);
   auto* id_ns = app.add_subcommand("id-ns", "Identify Namespace");
   nvmeof::tools::AddIoConnection(id_ns, c);
-  id_ns->add_option("-n,--namespace-id", c.nsid, "namespace ID")->capture_default_str();
+  id_ns->add_option("-n,--namespace-id", c.nsid, "namespace ID")
+      ->capture_default_str();
   id_ns->add_option("-o,--output-format", c.output, "normal or json");
   auto* list_ns = app.add_subcommand("list-ns", "the active namespace IDs");
   nvmeof::tools::AddConnection(list_ns, c, true, true);
   auto* get_log = app.add_subcommand("get-log", "Get Log Page");
   nvmeof::tools::AddConnection(get_log, c, true, true);
-  get_log->add_option("-l,--log-id", log_id, "log page identifier")->capture_default_str();
-  get_log->add_option("-L,--log-len", log_len, "bytes to read")->capture_default_str();
-  get_log->add_option("--lpo", lpo, "byte offset into the log page")->capture_default_str();
+  get_log->add_option("-l,--log-id", log_id, "log page identifier")
+      ->capture_default_str();
+  get_log->add_option("-L,--log-len", log_len, "bytes to read")
+      ->capture_default_str();
+  get_log->add_option("--lpo", lpo, "byte offset into the log page")
+      ->capture_default_str();
   auto* get_feature = app.add_subcommand("get-feature", "Get Features");
   nvmeof::tools::AddConnection(get_feature, c, true, true);
-  get_feature->add_option("-f,--feature-id", feature_id, "feature identifier")->required();
-  get_feature->add_option("-S,--sel", sel, "0 current, 1 default, 2 saved, 3 capabilities");
-  auto* read = app.add_subcommand("read", "read blocks into --data (or stdout)");
+  get_feature->add_option("-f,--feature-id", feature_id, "feature identifier")
+      ->required();
+  get_feature->add_option("-S,--sel", sel,
+                          "0 current, 1 default, 2 saved, 3 capabilities");
+  auto* read =
+      app.add_subcommand("read", "read blocks into --data (or stdout)");
   nvmeof::tools::AddIoConnection(read, c);
   nvmeof::tools::AddIo(read, c, false, true);
-  read->add_option("-d,--data", c.data_file, "file to write the blocks to (default: stdout)");
+  read->add_option("-d,--data", c.data_file,
+                   "file to write the blocks to (default: stdout)");
   auto* write = app.add_subcommand("write", "write the whole --data file");
   nvmeof::tools::AddIoConnection(write, c);
   nvmeof::tools::AddIo(write, c, true, false);
-  auto* compare = app.add_subcommand("compare", "compare blocks with the whole --data file");
+  auto* compare = app.add_subcommand(
+      "compare", "compare blocks with the whole --data file");
   nvmeof::tools::AddIoConnection(compare, c);
   nvmeof::tools::AddIo(compare, c, true, false);
   auto* flush = app.add_subcommand("flush", "Flush");
   nvmeof::tools::AddIoConnection(flush, c);
-  flush->add_option("-n,--namespace-id", c.nsid, "namespace ID (0xffffffff: all)");
+  flush->add_option("-n,--namespace-id", c.nsid,
+                    "namespace ID (0xffffffff: all)");
   auto* wz = app.add_subcommand("write-zeroes", "Write Zeroes");
   nvmeof::tools::AddIoConnection(wz, c);
   nvmeof::tools::AddIo(wz, c, false, true);
-  auto* dsm = app.add_subcommand("dsm", "Dataset Management (deallocate with --ad)");
+  auto* dsm =
+      app.add_subcommand("dsm", "Dataset Management (deallocate with --ad)");
   nvmeof::tools::AddIoConnection(dsm, c);
-  dsm->add_option("-n,--namespace-id", c.nsid, "namespace ID")->capture_default_str();
+  dsm->add_option("-n,--namespace-id", c.nsid, "namespace ID")
+      ->capture_default_str();
   dsm->add_option("--slbs", slbs, "first LBA of each range")->delimiter(',');
   dsm->add_option("--blocks", blocks, "blocks in each range")->delimiter(',');
   dsm->add_flag("-d,--ad", ad, "deallocate the ranges");
   nvmeof::tools::PerfOptions perf;
-  auto* perf_cmd = app.add_subcommand("perf", "measure: IOPS, MB/s, latency percentiles");
+  auto* perf_cmd =
+      app.add_subcommand("perf", "measure: IOPS, MB/s, latency percentiles");
   nvmeof::tools::AddIoConnection(perf_cmd, c);
-  perf_cmd->add_option("-n,--namespace-id", perf.nsid, "namespace ID")->capture_default_str();
-  perf_cmd->add_option("--queue-depth", perf.queue_depth, "commands in flight per I/O queue")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
-  perf_cmd->add_option("--io-size", perf.io_size, "bytes per I/O")->capture_default_str();
-  perf_cmd->add_option("--workload", perf.workload, "randread randwrite read write randrw rw")
+  perf_cmd->add_option("-n,--namespace-id", perf.nsid, "namespace ID")
+      ->capture_default_str();
+  perf_cmd
+      ->add_option("--queue-depth", perf.queue_depth,
+                   "commands in flight per I/O queue")
       ->capture_default_str()
-      ->check(CLI::IsMember({"randread", "randwrite", "read", "write", "randrw", "rw"}));
+      ->check(CLI::Range(1, 1024));
+  perf_cmd->add_option("--io-size", perf.io_size, "bytes per I/O")
+      ->capture_default_str();
+  perf_cmd
+      ->add_option("--workload", perf.workload,
+                   "randread randwrite read write randrw rw")
+      ->capture_default_str()
+      ->check(CLI::IsMember(
+          {"randread", "randwrite", "read", "write", "randrw", "rw"}));
   perf_cmd->add_option("--mix", perf.mix, "read percentage of randrw/rw")
-      ->capture_default_str()->check(CLI::Range(0, 100));
-  perf_cmd->add_option("--time", perf.seconds, "seconds to run")->capture_default_str();
-  perf_cmd->add_flag("--verify", perf.verify, "write patterns and check them on read");
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  perf_cmd->add_option("--time", perf.seconds, "seconds to run")
+      ->capture_default_str();
+  perf_cmd->add_flag("--verify", perf.verify,
+                     "write patterns and check them on read");
   perf_cmd->add_option("-o,--output-format", c.output, "normal or json");
   CLI11_PARSE(app, argc, argv);
   perf.json = c.output == "json";
 
   nvmeof::RegisterTcpTransport();
   std::string verb = app.get_subcommands().front()->get_name();
-  return nvmeof::tools::RunVerb(verb, c, perf, slbs, blocks, ad, static_cast<uint8_t>(log_id),
-                                log_len, lpo, static_cast<uint8_t>(feature_id),
-                                static_cast<uint8_t>(sel));
+  return nvmeof::tools::RunVerb(
+      verb, c, perf, slbs, blocks, ad, static_cast<uint8_t>(log_id), log_len,
+      lpo, static_cast<uint8_t>(feature_id), static_cast<uint8_t>(sel));
 } catch (const std::exception& e) {
   std::fprintf(stderr, "nvmeof: %s\n", e.what());
   return 1;

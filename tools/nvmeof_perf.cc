@@ -61,7 +61,8 @@ class Histogram {
     if (ns < kSub) return ns;
     int msb = 63 - __builtin_clzll(ns);
     int shift = msb - 6;
-    size_t idx = static_cast<size_t>((shift + 1) * kSub + ((ns >> shift) & (kSub - 1)));
+    size_t idx =
+        static_cast<size_t>((shift + 1) * kSub + ((ns >> shift) & (kSub - 1)));
     return std::min(idx, kBuckets - 1);
   }
   static double UpperBound(size_t i) {
@@ -92,12 +93,18 @@ struct Job {
 // run, its job and two numbers (Callback's inline storage).
 class PerfRun {
  public:
-  PerfRun(host::Controller& ctrl, const PerfOptions& o, uint64_t block, uint64_t slots)
-      : ctrl_(ctrl), o_(o), block_(block), blocks_per_io_(o.io_size / block), slots_(slots),
+  PerfRun(host::Controller& ctrl, const PerfOptions& o, uint64_t block,
+          uint64_t slots)
+      : ctrl_(ctrl),
+        o_(o),
+        block_(block),
+        blocks_per_io_(o.io_size / block),
+        slots_(slots),
         rand_(o.workload.rfind("rand", 0) == 0),
-        read_pct_(o.workload == "randrw" || o.workload == "rw"
-                      ? o.mix
-                      : (o.workload.find("read") != std::string::npos ? 100 : 0)),
+        read_pct_(
+            o.workload == "randrw" || o.workload == "rw"
+                ? o.mix
+                : (o.workload.find("read") != std::string::npos ? 100 : 0)),
         generation_(o.verify ? slots : 0, 0),
         busy_(o.verify ? slots : 0, 0) {}
 
@@ -128,13 +135,17 @@ class PerfRun {
     j.in_flight = true;
     Job* jp = &j;
     ctrl_.SubmitIo(j.qid, sqe, MemDesc(j.buf.data(), j.buf.size()), j.write,
-                   [this, jp, gen, slot](const host::Completion& c) { Done(*jp, gen, slot, c); });
+                   [this, jp, gen, slot](const host::Completion& c) {
+                     Done(*jp, gen, slot, c);
+                   });
   }
 
   void Done(Job& j, uint32_t gen, uint64_t slot, const host::Completion& c) {
     j.in_flight = false;
     hist.Add(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - j.start).count()));
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                             j.start)
+            .count()));
     if (!c.ok()) {
       ++errors;
     } else {
@@ -196,8 +207,10 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
   std::memcpy(&id, ns->data(), sizeof(id));
   const uint64_t block = id.lbaf[FlbasIndex(id.flbas)].block_size();
   if (block == 0 || o.io_size % block != 0 || id.nsze == 0) {
-    std::fprintf(stderr, "nvmeof perf: --io-size %u is not a multiple of the block size %llu\n",
-                 o.io_size, static_cast<unsigned long long>(block));
+    std::fprintf(
+        stderr,
+        "nvmeof perf: --io-size %u is not a multiple of the block size %llu\n",
+        o.io_size, static_cast<unsigned long long>(block));
     return 1;
   }
   const uint64_t slots = std::max<uint64_t>(id.nsze / (o.io_size / block), 1);
@@ -219,8 +232,9 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
   uint64_t last_count = 0;
   auto last = t0;
   for (int sec = 1; Clock::now() < end && ctrl.failure().ok(); ++sec) {
-    loop.RunUntil([&] { return !ctrl.failure().ok(); }, std::min<Clock::duration>(
-                                                           std::chrono::seconds(1), end - Clock::now()));
+    loop.RunUntil(
+        [&] { return !ctrl.failure().ok(); },
+        std::min<Clock::duration>(std::chrono::seconds(1), end - Clock::now()));
     const auto now = Clock::now();
     const double dt = std::chrono::duration<double>(now - last).count();
     if (!o.json && dt > 0) {
@@ -234,35 +248,48 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
     last = now;
   }
   run.Stop();
-  loop.RunUntil([&] {
-    return std::none_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.in_flight; });
-  }, std::chrono::seconds(30));
+  loop.RunUntil(
+      [&] {
+        return std::none_of(jobs.begin(), jobs.end(),
+                            [](const Job& j) { return j.in_flight; });
+      },
+      std::chrono::seconds(30));
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double iops = hist.count() / secs;
   const double mbps = run.done_bytes / secs / 1e6;
 
   if (o.json) {
-    nlohmann::ordered_json j = {
-        {"workload", o.workload}, {"io_size", o.io_size}, {"queue_depth", o.queue_depth},
-        {"io_queues", queues},    {"seconds", secs},      {"ios", hist.count()},
-        {"iops", iops},           {"mbps", mbps},         {"errors", errors},
-        {"verify_errors", verify_errors},
-        {"latency_us",
-         {{"avg", hist.mean_us()}, {"p50", hist.Percentile(50)}, {"p99", hist.Percentile(99)},
-          {"p99_9", hist.Percentile(99.9)}, {"max", hist.max_us()}}}};
+    nlohmann::ordered_json j = {{"workload", o.workload},
+                                {"io_size", o.io_size},
+                                {"queue_depth", o.queue_depth},
+                                {"io_queues", queues},
+                                {"seconds", secs},
+                                {"ios", hist.count()},
+                                {"iops", iops},
+                                {"mbps", mbps},
+                                {"errors", errors},
+                                {"verify_errors", verify_errors},
+                                {"latency_us",
+                                 {{"avg", hist.mean_us()},
+                                  {"p50", hist.Percentile(50)},
+                                  {"p99", hist.Percentile(99)},
+                                  {"p99_9", hist.Percentile(99.9)},
+                                  {"max", hist.max_us()}}}};
     nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
-    for (auto [us, n] : hist.Buckets()) buckets.push_back({{"le_us", us}, {"count", n}});
+    for (auto [us, n] : hist.Buckets())
+      buckets.push_back({{"le_us", us}, {"count", n}});
     j["histogram"] = buckets;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("\n%s %u B, QD %d x %u queues, %.1f s\n", o.workload.c_str(), o.io_size,
-                o.queue_depth, queues, secs);
-    std::printf("IOPS %.0f  MB/s %.1f  errors %llu  verify errors %llu\n", iops, mbps,
-                static_cast<unsigned long long>(errors),
+    std::printf("\n%s %u B, QD %d x %u queues, %.1f s\n", o.workload.c_str(),
+                o.io_size, o.queue_depth, queues, secs);
+    std::printf("IOPS %.0f  MB/s %.1f  errors %llu  verify errors %llu\n", iops,
+                mbps, static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(verify_errors));
-    std::printf("latency us: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-                hist.mean_us(), hist.Percentile(50), hist.Percentile(99), hist.Percentile(99.9),
-                hist.max_us());
+    std::printf(
+        "latency us: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+        hist.mean_us(), hist.Percentile(50), hist.Percentile(99),
+        hist.Percentile(99.9), hist.max_us());
     std::printf("histogram (us, <=):\n");
     const auto buckets = hist.Buckets();
     uint64_t peak = 1;
@@ -276,12 +303,15 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
         n += buckets[k].second;
         le = buckets[k].first;
       }
-      std::printf("%10.1f %10llu %s\n", le, static_cast<unsigned long long>(n),
-                  std::string(static_cast<size_t>(50.0 * n / (peak * step)), '#').c_str());
+      std::printf(
+          "%10.1f %10llu %s\n", le, static_cast<unsigned long long>(n),
+          std::string(static_cast<size_t>(50.0 * n / (peak * step)), '#')
+              .c_str());
     }
   }
   if (!ctrl.failure().ok()) {
-    std::fprintf(stderr, "nvmeof perf: %s\n", ctrl.failure().ToString().c_str());
+    std::fprintf(stderr, "nvmeof perf: %s\n",
+                 ctrl.failure().ToString().c_str());
     return 1;
   }
   return (errors || verify_errors) ? 1 : 0;

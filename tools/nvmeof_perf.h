@@ -12,10 +12,10 @@ namespace nvmeof::tools {
 
 struct PerfOptions {
   uint32_t nsid = 1;
-  int queue_depth = 32;      // per I/O queue
-  uint32_t io_size = 4096;   // bytes
+  int queue_depth = 32;               // per I/O queue
+  uint32_t io_size = 4096;            // bytes
   std::string workload = "randread";  // randread randwrite read write randrw rw
-  int mix = 70;              // read percentage for randrw / rw
+  int mix = 70;                       // read percentage for randrw / rw
   int seconds = 10;
   bool verify = false;
   bool json = false;

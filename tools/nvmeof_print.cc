@@ -19,35 +19,52 @@ std::string Trsvcid(std::string_view v) { return std::string(v); }
 
 const char* TrtypeName(uint8_t t) {
   switch (t) {
-    case kTrtypeRdma: return "rdma";
-    case kTrtypeFc: return "fc";
-    case kTrtypeTcp: return "tcp";
-    case kTrtypeLoop: return "loop";
-    default: return "unrecognized";
+    case kTrtypeRdma:
+      return "rdma";
+    case kTrtypeFc:
+      return "fc";
+    case kTrtypeTcp:
+      return "tcp";
+    case kTrtypeLoop:
+      return "loop";
+    default:
+      return "unrecognized";
   }
 }
 const char* AdrfamName(uint8_t a) {
   switch (a) {
-    case kAdrfamIpv4: return "ipv4";
-    case kAdrfamIpv6: return "ipv6";
-    case kAdrfamIb: return "infiniband";
-    case kAdrfamFc: return "fibre-channel";
-    default: return "unrecognized";
+    case kAdrfamIpv4:
+      return "ipv4";
+    case kAdrfamIpv6:
+      return "ipv6";
+    case kAdrfamIb:
+      return "infiniband";
+    case kAdrfamFc:
+      return "fibre-channel";
+    default:
+      return "unrecognized";
   }
 }
 const char* SubtypeName(uint8_t s) {
   switch (s) {
-    case kSubtypeReferral: return "discovery subsystem referral";
-    case kSubtypeNvm: return "nvme subsystem";
-    case kSubtypeCurrentDiscovery: return "current discovery subsystem";
-    default: return "unrecognized";
+    case kSubtypeReferral:
+      return "discovery subsystem referral";
+    case kSubtypeNvm:
+      return "nvme subsystem";
+    case kSubtypeCurrentDiscovery:
+      return "current discovery subsystem";
+    default:
+      return "unrecognized";
   }
 }
 const char* TreqName(uint8_t t) {
   switch (t & kTreqSecureChannelMask) {
-    case kTreqSecureChannelRequired: return "required";
-    case kTreqSecureChannelNotRequired: return "not required";
-    default: return "not specified";
+    case kTreqSecureChannelRequired:
+      return "required";
+    case kTreqSecureChannelNotRequired:
+      return "not required";
+    default:
+      return "not specified";
   }
 }
 
@@ -62,9 +79,10 @@ void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool as_json) {
   std::memcpy(&h, page.data(), sizeof(h));
   json records = json::array();
   if (!as_json) {
-    std::printf("\nDiscovery Log Number of Records %llu, Generation counter %llu\n",
-                static_cast<unsigned long long>(h.numrec),
-                static_cast<unsigned long long>(h.genctr));
+    std::printf(
+        "\nDiscovery Log Number of Records %llu, Generation counter %llu\n",
+        static_cast<unsigned long long>(h.numrec),
+        static_cast<unsigned long long>(h.genctr));
   }
   for (uint64_t i = 0; i < h.numrec; ++i) {
     DiscoveryLogEntry e;
@@ -72,67 +90,73 @@ void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool as_json) {
     auto f = ParseDiscoveryLogEntry(e);
     if (!f.ok()) continue;
     if (as_json) {
-      records.push_back({{"trtype", TrtypeName(f->trtype)},
-                         {"adrfam", AdrfamName(f->adrfam)},
-                         {"subtype", SubtypeName(f->subtype)},
-                         {"treq", TreqName(f->treq)},
-                         {"portid", f->portid},
-                         {"trsvcid", Trsvcid(f->trsvcid)},
-                         {"subnqn", std::string(f->subnqn)},
-                         {"traddr", std::string(f->traddr)},
-                         {"eflags", f->eflags},
-                         {"sectype", f->sectype == kSectypeNone ? "none" : "tls"}});
+      records.push_back(
+          {{"trtype", TrtypeName(f->trtype)},
+           {"adrfam", AdrfamName(f->adrfam)},
+           {"subtype", SubtypeName(f->subtype)},
+           {"treq", TreqName(f->treq)},
+           {"portid", f->portid},
+           {"trsvcid", Trsvcid(f->trsvcid)},
+           {"subnqn", std::string(f->subnqn)},
+           {"traddr", std::string(f->traddr)},
+           {"eflags", f->eflags},
+           {"sectype", f->sectype == kSectypeNone ? "none" : "tls"}});
       continue;
     }
-    std::printf("=====Discovery Log Entry %llu======\n", static_cast<unsigned long long>(i));
-    std::printf("trtype:  %s\nadrfam:  %s\nsubtype: %s\ntreq:    %s\nportid:  %u\n",
-                TrtypeName(f->trtype), AdrfamName(f->adrfam), SubtypeName(f->subtype),
-                TreqName(f->treq), f->portid);
-    std::printf("trsvcid: %s\nsubnqn:  %s\ntraddr:  %s\n", Trsvcid(f->trsvcid).c_str(),
-                std::string(f->subnqn).c_str(), std::string(f->traddr).c_str());
-    std::printf("eflags:  %s\nsectype: %s\n", f->eflags ? "explicit discovery connections" : "none",
+    std::printf("=====Discovery Log Entry %llu======\n",
+                static_cast<unsigned long long>(i));
+    std::printf(
+        "trtype:  %s\nadrfam:  %s\nsubtype: %s\ntreq:    %s\nportid:  %u\n",
+        TrtypeName(f->trtype), AdrfamName(f->adrfam), SubtypeName(f->subtype),
+        TreqName(f->treq), f->portid);
+    std::printf("trsvcid: %s\nsubnqn:  %s\ntraddr:  %s\n",
+                Trsvcid(f->trsvcid).c_str(), std::string(f->subnqn).c_str(),
+                std::string(f->traddr).c_str());
+    std::printf("eflags:  %s\nsectype: %s\n",
+                f->eflags ? "explicit discovery connections" : "none",
                 f->sectype == kSectypeNone ? "none" : "tls");
   }
   if (as_json) Emit({{"genctr", h.genctr}, {"records", records}});
 }
 
 void PrintIdentifyController(const IdentifyController& id, bool as_json) {
-  json j = {{"vid", id.vid},
-            {"ssvid", id.ssvid},
-            {"sn", std::string(ReadAsciiField(id.sn))},
-            {"mn", std::string(ReadAsciiField(id.mn))},
-            {"fr", std::string(ReadAsciiField(id.fr))},
-            {"rab", id.rab},
-            {"cmic", id.cmic},
-            {"mdts", id.mdts},
-            {"cntlid", id.cntlid},
-            {"ver", id.ver},
-            {"oaes", id.oaes},
-            {"ctratt", id.ctratt},
-            {"cntrltype", id.cntrltype},
-            {"oacs", id.oacs},
-            {"acl", id.acl},
-            {"aerl", id.aerl},
-            {"frmw", id.frmw},
-            {"lpa", id.lpa},
-            {"elpe", id.elpe},
-            {"kas", id.kas},
-            {"sqes", id.sqes},
-            {"cqes", id.cqes},
-            {"maxcmd", id.maxcmd},
-            {"nn", id.nn},
-            {"oncs", id.oncs},
-            {"fuses", id.fuses},
-            {"vwc", id.vwc},
-            {"sgls", id.sgls},
-            {"mnan", id.mnan},
-            {"subnqn", std::string(id.subnqn, strnlen(id.subnqn, sizeof(id.subnqn)))},
-            {"ioccsz", id.ioccsz},
-            {"iorcsz", id.iorcsz},
-            {"icdoff", id.icdoff},
-            {"fcatt", id.fcatt},
-            {"msdbd", id.msdbd},
-            {"ofcs", id.ofcs}};
+  json j = {
+      {"vid", id.vid},
+      {"ssvid", id.ssvid},
+      {"sn", std::string(ReadAsciiField(id.sn))},
+      {"mn", std::string(ReadAsciiField(id.mn))},
+      {"fr", std::string(ReadAsciiField(id.fr))},
+      {"rab", id.rab},
+      {"cmic", id.cmic},
+      {"mdts", id.mdts},
+      {"cntlid", id.cntlid},
+      {"ver", id.ver},
+      {"oaes", id.oaes},
+      {"ctratt", id.ctratt},
+      {"cntrltype", id.cntrltype},
+      {"oacs", id.oacs},
+      {"acl", id.acl},
+      {"aerl", id.aerl},
+      {"frmw", id.frmw},
+      {"lpa", id.lpa},
+      {"elpe", id.elpe},
+      {"kas", id.kas},
+      {"sqes", id.sqes},
+      {"cqes", id.cqes},
+      {"maxcmd", id.maxcmd},
+      {"nn", id.nn},
+      {"oncs", id.oncs},
+      {"fuses", id.fuses},
+      {"vwc", id.vwc},
+      {"sgls", id.sgls},
+      {"mnan", id.mnan},
+      {"subnqn", std::string(id.subnqn, strnlen(id.subnqn, sizeof(id.subnqn)))},
+      {"ioccsz", id.ioccsz},
+      {"iorcsz", id.iorcsz},
+      {"icdoff", id.icdoff},
+      {"fcatt", id.fcatt},
+      {"msdbd", id.msdbd},
+      {"ofcs", id.ofcs}};
   if (as_json) {
     Emit(j);
     return;
@@ -142,38 +166,46 @@ void PrintIdentifyController(const IdentifyController& id, bool as_json) {
     if (v.is_string()) {
       std::printf("%-10s: %s\n", k.c_str(), v.get<std::string>().c_str());
     } else {
-      std::printf("%-10s: %#llx\n", k.c_str(), static_cast<unsigned long long>(v.get<uint64_t>()));
+      std::printf("%-10s: %#llx\n", k.c_str(),
+                  static_cast<unsigned long long>(v.get<uint64_t>()));
     }
   }
 }
 
-void PrintIdentifyNamespace(const std::vector<uint8_t>& buf, uint32_t nsid, bool as_json) {
+void PrintIdentifyNamespace(const std::vector<uint8_t>& buf, uint32_t nsid,
+                            bool as_json) {
   IdentifyNamespace id;
   std::memcpy(&id, buf.data(), sizeof(id));
   char nguid[33] = {0};
-  for (int i = 0; i < 16; ++i) std::snprintf(nguid + 2 * i, 3, "%02x", id.nguid[i]);
+  for (int i = 0; i < 16; ++i)
+    std::snprintf(nguid + 2 * i, 3, "%02x", id.nguid[i]);
   json lbafs = json::array();
   for (int i = 0; i <= id.nlbaf && i < 64; ++i) {
-    lbafs.push_back({{"ms", id.lbaf[i].ms}, {"ds", id.lbaf[i].lbads}, {"rp", id.lbaf[i].rp}});
+    lbafs.push_back({{"ms", id.lbaf[i].ms},
+                     {"ds", id.lbaf[i].lbads},
+                     {"rp", id.lbaf[i].rp}});
   }
-  json j = {{"nsze", id.nsze}, {"ncap", id.ncap},   {"nuse", id.nuse},
-            {"nsfeat", id.nsfeat}, {"nlbaf", id.nlbaf}, {"flbas", id.flbas},
-            {"nmic", id.nmic}, {"dlfeat", id.dlfeat}, {"nsattr", id.nsattr},
-            {"nguid", nguid}, {"lbafs", lbafs}};
+  json j = {{"nsze", id.nsze},     {"ncap", id.ncap},     {"nuse", id.nuse},
+            {"nsfeat", id.nsfeat}, {"nlbaf", id.nlbaf},   {"flbas", id.flbas},
+            {"nmic", id.nmic},     {"dlfeat", id.dlfeat}, {"nsattr", id.nsattr},
+            {"nguid", nguid},      {"lbafs", lbafs}};
   if (as_json) {
     Emit(j);
     return;
   }
   std::printf("NVME Identify Namespace %u:\n", nsid);
   std::printf("nsze    : %#llx\nncap    : %#llx\nnuse    : %#llx\n",
-              static_cast<unsigned long long>(id.nsze), static_cast<unsigned long long>(id.ncap),
+              static_cast<unsigned long long>(id.nsze),
+              static_cast<unsigned long long>(id.ncap),
               static_cast<unsigned long long>(id.nuse));
-  std::printf("nsfeat  : %#x\nnlbaf   : %u\nflbas   : %#x\nnmic    : %#x\n", id.nsfeat,
-              id.nlbaf, id.flbas, id.nmic);
-  std::printf("dlfeat  : %u\nnsattr  : %u\nnguid   : %s\n", id.dlfeat, id.nsattr, nguid);
+  std::printf("nsfeat  : %#x\nnlbaf   : %u\nflbas   : %#x\nnmic    : %#x\n",
+              id.nsfeat, id.nlbaf, id.flbas, id.nmic);
+  std::printf("dlfeat  : %u\nnsattr  : %u\nnguid   : %s\n", id.dlfeat,
+              id.nsattr, nguid);
   for (int i = 0; i <= id.nlbaf && i < 64; ++i) {
-    std::printf("lbaf %2d : ms:%-3u lbads:%-3u rp:%#x %s\n", i, id.lbaf[i].ms, id.lbaf[i].lbads,
-                id.lbaf[i].rp, i == FlbasIndex(id.flbas) ? "(in use)" : "");
+    std::printf("lbaf %2d : ms:%-3u lbads:%-3u rp:%#x %s\n", i, id.lbaf[i].ms,
+                id.lbaf[i].lbads, id.lbaf[i].rp,
+                i == FlbasIndex(id.flbas) ? "(in use)" : "");
   }
 }
 
@@ -191,7 +223,8 @@ void PrintNamespaceList(const std::vector<uint8_t>& buf, bool as_json) {
 }
 
 void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool as_json) {
-  if (lid == static_cast<uint8_t>(LogPageId::kSmartHealth) && buf.size() >= sizeof(SmartHealthLog)) {
+  if (lid == static_cast<uint8_t>(LogPageId::kSmartHealth) &&
+      buf.size() >= sizeof(SmartHealthLog)) {
     SmartHealthLog s;
     std::memcpy(&s, buf.data(), sizeof(s));
     json j = {{"critical_warning", s.critical_warning},
@@ -214,7 +247,8 @@ void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool as_json) {
     }
     std::printf("Smart Log for NVME device:\n");
     for (auto& [k, v] : j.items()) {
-      std::printf("%-24s: %llu\n", k.c_str(), static_cast<unsigned long long>(v.get<uint64_t>()));
+      std::printf("%-24s: %llu\n", k.c_str(),
+                  static_cast<unsigned long long>(v.get<uint64_t>()));
     }
     return;
   }
@@ -231,7 +265,8 @@ void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool as_json) {
   std::printf("Device:log page %#x, %zu bytes\n", lid, buf.size());
   for (size_t i = 0; i < buf.size(); i += 16) {
     std::printf("%04zx:", i);
-    for (size_t k = i; k < i + 16 && k < buf.size(); ++k) std::printf(" %02x", buf[k]);
+    for (size_t k = i; k < i + 16 && k < buf.size(); ++k)
+      std::printf(" %02x", buf[k]);
     std::printf("\n");
   }
 }
@@ -242,7 +277,7 @@ void PrintFeature(uint8_t fid, uint32_t dw0, bool as_json) {
     return;
   }
   std::printf("get-feature:%#04x (%s), Current value:%#010x\n", fid,
-              fid == 0x07 ? "Number of Queues"
+              fid == 0x07   ? "Number of Queues"
               : fid == 0x06 ? "Volatile Write Cache"
               : fid == 0x0F ? "Keep Alive Timer"
               : fid == 0x0B ? "Async Event Configuration"

@@ -12,7 +12,8 @@ namespace nvmeof::tools {
 
 void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool json);
 void PrintIdentifyController(const IdentifyController& id, bool json);
-void PrintIdentifyNamespace(const std::vector<uint8_t>& buf, uint32_t nsid, bool json);
+void PrintIdentifyNamespace(const std::vector<uint8_t>& buf, uint32_t nsid,
+                            bool json);
 void PrintNamespaceList(const std::vector<uint8_t>& buf, bool json);
 void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool json);
 void PrintFeature(uint8_t fid, uint32_t dw0, bool json);

@@ -36,14 +36,16 @@ nvmeof::Result<nvmeof::target::TargetConfig> ConfigFromFlags(
     const std::string& nqn, const std::vector<std::string>& hosts, int threads,
     const std::string& log_level) {
   nlohmann::json ns = {{"nsid", 1}, {"backend", "ram"}, {"size", ram}};
-  nlohmann::json subsys = {{"nqn", nqn}, {"namespaces", nlohmann::json::array({ns})}};
+  nlohmann::json subsys = {{"nqn", nqn},
+                           {"namespaces", nlohmann::json::array({ns})}};
   if (!hosts.empty()) subsys["hosts"] = hosts;
   nlohmann::json ports = nlohmann::json::array();
   int id = 1;
   for (const std::string& l : listen) {
     auto addr = nvmeof::SocketAddress::ParseHostPort(l);
     if (!addr.ok()) return addr.status().WithContext("--listen " + l);
-    ports.push_back({{"id", id++}, {"address", addr->Host()}, {"port", addr->Port()}});
+    ports.push_back(
+        {{"id", id++}, {"address", addr->Host()}, {"port", addr->Port()}});
   }
   nlohmann::json config = {{"subsystems", nlohmann::json::array({subsys})},
                            {"ports", ports},
@@ -63,8 +65,8 @@ void PrintHowToConnect(const nvmeof::target::TargetConfig& config,
     std::printf("listening on %s port %s (discovery too)\n", p.address.c_str(),
                 bound[i].trsvcid.c_str());
     for (const std::string& nqn : nqns) {
-      std::printf("  nvme connect -t tcp -a %s -s %s -n %s\n", p.address.c_str(),
-                  bound[i].trsvcid.c_str(), nqn.c_str());
+      std::printf("  nvme connect -t tcp -a %s -s %s -n %s\n",
+                  p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str());
       std::printf("  nvmeof id-ctrl --traddr %s --trsvcid %s --nqn %s\n",
                   p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str());
     }
@@ -85,39 +87,51 @@ int main(int argc, char** argv) try {
   std::string log_level = "info";
   bool print_config = false;
   app.add_option("--ram", ram,
-                 "serve one RAM namespace of this size (e.g. 1G, 512M) without a config file");
+                 "serve one RAM namespace of this size (e.g. 1G, 512M) without "
+                 "a config file");
   app.add_option("--listen", listen,
-                 "ADDR:PORT to listen on, IPv4 or [IPv6] (repeatable; default 127.0.0.1:4420)");
-  app.add_option("--nqn", nqn, "the NQN of the --ram subsystem")->capture_default_str();
-  app.add_option("--allow-host", hosts,
-                 "a host NQN allowed to connect (repeatable; default: any host)");
-  app.add_option("--threads", threads, "I/O threads (default: the number of cores)")
+                 "ADDR:PORT to listen on, IPv4 or [IPv6] (repeatable; default "
+                 "127.0.0.1:4420)");
+  app.add_option("--nqn", nqn, "the NQN of the --ram subsystem")
+      ->capture_default_str();
+  app.add_option(
+      "--allow-host", hosts,
+      "a host NQN allowed to connect (repeatable; default: any host)");
+  app.add_option("--threads", threads,
+                 "I/O threads (default: the number of cores)")
       ->check(CLI::Range(0, 1024));
   app.add_option("--config", config_path,
-                 "a JSON config file (see examples/target.json); excludes --ram and the others");
+                 "a JSON config file (see examples/target.json); excludes "
+                 "--ram and the others");
   app.add_option("--log-level", log_level, "error, warn, info or debug")
       ->capture_default_str();
-  app.add_flag("--print-config", print_config, "print the effective config as JSON and exit");
+  app.add_flag("--print-config", print_config,
+               "print the effective config as JSON and exit");
   CLI11_PARSE(app, argc, argv);
 
   nvmeof::Result<nvmeof::target::TargetConfig> config =
       nvmeof::InvalidArgumentError("no config");
   if (!config_path.empty()) {
     if (!ram.empty() || !listen.empty() || !hosts.empty()) {
-      std::fprintf(stderr, "nvmeof-target: --config excludes --ram, --listen and --allow-host\n");
+      std::fprintf(stderr,
+                   "nvmeof-target: --config excludes --ram, --listen and "
+                   "--allow-host\n");
       return 2;
     }
     config = nvmeof::target::LoadConfig(config_path);
   } else {
     if (ram.empty()) {
-      std::fprintf(stderr, "nvmeof-target: give --ram SIZE or --config FILE (see --help)\n");
+      std::fprintf(
+          stderr,
+          "nvmeof-target: give --ram SIZE or --config FILE (see --help)\n");
       return 2;
     }
     if (listen.empty()) listen.push_back("127.0.0.1:4420");
     config = ConfigFromFlags(ram, listen, nqn, hosts, threads, log_level);
   }
   if (!config.ok()) {
-    std::fprintf(stderr, "nvmeof-target: %s\n", std::string(config.status().message()).c_str());
+    std::fprintf(stderr, "nvmeof-target: %s\n",
+                 std::string(config.status().message()).c_str());
     return 2;
   }
   nvmeof::SetLogSeverity(static_cast<nvmeof::LogSeverity>(config->log_level));
@@ -138,7 +152,8 @@ int main(int argc, char** argv) try {
   nvmeof::RegisterTcpTransport();
   auto target = nvmeof::target::BuildTarget(*config);
   if (!target.ok()) {
-    std::fprintf(stderr, "nvmeof-target: %s\n", target.status().ToString().c_str());
+    std::fprintf(stderr, "nvmeof-target: %s\n",
+                 target.status().ToString().c_str());
     return 1;
   }
   nvmeof::Status started = (*target)->Start(static_cast<int>(config->threads));
@@ -151,7 +166,8 @@ int main(int argc, char** argv) try {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::printf("nvmeof-target: signal %d, stopping (again to exit at once)\n", sig);
+  std::printf("nvmeof-target: signal %d, stopping (again to exit at once)\n",
+              sig);
   std::fflush(stdout);
   static std::atomic<bool> stop_done{false};
   std::thread stopper([&] {

@@ -30,8 +30,8 @@
 #include <sys/epoll.h>
 
 #include <atomic>
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -167,7 +167,8 @@ class EventLoop {
   Task* task_head_ = nullptr;
   Task* task_tail_ = nullptr;
 
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timer_heap_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>>
+      timer_heap_;
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_id_ = 1;
 

@@ -45,9 +45,9 @@ struct ConnectOptions {
   std::string hostnqn;
   // All zero: the machine's default (DefaultHostId()).
   std::array<uint8_t, 16> hostid{};
-  uint16_t nr_io_queues = 1;   // 0: admin queue only
-  uint16_t queue_size = 128;   // I/O queue entries
-  uint32_t kato_ms = 5000;     // 0: no keep-alive (discovery)
+  uint16_t nr_io_queues = 1;  // 0: admin queue only
+  uint16_t queue_size = 128;  // I/O queue entries
+  uint32_t kato_ms = 5000;    // 0: no keep-alive (discovery)
   bool header_digest = false;
   bool data_digest = false;
   bool disable_sq_flow_control = false;
@@ -91,8 +91,8 @@ class HostQueue;
 class Controller {
  public:
   // Connects and sets up the association; runs `loop` until done.
-  static Result<std::unique_ptr<Controller>> Connect(EventLoop& loop,
-                                                     const ConnectOptions& options);
+  static Result<std::unique_ptr<Controller>> Connect(
+      EventLoop& loop, const ConnectOptions& options);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -100,7 +100,9 @@ class Controller {
   uint16_t cntlid() const { return cntlid_; }
   const IdentifyController& identify() const { return id_; }
   bool is_discovery() const { return id_.cntrltype == kCntrltypeDiscovery; }
-  uint16_t io_queue_count() const { return static_cast<uint16_t>(io_queues_.size()); }
+  uint16_t io_queue_count() const {
+    return static_cast<uint16_t>(io_queues_.size());
+  }
   // Largest transfer one command may move (MDTS; 0: no limit).
   uint32_t max_transfer() const { return max_transfer_; }
   EventLoop& loop() const { return *loop_; }
@@ -130,7 +132,8 @@ class Controller {
   Result<uint64_t> GetProperty(uint32_t ofst, bool eight_bytes);
   Status SetProperty(uint32_t ofst, uint32_t value);
   // Identify with `cns`, `nsid` and `csi` into 4096 bytes.
-  Result<std::vector<uint8_t>> Identify(uint8_t cns, uint32_t nsid, uint8_t csi = 0);
+  Result<std::vector<uint8_t>> Identify(uint8_t cns, uint32_t nsid,
+                                        uint8_t csi = 0);
   // Get Log Page `lid` of `length` bytes from byte `offset`.
   Result<std::vector<uint8_t>> GetLogPage(uint8_t lid, uint32_t nsid,
                                           uint64_t offset, uint32_t length);
@@ -147,7 +150,8 @@ class Controller {
   Status EnableController();
   Status ConnectIoQueues();
   Result<std::unique_ptr<HostQueue>> ConnectQueue(uint16_t qid, uint16_t size,
-                                                  uint32_t kato, uint32_t max_icd);
+                                                  uint32_t kato,
+                                                  uint32_t max_icd);
   void StartKeepAlive();
   void OnQueueFailed(Status why);
   Completion Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,

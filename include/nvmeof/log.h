@@ -20,11 +20,11 @@ void LogMessage(LogSeverity severity, const char* format, ...)
 
 }  // namespace nvmeof
 
-#define NVMEOF_LOG(severity, ...)                                     \
-  do {                                                                \
-    if (::nvmeof::LogEnabled(::nvmeof::LogSeverity::severity)) {      \
+#define NVMEOF_LOG(severity, ...)                                         \
+  do {                                                                    \
+    if (::nvmeof::LogEnabled(::nvmeof::LogSeverity::severity)) {          \
       ::nvmeof::LogMessage(::nvmeof::LogSeverity::severity, __VA_ARGS__); \
-    }                                                                 \
+    }                                                                     \
   } while (0)
 
 #endif  // NVMEOF_LOG_H_

@@ -26,22 +26,22 @@ namespace nvmeof {
 
 enum class StatusCode : int {
   kOk = 0,
-  kCancelled,           // the operation was cancelled by a local close
-  kInvalidArgument,     // the caller passed something wrong
+  kCancelled,        // the operation was cancelled by a local close
+  kInvalidArgument,  // the caller passed something wrong
   kNotFound,
   kAlreadyExists,
   kResourceExhausted,   // a pool or queue is full
   kFailedPrecondition,  // the object is not in a state that allows this
   kOutOfRange,
   kUnimplemented,
-  kInternal,            // a bug: an invariant did not hold
-  kUnavailable,         // the peer cannot be reached or went away
-  kDeadlineExceeded,    // a timeout
-  kProtocolError,       // the peer broke the wire protocol (or we were told so)
-  kDataLoss,            // a data digest mismatch: the data is not trusted
-  kIoError,             // an errno from the OS that has no better code
-  kAborted,             // ended before it finished (e.g. a command's response
-                        // arrived before all of its data moved)
+  kInternal,          // a bug: an invariant did not hold
+  kUnavailable,       // the peer cannot be reached or went away
+  kDeadlineExceeded,  // a timeout
+  kProtocolError,     // the peer broke the wire protocol (or we were told so)
+  kDataLoss,          // a data digest mismatch: the data is not trusted
+  kIoError,           // an errno from the OS that has no better code
+  kAborted,           // ended before it finished (e.g. a command's response
+                      // arrived before all of its data moved)
 };
 
 // Returns a stable name for `code`, e.g. "kUnavailable" -> "UNAVAILABLE".
@@ -179,9 +179,9 @@ class [[nodiscard]] Result {
 }  // namespace nvmeof
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define NVMEOF_RETURN_IF_ERROR(expr)               \
-  do {                                             \
-    ::nvmeof::Status nvmeof_status_ = (expr);      \
+#define NVMEOF_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::nvmeof::Status nvmeof_status_ = (expr);        \
     if (!nvmeof_status_.ok()) return nvmeof_status_; \
   } while (0)
 
@@ -192,8 +192,9 @@ class [[nodiscard]] Result {
 // returns its Status from the enclosing function.
 // `lhs` is a declaration and cannot be parenthesized.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define NVMEOF_ASSIGN_OR_RETURN(lhs, expr) \
-  NVMEOF_ASSIGN_OR_RETURN_IMPL_(NVMEOF_CONCAT_(nvmeof_result_, __LINE__), lhs, expr)
+#define NVMEOF_ASSIGN_OR_RETURN(lhs, expr)                                     \
+  NVMEOF_ASSIGN_OR_RETURN_IMPL_(NVMEOF_CONCAT_(nvmeof_result_, __LINE__), lhs, \
+                                expr)
 #define NVMEOF_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return tmp.status();                 \

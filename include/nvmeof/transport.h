@@ -336,8 +336,7 @@ class Listener {
 // The callee owns it and must call SetCallbacks before returning.
 using AcceptCallback = std::function<void(std::unique_ptr<QueuePair>)>;
 // Called once a host queue pair is ready (or failed to connect).
-using ConnectCallback =
-    std::function<void(Result<std::unique_ptr<QueuePair>>)>;
+using ConnectCallback = std::function<void(Result<std::unique_ptr<QueuePair>>)>;
 
 // One kind of transport, selected by TransportType.
 class Transport {

@@ -10,10 +10,14 @@ namespace {
 std::atomic<int> g_severity{static_cast<int>(LogSeverity::kInfo)};
 const char* Tag(LogSeverity s) {
   switch (s) {
-    case LogSeverity::kError: return "E";
-    case LogSeverity::kWarn: return "W";
-    case LogSeverity::kInfo: return "I";
-    case LogSeverity::kDebug: return "D";
+    case LogSeverity::kError:
+      return "E";
+    case LogSeverity::kWarn:
+      return "W";
+    case LogSeverity::kInfo:
+      return "I";
+    case LogSeverity::kDebug:
+      return "D";
   }
   return "?";
 }
@@ -24,7 +28,8 @@ void SetLogSeverity(LogSeverity severity) {
 }
 
 bool LogEnabled(LogSeverity severity) {
-  return static_cast<int>(severity) <= g_severity.load(std::memory_order_relaxed);
+  return static_cast<int>(severity) <=
+         g_severity.load(std::memory_order_relaxed);
 }
 
 void LogMessage(LogSeverity severity, const char* format, ...) {
@@ -37,8 +42,8 @@ void LogMessage(LogSeverity severity, const char* format, ...) {
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t;
   localtime_r(&ts.tv_sec, &t);
-  std::fprintf(stderr, "%s %02d:%02d:%02d.%03ld %s\n", Tag(severity), t.tm_hour, t.tm_min,
-               t.tm_sec, ts.tv_nsec / 1000000, msg);
+  std::fprintf(stderr, "%s %02d:%02d:%02d.%03ld %s\n", Tag(severity), t.tm_hour,
+               t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, msg);
 }
 
 }  // namespace nvmeof

@@ -7,22 +7,38 @@ namespace nvmeof {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kCancelled: return "CANCELLED";
-    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case StatusCode::kNotFound: return "NOT_FOUND";
-    case StatusCode::kAlreadyExists: return "ALREADY_EXISTS";
-    case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case StatusCode::kOutOfRange: return "OUT_OF_RANGE";
-    case StatusCode::kUnimplemented: return "UNIMPLEMENTED";
-    case StatusCode::kInternal: return "INTERNAL";
-    case StatusCode::kUnavailable: return "UNAVAILABLE";
-    case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case StatusCode::kProtocolError: return "PROTOCOL_ERROR";
-    case StatusCode::kDataLoss: return "DATA_LOSS";
-    case StatusCode::kIoError: return "IO_ERROR";
-    case StatusCode::kAborted: return "ABORTED";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kCancelled:
+      return "CANCELLED";
+    case StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case StatusCode::kNotFound:
+      return "NOT_FOUND";
+    case StatusCode::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case StatusCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case StatusCode::kOutOfRange:
+      return "OUT_OF_RANGE";
+    case StatusCode::kUnimplemented:
+      return "UNIMPLEMENTED";
+    case StatusCode::kInternal:
+      return "INTERNAL";
+    case StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    case StatusCode::kDeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case StatusCode::kProtocolError:
+      return "PROTOCOL_ERROR";
+    case StatusCode::kDataLoss:
+      return "DATA_LOSS";
+    case StatusCode::kIoError:
+      return "IO_ERROR";
+    case StatusCode::kAborted:
+      return "ABORTED";
   }
   return "UNKNOWN";
 }
@@ -61,7 +77,9 @@ Status Status::WithContext(std::string_view context) const {
   return Status(state_->code, m);
 }
 
-Status CancelledError(std::string_view m) { return {StatusCode::kCancelled, m}; }
+Status CancelledError(std::string_view m) {
+  return {StatusCode::kCancelled, m};
+}
 Status InvalidArgumentError(std::string_view m) {
   return {StatusCode::kInvalidArgument, m};
 }
@@ -75,7 +93,9 @@ Status ResourceExhaustedError(std::string_view m) {
 Status FailedPreconditionError(std::string_view m) {
   return {StatusCode::kFailedPrecondition, m};
 }
-Status OutOfRangeError(std::string_view m) { return {StatusCode::kOutOfRange, m}; }
+Status OutOfRangeError(std::string_view m) {
+  return {StatusCode::kOutOfRange, m};
+}
 Status UnimplementedError(std::string_view m) {
   return {StatusCode::kUnimplemented, m};
 }
@@ -95,20 +115,52 @@ Status AbortedError(std::string_view m) { return {StatusCode::kAborted, m}; }
 Status ErrnoError(int err, std::string_view context) {
   StatusCode code = StatusCode::kIoError;
   switch (err) {
-    case EINVAL: case EBADF: case ENOTSOCK: case EAFNOSUPPORT:
-      code = StatusCode::kInvalidArgument; break;
-    case ENOENT: code = StatusCode::kNotFound; break;
-    case EEXIST: case EADDRINUSE: code = StatusCode::kAlreadyExists; break;
-    case ENOMEM: case ENOBUFS: case EMFILE: case ENFILE: case ENOSPC:
-      code = StatusCode::kResourceExhausted; break;
-    case ECONNREFUSED: case ECONNRESET: case ECONNABORTED: case EPIPE:
-    case EHOSTUNREACH: case ENETUNREACH: case ENOTCONN: case EADDRNOTAVAIL:
-      code = StatusCode::kUnavailable; break;
-    case ETIMEDOUT: code = StatusCode::kDeadlineExceeded; break;
-    case ECANCELED: code = StatusCode::kCancelled; break;
-    case EPERM: case EACCES: code = StatusCode::kFailedPrecondition; break;
-    case ERANGE: case EOVERFLOW: code = StatusCode::kOutOfRange; break;
-    default: break;
+    case EINVAL:
+    case EBADF:
+    case ENOTSOCK:
+    case EAFNOSUPPORT:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case ENOENT:
+      code = StatusCode::kNotFound;
+      break;
+    case EEXIST:
+    case EADDRINUSE:
+      code = StatusCode::kAlreadyExists;
+      break;
+    case ENOMEM:
+    case ENOBUFS:
+    case EMFILE:
+    case ENFILE:
+    case ENOSPC:
+      code = StatusCode::kResourceExhausted;
+      break;
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENOTCONN:
+    case EADDRNOTAVAIL:
+      code = StatusCode::kUnavailable;
+      break;
+    case ETIMEDOUT:
+      code = StatusCode::kDeadlineExceeded;
+      break;
+    case ECANCELED:
+      code = StatusCode::kCancelled;
+      break;
+    case EPERM:
+    case EACCES:
+      code = StatusCode::kFailedPrecondition;
+      break;
+    case ERANGE:
+    case EOVERFLOW:
+      code = StatusCode::kOutOfRange;
+      break;
+    default:
+      break;
   }
   std::string m(context);
   if (!m.empty()) m += ": ";

@@ -34,7 +34,8 @@ TEST(StatusTest, ErrnoMapsToCodes) {
   EXPECT_EQ(ErrnoError(EINVAL, "x").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrnoError(ETIMEDOUT, "x").code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(ErrnoError(EIO, "read").code(), StatusCode::kIoError);
-  EXPECT_NE(ErrnoError(EIO, "read").message().find("read: "), std::string::npos);
+  EXPECT_NE(ErrnoError(EIO, "read").message().find("read: "),
+            std::string::npos);
 }
 
 Result<int> Half(int x) {

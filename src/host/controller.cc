@@ -1,9 +1,9 @@
 // The host's association with a controller: connect, enable, identify,
 // I/O queues, keep-alive, disconnect.
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
-#include <cstring>
 
 #include "host/host_queue.h"
 #include "nvmeof/host.h"
@@ -23,7 +23,8 @@ std::string ReadFirstLine(const char* path) {
   std::ifstream in(path);
   std::string line;
   if (in) std::getline(in, line);
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
+    line.pop_back();
   return line;
 }
 
@@ -47,10 +48,11 @@ std::array<uint8_t, 16> MachineUuid() {
 
 std::string UuidString(const std::array<uint8_t, 16>& u) {
   char buf[37];
-  std::snprintf(buf, sizeof(buf),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-                u[11], u[12], u[13], u[14], u[15]);
+  std::snprintf(
+      buf, sizeof(buf),
+      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+      u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+      u[12], u[13], u[14], u[15]);
   return buf;
 }
 
@@ -94,8 +96,10 @@ Result<std::unique_ptr<Controller>> Controller::Connect(
   ConnectOptions o = options;
   if (o.hostnqn.empty()) o.hostnqn = DefaultHostNqn();
   if (o.hostid == std::array<uint8_t, 16>{}) o.hostid = DefaultHostId();
-  if (Status s = ValidateNqn(o.subnqn); !s.ok()) return s.WithContext("subsystem NQN");
-  if (Status s = ValidateNqn(o.hostnqn); !s.ok()) return s.WithContext("host NQN");
+  if (Status s = ValidateNqn(o.subnqn); !s.ok())
+    return s.WithContext("subsystem NQN");
+  if (Status s = ValidateNqn(o.hostnqn); !s.ok())
+    return s.WithContext("host NQN");
   std::unique_ptr<Controller> c(new Controller(&loop, std::move(o)));
   NVMEOF_RETURN_IF_ERROR(c->ConnectAdmin());
   NVMEOF_RETURN_IF_ERROR(c->EnableController());
@@ -134,8 +138,10 @@ Result<std::unique_ptr<HostQueue>> Controller::ConnectQueue(uint16_t qid,
       ConnectData data,
       BuildConnectData(options_.hostid, qid == 0 ? kCntlidDynamic : cntlid_,
                        options_.subnqn, options_.hostnqn));
-  Completion c = Await(*q, BuildConnectSqe(cmd), MemDesc(&data, sizeof(data)), true);
-  if (!c.status.ok()) return c.status.WithContext("Connect (qid " + std::to_string(qid) + ")");
+  Completion c =
+      Await(*q, BuildConnectSqe(cmd), MemDesc(&data, sizeof(data)), true);
+  if (!c.status.ok())
+    return c.status.WithContext("Connect (qid " + std::to_string(qid) + ")");
   if (!c.nvme().ok()) {
     return Status(StatusCode::kFailedPrecondition,
                   "Connect (qid " + std::to_string(qid) + ") refused: " +
@@ -146,8 +152,8 @@ Result<std::unique_ptr<HostQueue>> Controller::ConnectQueue(uint16_t qid,
 }
 
 Status Controller::ConnectAdmin() {
-  NVMEOF_ASSIGN_OR_RETURN(admin_, ConnectQueue(0, kAdminQueueSize, options_.kato_ms,
-                                               kAdminIcd));
+  NVMEOF_ASSIGN_OR_RETURN(
+      admin_, ConnectQueue(0, kAdminQueueSize, options_.kato_ms, kAdminIcd));
   return Status();
 }
 
@@ -159,12 +165,15 @@ Status Controller::EnableController() {
   cc.iocqes = 4;
   NVMEOF_RETURN_IF_ERROR(SetProperty(kPropertyCc, cc.ToU32()));
   // Wait for CSTS.RDY, up to CAP.TO (500 ms units).
-  const auto limit = std::chrono::milliseconds(500 * std::max<uint64_t>((cap_ >> 24) & 0xFF, 1));
+  const auto limit = std::chrono::milliseconds(
+      500 * std::max<uint64_t>((cap_ >> 24) & 0xFF, 1));
   const auto deadline = std::chrono::steady_clock::now() + limit;
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     NVMEOF_ASSIGN_OR_RETURN(uint64_t csts, GetProperty(kPropertyCsts, false));
-    if (csts & 0x2) return UnavailableError("controller fatal status (CSTS.CFS) after enable");
+    if (csts & 0x2)
+      return UnavailableError(
+          "controller fatal status (CSTS.CFS) after enable");
     if (csts & 0x1) return Status();
     if (std::chrono::steady_clock::now() >= deadline) {
       return DeadlineExceededError("controller not ready within CAP.TO");
@@ -182,7 +191,9 @@ Status Controller::ConnectIoQueues() {
   Sqe sqe{};
   sqe.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
   sqe.cdw10 = static_cast<uint8_t>(FeatureId::kNumberOfQueues);
-  sqe.cdw11 = NumberOfQueues::FromCounts(options_.nr_io_queues, options_.nr_io_queues).ToDword();
+  sqe.cdw11 =
+      NumberOfQueues::FromCounts(options_.nr_io_queues, options_.nr_io_queues)
+          .ToDword();
   Completion c = AdminSync(sqe);
   if (!c.ok()) {
     return c.status.ok() ? Status(StatusCode::kFailedPrecondition,
@@ -191,14 +202,15 @@ Status Controller::ConnectIoQueues() {
                          : c.status;
   }
   NumberOfQueues granted = NumberOfQueues::FromDword(c.cqe.dw0);
-  const uint32_t n = std::min<uint32_t>({options_.nr_io_queues, granted.sq_count(),
-                                         granted.cq_count()});
+  const uint32_t n = std::min<uint32_t>(
+      {options_.nr_io_queues, granted.sq_count(), granted.cq_count()});
   const uint16_t mqes = static_cast<uint16_t>((cap_ & 0xFFFF) + 1);
   const uint16_t size = std::min(options_.queue_size, mqes);
   const uint32_t icd = id_.ioccsz >= 4 ? id_.ioccsz * 16 - 64 : 0;
   for (uint32_t qid = 1; qid <= n; ++qid) {
-    NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<HostQueue> q,
-                            ConnectQueue(static_cast<uint16_t>(qid), size, 0, icd));
+    NVMEOF_ASSIGN_OR_RETURN(
+        std::unique_ptr<HostQueue> q,
+        ConnectQueue(static_cast<uint16_t>(qid), size, 0, icd));
     io_queues_.push_back(std::move(q));
   }
   return Status();
@@ -206,7 +218,8 @@ Status Controller::ConnectIoQueues() {
 
 void Controller::StartKeepAlive() {
   if (options_.kato_ms == 0) return;
-  auto period = std::chrono::milliseconds(std::max<uint32_t>(options_.kato_ms / 2, 100));
+  auto period =
+      std::chrono::milliseconds(std::max<uint32_t>(options_.kato_ms / 2, 100));
   keep_alive_timer_ = loop_->AddTimer(period, [this] {
     keep_alive_timer_ = 0;
     if (disconnected_ || state_ != State::kLive) return;
@@ -239,7 +252,8 @@ Completion Controller::Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,
   return out;
 }
 
-Completion Controller::AdminSync(const Sqe& sqe, const MemDesc& data, bool to_controller) {
+Completion Controller::AdminSync(const Sqe& sqe, const MemDesc& data,
+                                 bool to_controller) {
   return Await(*admin_, sqe, data, to_controller);
 }
 
@@ -275,34 +289,40 @@ Status Controller::SetProperty(uint32_t ofst, uint32_t value) {
   return Status();
 }
 
-Result<std::vector<uint8_t>> Controller::Identify(uint8_t cns, uint32_t nsid, uint8_t csi) {
+Result<std::vector<uint8_t>> Controller::Identify(uint8_t cns, uint32_t nsid,
+                                                  uint8_t csi) {
   IdentifyCommand cmd;
   cmd.cns = static_cast<Cns>(cns);
   cmd.nsid = nsid;
   cmd.csi = csi;
   std::vector<uint8_t> buf(kIdentifyDataSize);
-  Completion c = AdminSync(BuildIdentifySqe(cmd), MemDesc(buf.data(), buf.size()));
+  Completion c =
+      AdminSync(BuildIdentifySqe(cmd), MemDesc(buf.data(), buf.size()));
   if (!c.status.ok()) return c.status;
   if (!c.nvme().ok()) {
     return Status(StatusCode::kFailedPrecondition,
-                  "Identify (CNS " + std::to_string(cns) + "): " + NvmeStatusToString(c.nvme()));
+                  "Identify (CNS " + std::to_string(cns) +
+                      "): " + NvmeStatusToString(c.nvme()));
   }
   return buf;
 }
 
 Result<std::vector<uint8_t>> Controller::GetLogPage(uint8_t lid, uint32_t nsid,
-                                                    uint64_t offset, uint32_t length) {
+                                                    uint64_t offset,
+                                                    uint32_t length) {
   GetLogPageCommand cmd;
   cmd.lid = lid;
   cmd.nsid = nsid;
   cmd.lpo = offset;
   cmd.numd = NumdFromBytes(length);
   std::vector<uint8_t> buf(length);
-  Completion c = AdminSync(BuildGetLogPageSqe(cmd), MemDesc(buf.data(), buf.size()));
+  Completion c =
+      AdminSync(BuildGetLogPageSqe(cmd), MemDesc(buf.data(), buf.size()));
   if (!c.status.ok()) return c.status;
   if (!c.nvme().ok()) {
     return Status(StatusCode::kFailedPrecondition,
-                  "Get Log Page " + std::to_string(lid) + ": " + NvmeStatusToString(c.nvme()));
+                  "Get Log Page " + std::to_string(lid) + ": " +
+                      NvmeStatusToString(c.nvme()));
   }
   return buf;
 }
@@ -314,7 +334,8 @@ Result<std::vector<uint8_t>> Controller::ReadDiscoveryLog() {
                             GetLogPage(lid, 0, 0, sizeof(DiscoveryLogHeader)));
     DiscoveryLogHeader h;
     std::memcpy(&h, head.data(), sizeof(h));
-    if (h.numrec > 1024) return ProtocolError("discovery log claims too many records");
+    if (h.numrec > 1024)
+      return ProtocolError("discovery log claims too many records");
     const uint64_t size = DiscoveryLogPageSize(h.numrec);
     NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> page,
                             GetLogPage(lid, 0, 0, static_cast<uint32_t>(size)));
@@ -331,7 +352,8 @@ Result<std::vector<uint8_t>> Controller::ReadDiscoveryLog() {
 void Controller::Disconnect() {
   if (disconnected_) return;
   disconnected_ = true;
-  for (EventLoop::TimerId* t : {&keep_alive_timer_, &reconnect_timer_, &fast_fail_timer_}) {
+  for (EventLoop::TimerId* t :
+       {&keep_alive_timer_, &reconnect_timer_, &fast_fail_timer_}) {
     if (*t) loop_->CancelTimer(*t);
     *t = 0;
   }

@@ -33,8 +33,9 @@ Result<std::unique_ptr<HostQueue>> HostQueue::Connect(
                             std::string(TransportTypeName(address.trtype)) +
                             " is not available");
   }
-  std::unique_ptr<HostQueue> q(new HostQueue(&loop, params.qid, params.queue_size,
-                                             command_timeout, std::move(on_failed)));
+  std::unique_ptr<HostQueue> q(new HostQueue(&loop, params.qid,
+                                             params.queue_size, command_timeout,
+                                             std::move(on_failed)));
   HostQueue* raw = q.get();
   bool done = false;
   Status status;
@@ -43,7 +44,8 @@ Result<std::unique_ptr<HostQueue>> HostQueue::Connect(
   t->Connect(loop, address, p,
              QueuePairCallbacks{
                  [raw](const Status& s) {
-                   raw->Fail(s.ok() ? UnavailableError("controller closed the connection")
+                   raw->Fail(s.ok() ? UnavailableError(
+                                          "controller closed the connection")
                                     : s);
                  },
                  [raw](CapsulePtr c) { raw->OnResponse(std::move(c)); }},
@@ -59,7 +61,8 @@ Result<std::unique_ptr<HostQueue>> HostQueue::Connect(
     return DeadlineExceededError("connect timed out");
   }
   if (!status.ok()) return status;
-  raw->deadline_timer_ = loop.AddTimer(std::chrono::seconds(1), [raw] { raw->CheckDeadlines(); });
+  raw->deadline_timer_ =
+      loop.AddTimer(std::chrono::seconds(1), [raw] { raw->CheckDeadlines(); });
   return q;
 }
 
@@ -78,7 +81,8 @@ void HostQueue::FailLater(CompletionCallback done, const Status& why) {
 void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
                        CompletionCallback done) {
   if (failed_ || qp_ == nullptr) {
-    FailLater(std::move(done), failure_.ok() ? UnavailableError("queue is down") : failure_);
+    FailLater(std::move(done),
+              failure_.ok() ? UnavailableError("queue is down") : failure_);
     return;
   }
   Slot* s = free_;
@@ -94,7 +98,8 @@ void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
   if (!s->cmd) {
     s->next_free = free_;
     free_ = s;
-    FailLater(std::move(done), ResourceExhaustedError("capsule pool exhausted"));
+    FailLater(std::move(done),
+              ResourceExhaustedError("capsule pool exhausted"));
     return;
   }
   s->busy = true;
@@ -105,7 +110,8 @@ void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
   s->deadline = loop_->Now() + command_timeout_;
   ++in_flight_;
   if (!data.empty()) {
-    s->cmd->AppendData(data, to_controller, [this, s](Status st) { OnData(s, std::move(st)); });
+    s->cmd->AppendData(data, to_controller,
+                       [this, s](Status st) { OnData(s, std::move(st)); });
   }
   Status st = qp_->Transmit(*s->cmd);
   if (!st.ok()) {
@@ -141,7 +147,8 @@ void HostQueue::OnData(Slot* s, Status status) {
   s->data_done = true;
   // kAborted: the response came first (the command failed before moving
   // its data); the response tells why, so that is not a transport error.
-  if (!status.ok() && status.code() != StatusCode::kAborted) s->data_status = std::move(status);
+  if (!status.ok() && status.code() != StatusCode::kAborted)
+    s->data_status = std::move(status);
   MaybeFinish(s);
 }
 
@@ -169,12 +176,14 @@ void HostQueue::CheckDeadlines() {
   const auto now = loop_->Now();
   for (uint16_t i = 0; i < size_; ++i) {
     if (slots_[i].busy && slots_[i].deadline <= now) {
-      Fail(DeadlineExceededError("command timed out (qid " + std::to_string(qid_) +
-                                 ", cid " + std::to_string(i) + ")"));
+      Fail(DeadlineExceededError("command timed out (qid " +
+                                 std::to_string(qid_) + ", cid " +
+                                 std::to_string(i) + ")"));
       return;
     }
   }
-  deadline_timer_ = loop_->AddTimer(std::chrono::seconds(1), [this] { CheckDeadlines(); });
+  deadline_timer_ =
+      loop_->AddTimer(std::chrono::seconds(1), [this] { CheckDeadlines(); });
 }
 
 void HostQueue::Fail(const Status& why) {
@@ -218,7 +227,8 @@ void HostQueue::Close(const Status& why) {
     });
     loop_->RunUntil([&] { return done; }, std::chrono::seconds(10));
   } else {
-    loop_->RunUntil([this] { return in_flight_ == 0; }, std::chrono::seconds(10));
+    loop_->RunUntil([this] { return in_flight_ == 0; },
+                    std::chrono::seconds(10));
   }
   qp_.reset();
 }

@@ -59,7 +59,9 @@ void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
       [[fallthrough]];
     case State::kFailed:
       // Never inside SubmitIo: the queue's own failure path defers it.
-      FailRequest(r, failure_.ok() ? UnavailableError("controller is not connected") : failure_);
+      FailRequest(r, failure_.ok()
+                         ? UnavailableError("controller is not connected")
+                         : failure_);
       return;
   }
 }
@@ -68,15 +70,16 @@ void Controller::Dispatch(IoRequest* r) {
   // A new association may grant fewer queues: spread over what there is.
   const uint16_t n = io_queue_count();
   const uint16_t qid = static_cast<uint16_t>(n == 0 ? 1 : (r->qid - 1) % n + 1);
-  io_queues_[qid - 1]->Submit(r->sqe, r->data, r->to_controller,
-                              [this, r](Completion c) { OnIoDone(r, std::move(c)); });
+  io_queues_[qid - 1]->Submit(
+      r->sqe, r->data, r->to_controller,
+      [this, r](Completion c) { OnIoDone(r, std::move(c)); });
 }
 
 void Controller::OnIoDone(IoRequest* r, Completion c) {
   // A command that ended with its connection (not with an NVMe status)
   // waits for the association to come back, if the application said so.
-  if (!c.status.ok() && state_ == State::kReconnecting && options_.retry_after_reconnect &&
-      !fast_io_failed_) {
+  if (!c.status.ok() && state_ == State::kReconnecting &&
+      options_.retry_after_reconnect && !fast_io_failed_) {
     r->next = nullptr;
     if (held_tail_ == nullptr) {
       held_head_ = held_tail_ = r;
@@ -118,7 +121,8 @@ void Controller::FailHeld(const Status& why) {
 
 void Controller::OnQueueFailed(Status why) {
   if (state_ != State::kLive || disconnected_) return;
-  failure_ = why.ok() ? UnavailableError("controller closed the connection") : std::move(why);
+  failure_ = why.ok() ? UnavailableError("controller closed the connection")
+                      : std::move(why);
   lost_at_ = std::chrono::steady_clock::now();
   if (keep_alive_timer_) {
     loop_->CancelTimer(keep_alive_timer_);
@@ -126,7 +130,8 @@ void Controller::OnQueueFailed(Status why) {
   }
   if (options_.ctrl_loss_tmo.count() == 0) {
     state_ = State::kFailed;
-    NVMEOF_LOG(kWarn, "controller %u lost: %s", cntlid_, failure_.ToString().c_str());
+    NVMEOF_LOG(kWarn, "controller %u lost: %s", cntlid_,
+               failure_.ToString().c_str());
     loop_->Defer([this] { TearDownQueues(failure_); });
     return;
   }
@@ -171,7 +176,8 @@ Status Controller::Reestablish() {
   IdentifyController fresh;
   std::memcpy(&fresh, id.data(), sizeof(fresh));
   if (std::string(fresh.subnqn) != std::string(id_.subnqn)) {
-    return FailedPreconditionError("a different subsystem answered at that address");
+    return FailedPreconditionError(
+        "a different subsystem answered at that address");
   }
   id_ = fresh;
   return ConnectIoQueues();
@@ -205,7 +211,8 @@ void Controller::TryReconnect() {
   const auto waited = std::chrono::steady_clock::now() - lost_at_;
   if (options_.ctrl_loss_tmo.count() > 0 && waited >= options_.ctrl_loss_tmo) {
     state_ = State::kFailed;
-    failure_ = UnavailableError("controller loss timeout expired; last attempt: " + s.ToString());
+    failure_ = UnavailableError(
+        "controller loss timeout expired; last attempt: " + s.ToString());
     NVMEOF_LOG(kError, "%s", failure_.ToString().c_str());
     FailHeld(failure_);
     return;

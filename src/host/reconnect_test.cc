@@ -41,7 +41,8 @@ class ReconnectTest : public ::testing::Test {
   // A target serving the file namespace on 127.0.0.1:`port`.
   void StartTarget(const std::string& port) {
     target_ = std::make_unique<target::Target>();
-    auto s = std::make_unique<target::Subsystem>(kNqn, target::SubsystemType::kNvm);
+    auto s =
+        std::make_unique<target::Subsystem>(kNqn, target::SubsystemType::kNvm);
     target::BackendConfig bc;
     bc.kind = target::BackendConfig::Kind::kFile;
     bc.path = path_;
@@ -54,7 +55,9 @@ class ReconnectTest : public ::testing::Test {
     ns->backend = std::move(backend).value();
     s->AddNamespace(std::move(ns));
     ASSERT_TRUE(target_->AddSubsystem(std::move(s)).ok());
-    ASSERT_TRUE(target_->AddPort(1, TransportType::kTcp, "127.0.0.1", port, {}, {}).ok());
+    ASSERT_TRUE(
+        target_->AddPort(1, TransportType::kTcp, "127.0.0.1", port, {}, {})
+            .ok());
     ASSERT_TRUE(target_->Start(1).ok());
     port_ = target_->listen_addresses()[0].trsvcid;
   }
@@ -93,8 +96,8 @@ class ReconnectTest : public ::testing::Test {
     sqe.cdw10 = seq * 8;
     sqe.cdw12 = 7;
     ++outstanding_;
-    ctrl_->SubmitIo(1 + seq % 2, sqe, MemDesc(w.data.data(), w.data.size()), true,
-                    [this, seq](host::Completion c) {
+    ctrl_->SubmitIo(1 + seq % 2, sqe, MemDesc(w.data.data(), w.data.size()),
+                    true, [this, seq](host::Completion c) {
                       Write& done = writes_[seq];
                       ++done.completions;
                       done.acked = c.ok();
@@ -121,7 +124,8 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 16; ++i) Submit(next_seq_++);
-  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 300; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 300; },
+                              std::chrono::seconds(20)));
 
   // The target goes away with writes in flight, and comes back on the same
   // port and file.
@@ -137,7 +141,8 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
   ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= before + 300; },
                               std::chrono::seconds(20)));
   writing_ = false;
-  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(20)));
 
   // Every command completed exactly once, all of them acknowledged (the
   // ones in flight at the failure were retried), and every acknowledged
@@ -152,7 +157,8 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
     read.nsid = 1;
     read.cdw10 = seq * 8;
     read.cdw12 = 7;
-    host::Completion r = ctrl_->IoSync(1, read, MemDesc(back.data(), back.size()));
+    host::Completion r =
+        ctrl_->IoSync(1, read, MemDesc(back.data(), back.size()));
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(back, w.data) << "seq " << seq;
   }
@@ -165,19 +171,23 @@ TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 8; ++i) Submit(next_seq_++);
-  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; },
+                              std::chrono::seconds(20)));
   writing_ = false;
   StopTarget();  // and it never comes back
-  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(20)));
   EXPECT_EQ(ctrl_->state(), host::Controller::State::kFailed);
-  EXPECT_NE(ctrl_->failure().message().find("controller loss timeout"), std::string::npos)
+  EXPECT_NE(ctrl_->failure().message().find("controller loss timeout"),
+            std::string::npos)
       << ctrl_->failure().ToString();
   int failed = 0;
   for (auto& [seq, w] : writes_) {
     EXPECT_EQ(w.completions, 1) << "seq " << seq;
     if (!w.acked) {
       ++failed;
-      EXPECT_EQ(w.status.code(), StatusCode::kUnavailable) << w.status.ToString();
+      EXPECT_EQ(w.status.code(), StatusCode::kUnavailable)
+          << w.status.ToString();
     }
   }
   EXPECT_GT(failed, 0);
@@ -203,12 +213,14 @@ TEST_F(ReconnectTest, WithoutRetryInFlightCommandsFailAtOnce) {
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 8; ++i) Submit(next_seq_++);
-  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; },
+                              std::chrono::seconds(20)));
   writing_ = false;
   const std::string port = port_;
   StopTarget();
   // The in-flight writes fail with the connection (no wait for ctrl_loss).
-  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(10)));
   EXPECT_EQ(ctrl_->state(), host::Controller::State::kReconnecting);
   for (auto& [seq, w] : writes_) EXPECT_EQ(w.completions, 1) << "seq " << seq;
   StartTarget(port);

@@ -253,7 +253,8 @@ void EventLoop::RemoveFd(int fd, FdHandler* handler) {
   // reach it: it may be gone by then.
   for (Batch* b = batch_; b != nullptr; b = b->outer) {
     for (int i = b->index + 1; i < b->count; ++i) {
-      if (b->events[i].data.ptr == handler) b->events[i].data.ptr = RemovedHandler();
+      if (b->events[i].data.ptr == handler)
+        b->events[i].data.ptr = RemovedHandler();
     }
   }
 }

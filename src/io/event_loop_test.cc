@@ -31,14 +31,16 @@ TEST(EventLoopTest, TimersFireInDeadlineOrder) {
   // Same deadline: the order they were added in.
   loop->AddTimer(milliseconds(0), [&] { order.push_back(0); });
   loop->AddTimer(milliseconds(0), [&] { order.push_back(10); });
-  ASSERT_TRUE(loop->RunUntil([&] { return order.size() == 5; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(loop->RunUntil([&] { return order.size() == 5; },
+                             std::chrono::seconds(5)));
   EXPECT_EQ(order, (std::vector<int>{0, 10, 1, 2, 3}));
 }
 
 TEST(EventLoopTest, CancelledTimerDoesNotFire) {
   auto loop = NewLoop();
   bool fired = false, later = false;
-  EventLoop::TimerId id = loop->AddTimer(milliseconds(1), [&] { fired = true; });
+  EventLoop::TimerId id =
+      loop->AddTimer(milliseconds(1), [&] { fired = true; });
   loop->AddTimer(milliseconds(5), [&] { later = true; });
   EXPECT_TRUE(loop->CancelTimer(id));
   EXPECT_FALSE(loop->CancelTimer(id));
@@ -189,7 +191,8 @@ TEST(EventLoopTest, NestedTurnsAreSafe) {
   ASSERT_TRUE(loop->AddFd(r2.get(), EPOLLIN, &b).ok());
   std::vector<int> order;
   bool nested_done = false;
-  auto nest = [&](PipeReader& self, int self_fd, PipeReader& other, int other_fd) {
+  auto nest = [&](PipeReader& self, int self_fd, PipeReader& other,
+                  int other_fd) {
     self.on_event = [&, self_fd, other_fd] {
       char c;
       ASSERT_EQ(read(self_fd, &c, 1), 1);
@@ -230,7 +233,10 @@ class Acceptor : public EventLoop::FdHandler {
 
 class Connector : public EventLoop::FdHandler {
  public:
-  void OnFdEvents(uint32_t) override { result = FinishConnect(fd); done = true; }
+  void OnFdEvents(uint32_t) override {
+    result = FinishConnect(fd);
+    done = true;
+  }
   int fd = -1;
   bool done = false;
   Status result;
@@ -275,7 +281,8 @@ TEST(SocketTest, ConnectRefusedIsReported) {
     Connector connector;
     connector.fd = conn->get();
     ASSERT_TRUE(loop->AddFd(conn->get(), EPOLLOUT, &connector).ok());
-    ASSERT_TRUE(loop->RunUntil([&] { return connector.done; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(loop->RunUntil([&] { return connector.done; },
+                               std::chrono::seconds(5)));
     loop->RemoveFd(conn->get(), &connector);
     st = connector.result;
   } else {

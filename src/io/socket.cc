@@ -74,8 +74,9 @@ SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
 std::string SocketAddress::Host() const {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr,
-              buf, sizeof(buf));
+    inet_ntop(AF_INET,
+              &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+              sizeof(buf));
   } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6,
               &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
@@ -119,7 +120,8 @@ Status SetNoDelay(int fd) {
 }  // namespace
 
 Result<Fd> ListenTcp(const SocketAddress& address, int backlog) {
-  Fd fd(socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd(
+      socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoError(errno, "socket");
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -150,7 +152,8 @@ Result<Fd> AcceptTcp(int listen_fd) {
 }
 
 Result<Fd> StartConnectTcp(const SocketAddress& address) {
-  Fd fd(socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Fd fd(
+      socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoError(errno, "socket");
   NVMEOF_RETURN_IF_ERROR(SetNoDelay(fd.get()));
   if (connect(fd.get(), address.sockaddr_ptr(), address.length()) < 0 &&
@@ -189,12 +192,12 @@ Result<SocketAddress> PeerAddress(int fd) {
 }
 
 Status SetBufferSizes(int fd, int send_bytes, int recv_bytes) {
-  if (send_bytes > 0 &&
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_bytes, sizeof(send_bytes)) < 0) {
+  if (send_bytes > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_bytes,
+                                   sizeof(send_bytes)) < 0) {
     return ErrnoError(errno, "setsockopt(SO_SNDBUF)");
   }
-  if (recv_bytes > 0 &&
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &recv_bytes, sizeof(recv_bytes)) < 0) {
+  if (recv_bytes > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &recv_bytes,
+                                   sizeof(recv_bytes)) < 0) {
     return ErrnoError(errno, "setsockopt(SO_RCVBUF)");
   }
   return Status();

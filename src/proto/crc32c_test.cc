@@ -42,7 +42,8 @@ TEST(Crc32cTest, CheckValue) {
 
 TEST(Crc32cTest, PiecesEqualWhole) {
   std::array<uint8_t, 1000> buf;
-  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<uint8_t>(i * 7 + 3);
   Crc32c c;
   c.Update(buf.data(), 1);
   c.Update(buf.data() + 1, 0);
@@ -51,9 +52,7 @@ TEST(Crc32cTest, PiecesEqualWhole) {
   EXPECT_EQ(c.Finish(), ComputeCrc32c(buf.data(), buf.size()));
 }
 
-TEST(Crc32cTest, EmptyIsZero) {
-  EXPECT_EQ(ComputeCrc32c(nullptr, 0), 0u);
-}
+TEST(Crc32cTest, EmptyIsZero) { EXPECT_EQ(ComputeCrc32c(nullptr, 0), 0u); }
 
 }  // namespace
 }  // namespace nvmeof

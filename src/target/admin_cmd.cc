@@ -45,8 +45,8 @@ void FillIdentifyController(const Controller& ctrl, uint16_t maxcmd,
   id->nn = disc ? 0 : std::max<uint32_t>(s.max_nsid(), 1);
   id->mnan = id->nn;
   if (!disc) {
-    id->oncs = kOncsCompare | kOncsDatasetManagement | kOncsWriteZeroes |
-               kOncsVerify;
+    id->oncs =
+        kOncsCompare | kOncsDatasetManagement | kOncsWriteZeroes | kOncsVerify;
     id->vwc = kVwcPresent;
   }
   // SGLs supported, no alignment; in-capsule data addressed by offset.
@@ -166,7 +166,8 @@ void ControllerQueue::HandleIdentify(Request* r) {
       ids.nguid = ns->nguid;
       ids.uuid = ns->uuid;
       ids.csi = kCsiNvm;
-      EncodeNsIdDescriptorList(ids, std::span<uint8_t, kIdentifyDataSize>(buf, kIdentifyDataSize));
+      EncodeNsIdDescriptorList(
+          ids, std::span<uint8_t, kIdentifyDataSize>(buf, kIdentifyDataSize));
       break;
     }
     case Cns::kIoCommandSetNamespace:
@@ -187,7 +188,8 @@ void ControllerQueue::HandleIdentify(Request* r) {
       Complete(r, GenericStatus(sc::kInvalidField, true));
       return;
   }
-  SendAndComplete(r, buf, std::min<uint32_t>(r->cmd->data_length(), kIdentifyDataSize));
+  SendAndComplete(r, buf,
+                  std::min<uint32_t>(r->cmd->data_length(), kIdentifyDataSize));
 }
 
 bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid,
@@ -230,11 +232,11 @@ bool ControllerQueue::BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid,
       if (disc) return false;
       out.assign(sizeof(CommandsSupportedAndEffects), 0);
       auto* e = reinterpret_cast<CommandsSupportedAndEffects*>(out.data());
-      for (AdminOpcode op : {AdminOpcode::kGetLogPage, AdminOpcode::kIdentify,
-                             AdminOpcode::kAbort, AdminOpcode::kSetFeatures,
-                             AdminOpcode::kGetFeatures,
-                             AdminOpcode::kAsyncEventRequest,
-                             AdminOpcode::kKeepAlive}) {
+      for (AdminOpcode op :
+           {AdminOpcode::kGetLogPage, AdminOpcode::kIdentify,
+            AdminOpcode::kAbort, AdminOpcode::kSetFeatures,
+            AdminOpcode::kGetFeatures, AdminOpcode::kAsyncEventRequest,
+            AdminOpcode::kKeepAlive}) {
         e->acs[static_cast<uint8_t>(op)] = kEffectsCsupp;
       }
       for (NvmOpcode op : {NvmOpcode::kFlush, NvmOpcode::kRead,
@@ -329,7 +331,8 @@ void ControllerQueue::HandleGetFeatures(Request* r) {
   const bool defaults = c.sel == FeatureSelect::kDefault;
   switch (static_cast<FeatureId>(c.fid)) {
     case FeatureId::kNumberOfQueues: {
-      uint16_t n = defaults ? ctrl_->limits().max_io_queues : ctrl_->granted_io_queues();
+      uint16_t n =
+          defaults ? ctrl_->limits().max_io_queues : ctrl_->granted_io_queues();
       if (n == 0) n = 1;
       r->dw0 = NumberOfQueues::FromCounts(n, n).ToDword();
       break;
@@ -341,7 +344,9 @@ void ControllerQueue::HandleGetFeatures(Request* r) {
       r->dw0 = defaults ? 0 : ctrl_->async_event_config;
       break;
     case FeatureId::kVolatileWriteCache:
-      r->dw0 = (defaults || ctrl_->volatile_write_cache) ? kVolatileWriteCacheEnable : 0;
+      r->dw0 = (defaults || ctrl_->volatile_write_cache)
+                   ? kVolatileWriteCacheEnable
+                   : 0;
       break;
     case FeatureId::kArbitration:
     case FeatureId::kPowerManagement:
@@ -383,7 +388,8 @@ void ControllerQueue::HandleSetFeatures(Request* r) {
   switch (static_cast<FeatureId>(c.fid)) {
     case FeatureId::kNumberOfQueues: {
       NumberOfQueues want = NumberOfQueues::FromDword(c.cdw11);
-      if (want.nsqr == kNumberOfQueuesInvalid || want.ncqr == kNumberOfQueuesInvalid) {
+      if (want.nsqr == kNumberOfQueuesInvalid ||
+          want.ncqr == kNumberOfQueuesInvalid) {
         Complete(r, GenericStatus(sc::kInvalidField, true));
         return;
       }
@@ -428,7 +434,8 @@ void ControllerQueue::HandleAsyncEventRequest(Request* r) {
     r->dw0 = *dw0;
     Complete(r, kNvmeSuccess);
   });
-  if (!held) Complete(r, CommandSpecificStatus(sc::kAsyncEventRequestLimitExceeded));
+  if (!held)
+    Complete(r, CommandSpecificStatus(sc::kAsyncEventRequestLimitExceeded));
 }
 
 }  // namespace nvmeof::target

@@ -59,8 +59,9 @@ NvmeStatus CheckRange(uint64_t offset, uint64_t length, uint64_t size,
 
 Result<std::unique_ptr<Backend>> Backend::Open(const BackendConfig& config) {
   const std::string what =
-      config.path.empty() ? std::string(BackendKindName(config.kind)) + " backend"
-                          : config.path;
+      config.path.empty()
+          ? std::string(BackendKindName(config.kind)) + " backend"
+          : config.path;
   if (config.block_size != 512 && config.block_size != 4096) {
     return InvalidArgumentError(what + ": block size " +
                                 std::to_string(config.block_size) +
@@ -130,7 +131,8 @@ namespace {
 constexpr NvmeStatus kWriteProtected =
     GenericStatus(sc::kNamespaceWriteProtected, /*dnr=*/true);
 
-std::string SizeError(std::string_view kind, uint64_t size, uint32_t block_size) {
+std::string SizeError(std::string_view kind, uint64_t size,
+                      uint32_t block_size) {
   return std::string(kind) + " backend: size " + std::to_string(size) +
          (size == 0 ? " (a size is required)"
                     : " is not a multiple of the block size " +
@@ -173,7 +175,8 @@ class RamQueue final : public BackendQueue {
   RamQueue(RamBackend* backend, EventLoop& loop)
       : backend_(backend), completions_(loop, &in_flight_) {}
 
-  void Read(uint64_t offset, const MemDesc& dst, BackendCallback done) override {
+  void Read(uint64_t offset, const MemDesc& dst,
+            BackendCallback done) override {
     NvmeStatus s = Check(offset, dst.length());
     if (s.ok()) dst.CopyIn(0, backend_->memory() + offset, dst.length());
     Finish(std::move(done), s);
@@ -233,7 +236,8 @@ class NullQueue final : public BackendQueue {
   NullQueue(const NullBackend* backend, EventLoop& loop)
       : backend_(backend), completions_(loop, &in_flight_) {}
 
-  void Read(uint64_t offset, const MemDesc& dst, BackendCallback done) override {
+  void Read(uint64_t offset, const MemDesc& dst,
+            BackendCallback done) override {
     NvmeStatus s = Check(offset, dst.length());
     if (s.ok()) {
       const iovec* seg = dst.segments();
@@ -284,7 +288,8 @@ Result<std::unique_ptr<BackendQueue>> NullBackend::OpenQueue(EventLoop& loop) {
 
 Result<std::unique_ptr<Backend>> OpenRamBackend(const BackendConfig& config) {
   if (config.size == 0 || config.size % config.block_size != 0) {
-    return InvalidArgumentError(SizeError("ram", config.size, config.block_size));
+    return InvalidArgumentError(
+        SizeError("ram", config.size, config.block_size));
   }
   // Anonymous private memory reads as zeros; MAP_NORESERVE: a large
   // namespace costs nothing until it is written.
@@ -300,7 +305,8 @@ Result<std::unique_ptr<Backend>> OpenRamBackend(const BackendConfig& config) {
 
 Result<std::unique_ptr<Backend>> OpenNullBackend(const BackendConfig& config) {
   if (config.size == 0 || config.size % config.block_size != 0) {
-    return InvalidArgumentError(SizeError("null", config.size, config.block_size));
+    return InvalidArgumentError(
+        SizeError("null", config.size, config.block_size));
   }
   return std::unique_ptr<Backend>(new NullBackend(config));
 }

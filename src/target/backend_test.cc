@@ -20,10 +20,13 @@ constexpr NvmeStatus kWriteProtected =
 
 TEST(BackendStatusTest, ErrnoMapsLikeNvmet) {
   EXPECT_EQ(ErrnoToNvmeStatus(0), kNvmeSuccess);
-  EXPECT_EQ(ErrnoToNvmeStatus(ENOSPC), GenericStatus(sc::kCapacityExceeded, true));
-  EXPECT_EQ(ErrnoToNvmeStatus(EDQUOT), GenericStatus(sc::kCapacityExceeded, true));
+  EXPECT_EQ(ErrnoToNvmeStatus(ENOSPC),
+            GenericStatus(sc::kCapacityExceeded, true));
+  EXPECT_EQ(ErrnoToNvmeStatus(EDQUOT),
+            GenericStatus(sc::kCapacityExceeded, true));
   EXPECT_EQ(ErrnoToNvmeStatus(EREMOTEIO), kLbaOutOfRange);
-  EXPECT_EQ(ErrnoToNvmeStatus(EOPNOTSUPP), GenericStatus(sc::kInvalidOpcode, true));
+  EXPECT_EQ(ErrnoToNvmeStatus(EOPNOTSUPP),
+            GenericStatus(sc::kInvalidOpcode, true));
   EXPECT_EQ(ErrnoToNvmeStatus(ENODATA), MediaStatus(sc::kAccessDenied));
   EXPECT_EQ(ErrnoToNvmeStatus(EIO), GenericStatus(sc::kInternalError, true));
   EXPECT_EQ(ErrnoToNvmeStatus(EINVAL), GenericStatus(sc::kInternalError, true));
@@ -72,11 +75,13 @@ class MemoryBackendTest : public ::testing::Test {
     return got.value_or(GenericStatus(sc::kAbortRequested));
   }
   NvmeStatus Read(uint64_t offset, const MemDesc& dst) {
-    return Await([&](BackendCallback cb) { queue_->Read(offset, dst, std::move(cb)); });
+    return Await(
+        [&](BackendCallback cb) { queue_->Read(offset, dst, std::move(cb)); });
   }
   NvmeStatus Write(uint64_t offset, const MemDesc& src) {
-    return Await(
-        [&](BackendCallback cb) { queue_->Write(offset, src, false, std::move(cb)); });
+    return Await([&](BackendCallback cb) {
+      queue_->Write(offset, src, false, std::move(cb));
+    });
   }
 
   std::unique_ptr<EventLoop> loop_;
@@ -118,12 +123,14 @@ TEST_F(MemoryBackendTest, RamStartsZeroedAndRoundTripsScatterGather) {
   ASSERT_NE(backend_->memory(), nullptr);
 
   std::vector<uint8_t> in(3 * 512), out(3 * 512, 0xEE);
-  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>(i * 7 + 1);
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<uint8_t>(i * 7 + 1);
   ASSERT_EQ(Read(8192, MemDesc(out.data(), out.size())), kNvmeSuccess);
   EXPECT_EQ(out, std::vector<uint8_t>(out.size(), 0));
 
   // Written from three uneven pieces, read back into two.
-  iovec w[3] = {{in.data(), 100}, {in.data() + 100, 1000}, {in.data() + 1100, 436}};
+  iovec w[3] = {
+      {in.data(), 100}, {in.data() + 100, 1000}, {in.data() + 1100, 436}};
   ASSERT_EQ(Write(8192, MemDesc(w, 3)), kNvmeSuccess);
   EXPECT_EQ(std::memcmp(backend_->memory() + 8192, in.data(), in.size()), 0);
   iovec r[2] = {{out.data(), 700}, {out.data() + 700, 836}};
@@ -185,7 +192,9 @@ TEST_F(MemoryBackendTest, ReadOnlyRefusesWrites) {
   Open(BackendConfig::Kind::kRam, 8 * 512, /*read_only=*/true);
   uint8_t buf[512] = {1};
   EXPECT_EQ(Write(0, MemDesc(buf, sizeof(buf))), kWriteProtected);
-  EXPECT_EQ(Await([&](BackendCallback cb) { queue_->Deallocate(0, 512, std::move(cb)); }),
+  EXPECT_EQ(Await([&](BackendCallback cb) {
+              queue_->Deallocate(0, 512, std::move(cb));
+            }),
             kWriteProtected);
   EXPECT_EQ(backend_->memory()[0], 0);
   EXPECT_EQ(Read(0, MemDesc(buf, sizeof(buf))), kNvmeSuccess);
@@ -224,7 +233,8 @@ TEST_F(MemoryBackendTest, CompletionsRunLaterInOrderAndCount) {
   }
   EXPECT_EQ(queue_->in_flight(), 200u);
   EXPECT_TRUE(order.empty());
-  ASSERT_TRUE(loop_->RunUntil([&] { return order.size() == 200; }, seconds(10)));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return order.size() == 200; }, seconds(10)));
   EXPECT_EQ(queue_->in_flight(), 0u);
   for (int i = 0; i < 200; ++i) {
     EXPECT_EQ(order[i], i);

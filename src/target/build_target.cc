@@ -8,10 +8,14 @@ namespace {
 
 BackendConfig::Kind ToBackendKind(BackendKind k) {
   switch (k) {
-    case BackendKind::kRam: return BackendConfig::Kind::kRam;
-    case BackendKind::kNull: return BackendConfig::Kind::kNull;
-    case BackendKind::kFile: return BackendConfig::Kind::kFile;
-    case BackendKind::kBlock: return BackendConfig::Kind::kBlock;
+    case BackendKind::kRam:
+      return BackendConfig::Kind::kRam;
+    case BackendKind::kNull:
+      return BackendConfig::Kind::kNull;
+    case BackendKind::kFile:
+      return BackendConfig::Kind::kFile;
+    case BackendKind::kBlock:
+      return BackendConfig::Kind::kBlock;
   }
   return BackendConfig::Kind::kRam;
 }
@@ -63,7 +67,8 @@ Result<std::unique_ptr<Target>> BuildTarget(const TargetConfig& config) {
     lp.transport = ToQueuePairParams(pc.params);
     lp.max_io_queues = pc.params.max_io_queues;
     NVMEOF_RETURN_IF_ERROR(target->AddPort(pc.id, pc.transport, pc.address,
-                                           std::to_string(pc.port), pc.subsystems, lp));
+                                           std::to_string(pc.port),
+                                           pc.subsystems, lp));
   }
   return target;
 }

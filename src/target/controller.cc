@@ -34,7 +34,8 @@ Controller::~Controller() {
   if (kato_timer_) loop_->CancelTimer(kato_timer_);
 }
 
-Result<uint64_t> Controller::GetProperty(uint32_t ofst, PropertySize size) const {
+Result<uint64_t> Controller::GetProperty(uint32_t ofst,
+                                         PropertySize size) const {
   const bool wide = size == PropertySize::k8Bytes;
   switch (ofst) {
     case kPropertyCap: {
@@ -115,11 +116,11 @@ void Controller::Touch() {
     kato_timer_ = 0;
   }
   if (kato_ms_ == 0) return;
-  kato_timer_ = loop_->AddTimer(std::chrono::milliseconds(kato_ms_ + kKatoSlackMs),
-                                [this] {
-                                  kato_timer_ = 0;
-                                  OnKeepAliveExpired();
-                                });
+  kato_timer_ = loop_->AddTimer(
+      std::chrono::milliseconds(kato_ms_ + kKatoSlackMs), [this] {
+        kato_timer_ = 0;
+        OnKeepAliveExpired();
+      });
 }
 
 void Controller::OnKeepAliveExpired() {

@@ -43,8 +43,8 @@ struct QueueRef {
 struct ControllerLimits {
   uint16_t max_queue_size = 128;  // MQES + 1
   uint16_t max_io_queues = 64;
-  uint32_t io_icd = 8192;         // in-capsule data on I/O queues
-  uint8_t mdts = 8;               // 2^8 pages of 4 KiB: 1 MiB
+  uint32_t io_icd = 8192;  // in-capsule data on I/O queues
+  uint8_t mdts = 8;        // 2^8 pages of 4 KiB: 1 MiB
   uint32_t max_transfer() const { return (1u << mdts) * 4096u; }
 };
 
@@ -124,7 +124,6 @@ class Controller {
   // The I/O queues still attached, and forgets them (teardown).
   std::vector<QueueRef> TakeIoQueues();
 
-
  private:
   void OnKeepAliveExpired();
 
@@ -153,7 +152,6 @@ class Controller {
 
   std::mutex mu_;
   std::vector<QueueRef> io_queues_;  // guarded by mu_; index qid
-
 };
 
 }  // namespace nvmeof::target

@@ -62,7 +62,9 @@ void ControllerQueue::HandleConnect(Request* r) {
     Complete(r, GenericStatus(sc::kDataSglLengthInvalid, true));
     return;
   }
-  ReceiveAll(r, [](Request* req, const Status& s) { req->queue->FinishConnect(req, s); });
+  ReceiveAll(r, [](Request* req, const Status& s) {
+    req->queue->FinishConnect(req, s);
+  });
 }
 
 void ControllerQueue::FinishConnect(Request* r, const Status& data_status) {
@@ -96,7 +98,8 @@ void ControllerQueue::FinishConnect(Request* r, const Status& data_status) {
 void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
                                    const ConnectDataFields& d) {
   const Subsystem* subsys = target_->FindSubsystem(d.subnqn);
-  if (subsys == nullptr || (!subsys->is_discovery() && !port_->Exposes(subsys))) {
+  if (subsys == nullptr ||
+      (!subsys->is_discovery() && !port_->Exposes(subsys))) {
     r->dw0 = InvalidParam(kDataSubnqnOffset, true);
     Complete(r, CommandSpecificStatus(sc::kConnectInvalidParameters));
     return;
@@ -108,7 +111,8 @@ void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
   }
   if (!subsys->is_discovery() && !subsys->HostAllowed(std::string(d.hostnqn))) {
     NVMEOF_LOG(kWarn, "host %.*s refused: not allowed on %s",
-               static_cast<int>(d.hostnqn.size()), d.hostnqn.data(), subsys->nqn().c_str());
+               static_cast<int>(d.hostnqn.size()), d.hostnqn.data(),
+               subsys->nqn().c_str());
     Complete(r, CommandSpecificStatus(sc::kConnectInvalidHost));
     return;
   }
@@ -139,8 +143,8 @@ void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
   limits.io_icd = params.transport.max_io_icd;
   std::array<uint8_t, 16> hostid;
   std::memcpy(hostid.data(), d.hostid.data(), 16);
-  ctrl_ = target_->CreateController(subsys, port_, std::string(d.hostnqn), hostid,
-                                    loop_, limits);
+  ctrl_ = target_->CreateController(subsys, port_, std::string(d.hostnqn),
+                                    hostid, loop_, limits);
   if (ctrl_ == nullptr) {
     Complete(r, CommandSpecificStatus(sc::kControllerBusy));
     return;
@@ -150,8 +154,10 @@ void ControllerQueue::ConnectAdmin(Request* r, const ConnectCommand& c,
   sqsize_ = static_cast<uint16_t>(c.sqsize + 1);
   qp_->SetConnected(0, c.cattr & kCattrDisableSqFlowControl);
   ctrl_->StartKeepAlive(c.kato, [this] {
-    NVMEOF_LOG(kWarn, "controller %u: keep-alive timeout (%u ms): ending the association",
-               ctrl_->cntlid(), ctrl_->kato_ms());
+    NVMEOF_LOG(
+        kWarn,
+        "controller %u: keep-alive timeout (%u ms): ending the association",
+        ctrl_->cntlid(), ctrl_->kato_ms());
     Close();
   });
   NVMEOF_LOG(kInfo, "controller %u: %s for %s (KATO %u ms)", ctrl_->cntlid(),
@@ -194,8 +200,8 @@ void ControllerQueue::ConnectIo(Request* r, const ConnectCommand& c,
   ctrl_ = std::move(ctrl);
   bound_ = true;
   qid_ = c.qid;
-  NVMEOF_LOG(kDebug, "controller %u: I/O queue %u, %u entries", ctrl_->cntlid(), c.qid,
-             c.sqsize + 1u);
+  NVMEOF_LOG(kDebug, "controller %u: I/O queue %u, %u entries", ctrl_->cntlid(),
+             c.qid, c.sqsize + 1u);
   sqsize_ = static_cast<uint16_t>(c.sqsize + 1);
   qp_->SetConnected(c.qid, c.cattr & kCattrDisableSqFlowControl);
   r->dw0 = ConnectResponse{ctrl_->cntlid(), 0}.ToDw0();

@@ -15,7 +15,7 @@ namespace nvmeof::target {
 
 namespace {
 constexpr uint32_t kBroadcastNsid = 0xFFFFFFFF;
-constexpr uint32_t kFua = 1u << 30;        // CDW12 of Read/Write
+constexpr uint32_t kFua = 1u << 30;           // CDW12 of Read/Write
 constexpr uint32_t kDsmDeallocate = 1u << 2;  // CDW11 of DSM (AD)
 
 struct DsmRange {
@@ -28,8 +28,9 @@ static_assert(sizeof(DsmRange) == 16);
 NvmeStatus FromData(const Status& s) {
   // The data did not arrive intact: a digest error is transient (retry),
   // anything else is a transfer error.
-  return s.code() == StatusCode::kDataLoss ? GenericStatus(sc::kTransientTransportError)
-                                           : GenericStatus(sc::kDataTransferError);
+  return s.code() == StatusCode::kDataLoss
+             ? GenericStatus(sc::kTransientTransportError)
+             : GenericStatus(sc::kDataTransferError);
 }
 }  // namespace
 
@@ -46,13 +47,27 @@ void ControllerQueue::HandleIo(Request* r) {
     return;
   }
   switch (op) {
-    case NvmOpcode::kRead: HandleRead(r); return;
-    case NvmOpcode::kWrite: HandleWrite(r); return;
-    case NvmOpcode::kFlush: HandleFlush(r); return;
-    case NvmOpcode::kWriteZeroes: HandleWriteZeroes(r); return;
-    case NvmOpcode::kDatasetManagement: HandleDatasetManagement(r); return;
-    case NvmOpcode::kCompare: HandleCompare(r); return;
-    case NvmOpcode::kVerify: HandleVerify(r); return;
+    case NvmOpcode::kRead:
+      HandleRead(r);
+      return;
+    case NvmOpcode::kWrite:
+      HandleWrite(r);
+      return;
+    case NvmOpcode::kFlush:
+      HandleFlush(r);
+      return;
+    case NvmOpcode::kWriteZeroes:
+      HandleWriteZeroes(r);
+      return;
+    case NvmOpcode::kDatasetManagement:
+      HandleDatasetManagement(r);
+      return;
+    case NvmOpcode::kCompare:
+      HandleCompare(r);
+      return;
+    case NvmOpcode::kVerify:
+      HandleVerify(r);
+      return;
     default:
       Complete(r, GenericStatus(sc::kInvalidOpcode, true));
       return;
@@ -76,8 +91,10 @@ NvmeStatus ControllerQueue::DecodeRange(Request* r) {
   const bool moves_data = op == NvmOpcode::kRead || op == NvmOpcode::kWrite ||
                           op == NvmOpcode::kCompare;
   if (moves_data) {
-    if (len != r->cmd->data_length()) return GenericStatus(sc::kDataSglLengthInvalid, true);
-    if (len > ctrl_->limits().max_transfer()) return GenericStatus(sc::kInvalidField, true);
+    if (len != r->cmd->data_length())
+      return GenericStatus(sc::kDataSglLengthInvalid, true);
+    if (len > ctrl_->limits().max_transfer())
+      return GenericStatus(sc::kInvalidField, true);
   }
   r->length = static_cast<uint32_t>(std::min<uint64_t>(len, 0xFFFFFFFFu));
   return kNvmeSuccess;
@@ -126,9 +143,10 @@ void ControllerQueue::HandleWrite(Request* r) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command
     // Set 3.2.6): the host retries it.
-    r->cmd->ReceiveData(0, MemDesc(mem + r->offset, r->length), [this, r](const Status& s) {
-      Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
-    });
+    r->cmd->ReceiveData(0, MemDesc(mem + r->offset, r->length),
+                        [this, r](const Status& s) {
+                          Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
+                        });
     return;
   }
   BackendQueue* bq = QueueFor(r->ns);
@@ -137,15 +155,16 @@ void ControllerQueue::HandleWrite(Request* r) {
     Complete(r, GenericStatus(sc::kInternalError));
     return;
   }
-  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r, bq](const Status& s) {
-    if (!s.ok()) {
-      Complete(r, FromData(s));
-      return;
-    }
-    const bool fua = r->sqe().cdw12 & kFua;
-    bq->Write(r->offset, MemDesc(r->buf, r->length), fua,
-              [this, r](NvmeStatus st) { Complete(r, st); });
-  });
+  r->cmd->ReceiveData(
+      0, MemDesc(buf, r->length), [this, r, bq](const Status& s) {
+        if (!s.ok()) {
+          Complete(r, FromData(s));
+          return;
+        }
+        const bool fua = r->sqe().cdw12 & kFua;
+        bq->Write(r->offset, MemDesc(r->buf, r->length), fua,
+                  [this, r](NvmeStatus st) { Complete(r, st); });
+      });
 }
 
 void ControllerQueue::HandleFlush(Request* r) {
@@ -154,9 +173,11 @@ void ControllerQueue::HandleFlush(Request* r) {
   if (r->ns != nullptr) {
     targets.push_back(r->ns);
   } else {
-    for (const auto& [nsid, ns] : ctrl_->subsystem().namespaces()) targets.push_back(ns.get());
+    for (const auto& [nsid, ns] : ctrl_->subsystem().namespaces())
+      targets.push_back(ns.get());
   }
-  auto pending = std::make_shared<std::pair<size_t, NvmeStatus>>(0, kNvmeSuccess);
+  auto pending =
+      std::make_shared<std::pair<size_t, NvmeStatus>>(0, kNvmeSuccess);
   for (const Namespace* ns : targets) {
     if (ns->backend->memory() != nullptr) continue;  // nothing volatile
     BackendQueue* bq = QueueFor(ns);
@@ -184,7 +205,8 @@ void ControllerQueue::HandleWriteZeroes(Request* r) {
     Complete(r, GenericStatus(sc::kInternalError));
     return;
   }
-  bq->WriteZeroes(r->offset, r->length, [this, r](NvmeStatus st) { Complete(r, st); });
+  bq->WriteZeroes(r->offset, r->length,
+                  [this, r](NvmeStatus st) { Complete(r, st); });
 }
 
 void ControllerQueue::HandleDatasetManagement(Request* r) {
@@ -214,7 +236,8 @@ void ControllerQueue::HandleDatasetManagement(Request* r) {
     const auto* ranges = reinterpret_cast<const DsmRange*>(req->buf);
     for (uint32_t i = 0; i < n; ++i) {
       const Namespace& ns = *req->ns;
-      if (ranges[i].slba >= ns.num_blocks || ranges[i].nlb > ns.num_blocks - ranges[i].slba) {
+      if (ranges[i].slba >= ns.num_blocks ||
+          ranges[i].nlb > ns.num_blocks - ranges[i].slba) {
         q->Complete(req, GenericStatus(sc::kLbaOutOfRange, true));
         return;
       }
@@ -225,7 +248,8 @@ void ControllerQueue::HandleDatasetManagement(Request* r) {
       return;
     }
     // Deallocate every range at once; the first error wins.
-    auto state = std::make_shared<std::pair<uint32_t, NvmeStatus>>(1, kNvmeSuccess);
+    auto state =
+        std::make_shared<std::pair<uint32_t, NvmeStatus>>(1, kNvmeSuccess);
     auto done = [q, req, state](NvmeStatus st) {
       if (!st.ok() && state->second.ok()) state->second = st;
       if (--state->first == 0) q->Complete(req, state->second);
@@ -234,7 +258,8 @@ void ControllerQueue::HandleDatasetManagement(Request* r) {
     for (uint32_t i = 0; i < n; ++i) {
       if (ranges[i].nlb == 0) continue;
       ++state->first;
-      bq->Deallocate(ranges[i].slba << lbads, uint64_t{ranges[i].nlb} << lbads, done);
+      bq->Deallocate(ranges[i].slba << lbads, uint64_t{ranges[i].nlb} << lbads,
+                     done);
     }
     done(kNvmeSuccess);  // the initial count of 1
   });
@@ -286,7 +311,8 @@ void ControllerQueue::HandleVerify(Request* r) {
     Complete(r, st);
     return;
   }
-  if (r->ns->backend->memory() != nullptr || r->length > ctrl_->limits().max_transfer()) {
+  if (r->ns->backend->memory() != nullptr ||
+      r->length > ctrl_->limits().max_transfer()) {
     // Memory cannot fail a read; a range larger than a transfer is checked
     // for range only.
     Complete(r, kNvmeSuccess);
@@ -299,7 +325,8 @@ void ControllerQueue::HandleVerify(Request* r) {
     Complete(r, GenericStatus(sc::kInternalError));
     return;
   }
-  bq->Read(r->offset, MemDesc(buf, r->length), [this, r](NvmeStatus st) { Complete(r, st); });
+  bq->Read(r->offset, MemDesc(buf, r->length),
+           [this, r](NvmeStatus st) { Complete(r, st); });
 }
 
 }  // namespace nvmeof::target

@@ -32,8 +32,8 @@ uint8_t* Request::Buffer(size_t n) {
 Request::~Request() { std::free(buf); }
 
 ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
-                                 const Port* port, std::unique_ptr<QueuePair> qp,
-                                 uint64_t id)
+                                 const Port* port,
+                                 std::unique_ptr<QueuePair> qp, uint64_t id)
     : target_(target), loop_(loop), port_(port), qp_(std::move(qp)), id_(id) {
   const ListenParams& params = target_->port_params(*port_);
   const size_t n = params.transport.max_queue_size + kSlack;
@@ -44,9 +44,9 @@ ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
     free_requests_ = &requests_[i];
   }
   thread_index_ = target_->RegisterQueue(loop_, this);
-  qp_->SetCallbacks(QueuePairCallbacks{
-      [this](const Status& s) { OnError(s); },
-      [this](CapsulePtr c) { OnCommand(std::move(c)); }});
+  qp_->SetCallbacks(
+      QueuePairCallbacks{[this](const Status& s) { OnError(s); },
+                         [this](CapsulePtr c) { OnCommand(std::move(c)); }});
 }
 
 ControllerQueue::~ControllerQueue() = default;
@@ -134,7 +134,8 @@ void ControllerQueue::Release(Request* r) {
   if (closing_ && in_flight_ == 0 && qp_closed_) Teardown();
 }
 
-void ControllerQueue::ReceiveAll(Request* r, void (*next)(Request*, const Status&)) {
+void ControllerQueue::ReceiveAll(Request* r,
+                                 void (*next)(Request*, const Status&)) {
   const uint32_t len = r->cmd->data_length();
   uint8_t* buf = r->Buffer(len);
   if (buf == nullptr) {
@@ -172,9 +173,11 @@ void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
 void ControllerQueue::OnError(const Status& status) {
   // A failed or closed connection: either way the queue ends.
   if (!status.ok()) {
-    NVMEOF_LOG(kWarn, "queue %u%s: %s", qid_,
-               ctrl_ ? (" of controller " + std::to_string(ctrl_->cntlid())).c_str() : "",
-               status.ToString().c_str());
+    NVMEOF_LOG(
+        kWarn, "queue %u%s: %s", qid_,
+        ctrl_ ? (" of controller " + std::to_string(ctrl_->cntlid())).c_str()
+              : "",
+        status.ToString().c_str());
   }
   Close();
 }

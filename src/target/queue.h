@@ -90,8 +90,10 @@ class ControllerQueue {
   void HandleFabrics(Request* r);
   void HandleConnect(Request* r);
   void FinishConnect(Request* r, const Status& data_status);
-  void ConnectAdmin(Request* r, const ConnectCommand& c, const ConnectDataFields& d);
-  void ConnectIo(Request* r, const ConnectCommand& c, const ConnectDataFields& d);
+  void ConnectAdmin(Request* r, const ConnectCommand& c,
+                    const ConnectDataFields& d);
+  void ConnectIo(Request* r, const ConnectCommand& c,
+                 const ConnectDataFields& d);
   void HandlePropertyGet(Request* r);
   void HandlePropertySet(Request* r);
 
@@ -103,7 +105,8 @@ class ControllerQueue {
   void HandleSetFeatures(Request* r);
   void HandleAsyncEventRequest(Request* r);
   // Builds the log page `lid` into `out` (whole); false if unsupported.
-  bool BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid, std::vector<uint8_t>& out);
+  bool BuildLogPage(uint8_t lid, uint8_t lsp, uint32_t nsid,
+                    std::vector<uint8_t>& out);
   void BuildDiscoveryLog(std::vector<uint8_t>& out);
   void BuildSmartLog(uint32_t nsid, std::vector<uint8_t>& out);
 
@@ -135,11 +138,13 @@ class ControllerQueue {
   bool qp_closed_ = false;  // its Close() callback ran
   size_t in_flight_ = 0;
 
-  std::unique_ptr<Request[]> requests_;  // fixed: their addresses are handed out
+  std::unique_ptr<Request[]>
+      requests_;  // fixed: their addresses are handed out
   Request* free_requests_ = nullptr;
   size_t thread_index_ = 0;  // this loop's index: its counter slot
   // Backend queues of this loop, by NSID (opened on first use).
-  std::vector<std::pair<const Namespace*, std::unique_ptr<BackendQueue>>> backend_queues_;
+  std::vector<std::pair<const Namespace*, std::unique_ptr<BackendQueue>>>
+      backend_queues_;
 };
 
 }  // namespace nvmeof::target

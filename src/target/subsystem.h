@@ -54,14 +54,16 @@ struct Namespace {
   std::array<uint8_t, 8> eui64{};
 
  private:
-  std::unique_ptr<IoCounters[]> counters_ = std::make_unique<IoCounters[]>(kCounterSlots);
+  std::unique_ptr<IoCounters[]> counters_ =
+      std::make_unique<IoCounters[]>(kCounterSlots);
 };
 
 enum class SubsystemType : uint8_t { kNvm, kDiscovery };
 
 class Subsystem {
  public:
-  Subsystem(std::string nqn, SubsystemType type) : nqn_(std::move(nqn)), type_(type) {}
+  Subsystem(std::string nqn, SubsystemType type)
+      : nqn_(std::move(nqn)), type_(type) {}
 
   const std::string& nqn() const { return nqn_; }
   SubsystemType type() const { return type_; }

@@ -43,8 +43,8 @@ Status Target::AddPort(uint16_t id, TransportType trtype,
     for (const std::string& nqn : subsystems) {
       const Subsystem* s = FindSubsystem(nqn);
       if (s == nullptr || s->is_discovery()) {
-        return NotFoundError("port " + std::to_string(id) +
-                             ": no subsystem " + nqn);
+        return NotFoundError("port " + std::to_string(id) + ": no subsystem " +
+                             nqn);
       }
       port->subsystems.push_back(s);
     }
@@ -72,7 +72,8 @@ const ListenParams& Target::port_params(const Port& port) const {
 
 Status Target::Start(int threads) {
   if (started_) return FailedPreconditionError("target already started");
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0)
+    threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
   for (int i = 0; i < threads; ++i) {
     auto t = std::make_unique<IoThread>();
@@ -96,13 +97,16 @@ Status Target::Start(int threads) {
     qp_params.choose_loop = [this] { return NextLoop(); };
     const Port* port = ports_[i].get();
     auto l = transport->Listen(
-        *acceptor, TransportAddress{port_trtypes_[i], port->traddr, port->trsvcid},
-        qp_params,
-        [this, port](std::unique_ptr<QueuePair> qp) { OnAccept(port, std::move(qp)); });
+        *acceptor,
+        TransportAddress{port_trtypes_[i], port->traddr, port->trsvcid},
+        qp_params, [this, port](std::unique_ptr<QueuePair> qp) {
+          OnAccept(port, std::move(qp));
+        });
     if (!l.ok()) {
       listeners_.clear();
       threads_.clear();
-      return l.status().WithContext("listen on " + port->traddr + ":" + port->trsvcid);
+      return l.status().WithContext("listen on " + port->traddr + ":" +
+                                    port->trsvcid);
     }
     // A port of "0" is resolved now, so that the discovery log names the
     // real service id.
@@ -133,8 +137,8 @@ uint64_t Target::ComputeGenctr() const {
     h *= 0x100000001b3ull;
   };
   for (const auto& p : ports_) {
-    mix(std::to_string(p->id) + "/" + std::to_string(p->trtype) + "/" + p->traddr + "/" +
-        p->trsvcid);
+    mix(std::to_string(p->id) + "/" + std::to_string(p->trtype) + "/" +
+        p->traddr + "/" + p->trsvcid);
     for (const Subsystem* s : p->subsystems) {
       mix(s->nqn());
       mix(s->allow_any_host ? "*" : "");
@@ -145,9 +149,10 @@ uint64_t Target::ComputeGenctr() const {
 }
 
 uint64_t Target::UptimeHours() const {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::hours>(
-                                   std::chrono::steady_clock::now() - start_time_)
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::hours>(
+          std::chrono::steady_clock::now() - start_time_)
+          .count());
 }
 
 std::vector<TransportAddress> Target::listen_addresses() const {
@@ -224,8 +229,8 @@ std::shared_ptr<Controller> Target::CreateController(
     uint16_t id = next_cntlid_;
     next_cntlid_ = id >= 0xFFEF ? 1 : static_cast<uint16_t>(id + 1);
     if (controllers_.count(id) != 0) continue;
-    auto c = std::make_shared<Controller>(this, subsystem, port, id,
-                                          std::move(hostnqn), hostid, loop, limits);
+    auto c = std::make_shared<Controller>(
+        this, subsystem, port, id, std::move(hostnqn), hostid, loop, limits);
     controllers_[id] = c;
     return c;
   }
@@ -271,7 +276,8 @@ void Target::Stop() {
     IoThread* thread = t.get();
     for (;;) {
       std::promise<bool> empty;
-      t->loop->Post([thread, &empty] { empty.set_value(thread->queues.empty()); });
+      t->loop->Post(
+          [thread, &empty] { empty.set_value(thread->queues.empty()); });
       if (empty.get_future().get()) break;
       // Closing takes a few loop turns; ask again after the loop had them.
       std::promise<void> turn;

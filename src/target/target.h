@@ -54,7 +54,8 @@ class Target {
   // `subsystems`: NQNs to expose (empty: all). The discovery service is
   // served on every port.
   Status AddPort(uint16_t id, TransportType trtype, const std::string& traddr,
-                 const std::string& trsvcid, const std::vector<std::string>& subsystems,
+                 const std::string& trsvcid,
+                 const std::vector<std::string>& subsystems,
                  const ListenParams& params);
 
   // Starts `threads` I/O threads (0: the number of cores) and listens on
@@ -128,7 +129,7 @@ class Target {
 
   mutable std::mutex mu_;
   std::map<uint16_t, std::shared_ptr<Controller>> controllers_;  // guarded
-  uint16_t next_cntlid_ = 1;                                      // guarded
+  uint16_t next_cntlid_ = 1;                                     // guarded
   std::atomic<uint64_t> next_queue_id_{0};
 };
 

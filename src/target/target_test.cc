@@ -40,7 +40,8 @@ std::unique_ptr<Namespace> RamNamespace(uint32_t nsid, uint32_t block_size,
   ns->lbads = block_size == 4096 ? 12 : 9;
   ns->num_blocks = size / block_size;
   ns->read_only = read_only;
-  for (int i = 0; i < 16; ++i) ns->nguid[i] = ns->uuid[i] = static_cast<uint8_t>(nsid * 16 + i);
+  for (int i = 0; i < 16; ++i)
+    ns->nguid[i] = ns->uuid[i] = static_cast<uint8_t>(nsid * 16 + i);
   return ns;
 }
 
@@ -68,10 +69,14 @@ class TargetTest : public ::testing::TestWithParam<TransportType> {
     const std::string traddr =
         type_ == TransportType::kTcp
             ? "127.0.0.1"
-            : std::string("target-test-") +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(target_.AddPort(1, type_, traddr, type_ == TransportType::kTcp ? "0" : "",
-                                {}, params).ok());
+            : std::string("target-test-") + ::testing::UnitTest::GetInstance()
+                                                ->current_test_info()
+                                                ->name();
+    ASSERT_TRUE(target_
+                    .AddPort(1, type_, traddr,
+                             type_ == TransportType::kTcp ? "0" : "", {},
+                             params)
+                    .ok());
     ASSERT_TRUE(target_.Start(2).ok());
     traddr_ = target_.listen_addresses()[0].traddr;
     port_ = target_.listen_addresses()[0].trsvcid;
@@ -96,15 +101,17 @@ class TargetTest : public ::testing::TestWithParam<TransportType> {
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     ctrl_ = std::move(c).value();
   }
-  host::Completion Rw(uint8_t opcode, uint32_t nsid, uint64_t slba, uint32_t nlb,
-                      std::vector<uint8_t>& buf, uint16_t qid = 1) {
+  host::Completion Rw(uint8_t opcode, uint32_t nsid, uint64_t slba,
+                      uint32_t nlb, std::vector<uint8_t>& buf,
+                      uint16_t qid = 1) {
     Sqe sqe{};
     sqe.opcode = opcode;
     sqe.nsid = nsid;
     sqe.cdw10 = static_cast<uint32_t>(slba);
     sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
     sqe.cdw12 = nlb - 1;
-    return ctrl_->IoSync(qid, sqe, MemDesc(buf.data(), buf.size()), opcode != 0x02);
+    return ctrl_->IoSync(qid, sqe, MemDesc(buf.data(), buf.size()),
+                         opcode != 0x02);
   }
 
   Target target_;
@@ -177,12 +184,15 @@ TEST_P(TargetTest, WriteThenReadBackAcrossQueues) {
   ConnectDefault();
   for (uint32_t nlb : {1u, 8u, 16u, 64u, 256u, 2048u}) {  // 512 B .. 1 MiB
     std::vector<uint8_t> data(nlb * 512);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + nlb);
+    for (size_t i = 0; i < data.size(); ++i)
+      data[i] = static_cast<uint8_t>(i * 7 + nlb);
     host::Completion w = Rw(0x01, 1, 1000, nlb, data, 1);
-    ASSERT_TRUE(w.ok()) << w.status.ToString() << " " << NvmeStatusToString(w.nvme());
+    ASSERT_TRUE(w.ok()) << w.status.ToString() << " "
+                        << NvmeStatusToString(w.nvme());
     std::vector<uint8_t> back(data.size());
     host::Completion r = Rw(0x02, 1, 1000, nlb, back, 2);
-    ASSERT_TRUE(r.ok()) << r.status.ToString() << " " << NvmeStatusToString(r.nvme());
+    ASSERT_TRUE(r.ok()) << r.status.ToString() << " "
+                        << NvmeStatusToString(r.nvme());
     EXPECT_EQ(back, data) << "nlb " << nlb;
   }
 }
@@ -241,8 +251,10 @@ TEST_P(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   EXPECT_TRUE(ctrl_->IoSync(1, sqe).ok());
   std::vector<uint8_t> back(8 * 512);
   ASSERT_TRUE(Rw(0x02, 1, 50, 8, back).ok());
-  EXPECT_TRUE(std::all_of(back.begin(), back.begin() + 2048, [](uint8_t b) { return b == 0; }));
-  EXPECT_TRUE(std::all_of(back.begin() + 2048, back.end(), [](uint8_t b) { return b == 0xAB; }));
+  EXPECT_TRUE(std::all_of(back.begin(), back.begin() + 2048,
+                          [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::all_of(back.begin() + 2048, back.end(),
+                          [](uint8_t b) { return b == 0xAB; }));
 
   // Deallocate blocks 54..57: they read back as zeros.
   struct Range {
@@ -257,7 +269,8 @@ TEST_P(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   c = ctrl_->IoSync(1, sqe, MemDesc(&range, sizeof(range)), true);
   EXPECT_TRUE(c.ok()) << NvmeStatusToString(c.nvme());
   ASSERT_TRUE(Rw(0x02, 1, 50, 8, back).ok());
-  EXPECT_TRUE(std::all_of(back.begin(), back.end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(
+      std::all_of(back.begin(), back.end(), [](uint8_t b) { return b == 0; }));
   // As Linux sends it: NR 0 in a 4096-byte buffer (the rest zero).
   std::vector<uint8_t> linux_buf(4096, 0);
   range = {0, 2, 60};
@@ -267,7 +280,8 @@ TEST_P(TargetTest, FlushWriteZeroesDeallocateCompareVerify) {
   EXPECT_TRUE(c.ok()) << NvmeStatusToString(c.nvme());
   std::vector<uint8_t> one(512);
   ASSERT_TRUE(Rw(0x02, 1, 60, 1, one).ok());
-  EXPECT_TRUE(std::all_of(one.begin(), one.end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(
+      std::all_of(one.begin(), one.end(), [](uint8_t b) { return b == 0; }));
   // Too short for NR+1 ranges.
   sqe.cdw10 = 1;  // two ranges, one given
   range = {0, 4, 54};
@@ -299,16 +313,26 @@ TEST_P(TargetTest, LogPagesAndOffsets) {
   ASSERT_TRUE(smart.ok()) << smart.status().ToString();
   SmartHealthLog log;
   std::memcpy(&log, smart->data(), sizeof(log));
-  EXPECT_EQ(LoadCounter128(std::span<const uint8_t, 16>(log.host_write_commands, 16)).SaturatedU64(), 3u);
-  EXPECT_EQ(LoadCounter128(std::span<const uint8_t, 16>(log.host_read_commands, 16)).SaturatedU64(), 1u);
-  EXPECT_EQ(LoadCounter128(std::span<const uint8_t, 16>(log.data_units_written, 16)).SaturatedU64(), 1u);
+  EXPECT_EQ(
+      LoadCounter128(std::span<const uint8_t, 16>(log.host_write_commands, 16))
+          .SaturatedU64(),
+      3u);
+  EXPECT_EQ(
+      LoadCounter128(std::span<const uint8_t, 16>(log.host_read_commands, 16))
+          .SaturatedU64(),
+      1u);
+  EXPECT_EQ(
+      LoadCounter128(std::span<const uint8_t, 16>(log.data_units_written, 16))
+          .SaturatedU64(),
+      1u);
   EXPECT_EQ(log.available_spare, 100);
 
   // Offset: the second half of the SMART page equals what a whole read has.
   auto part = ctrl_->GetLogPage(0x02, 0xFFFFFFFF, 256, 256);
   ASSERT_TRUE(part.ok());
   EXPECT_TRUE(std::equal(part->begin(), part->end(), smart->begin() + 256));
-  EXPECT_FALSE(ctrl_->GetLogPage(0x02, 0xFFFFFFFF, 2, 8).ok());  // not dword aligned
+  EXPECT_FALSE(
+      ctrl_->GetLogPage(0x02, 0xFFFFFFFF, 2, 8).ok());  // not dword aligned
 
   auto fw = ctrl_->GetLogPage(0x03, 0, 0, 512);
   ASSERT_TRUE(fw.ok());
@@ -322,7 +346,8 @@ TEST_P(TargetTest, LogPagesAndOffsets) {
   EXPECT_TRUE(e.acs[0x06] & kEffectsCsupp);
   EXPECT_TRUE(ctrl_->GetLogPage(0x01, 0, 0, 64).ok());
   EXPECT_TRUE(ctrl_->GetLogPage(0x04, 0, 0, 4096).ok());
-  EXPECT_FALSE(ctrl_->GetLogPage(0x70, 0, 0, 1024).ok());  // not a discovery controller
+  EXPECT_FALSE(
+      ctrl_->GetLogPage(0x70, 0, 0, 1024).ok());  // not a discovery controller
   EXPECT_FALSE(ctrl_->GetLogPage(0xC0, 0, 0, 512).ok());
 }
 
@@ -348,7 +373,8 @@ TEST_P(TargetTest, Features) {
 
   get.cdw10 = 0x7D;  // not a feature we have
   EXPECT_EQ(ctrl_->AdminSync(get).nvme().sc, sc::kInvalidField);
-  set.cdw10 = static_cast<uint8_t>(FeatureId::kVolatileWriteCache) | (1u << 31);  // SV
+  set.cdw10 =
+      static_cast<uint8_t>(FeatureId::kVolatileWriteCache) | (1u << 31);  // SV
   EXPECT_EQ(ctrl_->AdminSync(set).nvme().sc, sc::kFeatureIdNotSaveable);
   Sqe unknown{};
   unknown.opcode = 0xC1;
@@ -392,15 +418,18 @@ TEST_P(TargetTest, AccessControlAndConnectChecks) {
   o.hostnqn = kOtherHostNqn;
   auto c = host::Controller::Connect(*loop_, o);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("Connect Invalid Host"), std::string::npos)
+  EXPECT_NE(c.status().message().find("Connect Invalid Host"),
+            std::string::npos)
       << c.status().ToString();
   // The allowed host gets in.
   o.hostnqn = kHostNqn;
   EXPECT_TRUE(host::Controller::Connect(*loop_, o).ok());
   // Unknown subsystem.
-  c = host::Controller::Connect(*loop_, Options("nqn.2024-01.io.nvmeof.test:none"));
+  c = host::Controller::Connect(*loop_,
+                                Options("nqn.2024-01.io.nvmeof.test:none"));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("Connect Invalid Parameters"), std::string::npos);
+  EXPECT_NE(c.status().message().find("Connect Invalid Parameters"),
+            std::string::npos);
   // KATO 0 on an I/O controller.
   o = Options();
   o.kato_ms = 0;
@@ -458,7 +487,8 @@ TEST_P(TargetTest, AsyncEventCompletesOnNamespaceChange) {
       if (r.nvme().sc == sc::kAsyncEventRequestLimitExceeded) ++refused;
     });
   }
-  ASSERT_TRUE(loop_->RunUntil([&] { return refused == 1; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return refused == 1; }, std::chrono::seconds(5)));
   EXPECT_EQ(pending, 4);  // held until the association ends
   ctrl_.reset();          // they end (cancelled) while `pending` still lives
   EXPECT_EQ(pending, 0);
@@ -481,7 +511,8 @@ TEST_P(TargetTest, DiscoveryGenctrFollowsTheConfiguration) {
   s->allow_any_host = false;
   s->hosts.insert(kHostNqn);
   ASSERT_TRUE(other.AddSubsystem(std::move(s)).ok());
-  ASSERT_TRUE(other.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, {}).ok());
+  ASSERT_TRUE(
+      other.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, {}).ok());
   ASSERT_TRUE(other.Start(1).ok());
   EXPECT_NE(other.discovery_genctr(), target_.discovery_genctr());
   other.Stop();
@@ -491,12 +522,13 @@ TEST_P(TargetTest, DiscoveryGenctrFollowsTheConfiguration) {
 // would not.
 class RawQueueTest : public TargetTest {
  protected:
-  std::unique_ptr<host::HostQueue> RawAdmin(uint32_t kato, std::function<void(Status)> on_failed) {
+  std::unique_ptr<host::HostQueue> RawAdmin(
+      uint32_t kato, std::function<void(Status)> on_failed) {
     HostQueuePairParams p;
     p.queue_size = 32;
-    auto q = host::HostQueue::Connect(*loop_, Options().address, p,
-                                      std::chrono::seconds(5), std::chrono::seconds(5),
-                                      std::move(on_failed));
+    auto q = host::HostQueue::Connect(
+        *loop_, Options().address, p, std::chrono::seconds(5),
+        std::chrono::seconds(5), std::move(on_failed));
     EXPECT_TRUE(q.ok());
     ConnectCommand cmd;
     cmd.sqsize = 31;
@@ -506,7 +538,10 @@ class RawQueueTest : public TargetTest {
     host::Completion done;
     bool got = false;
     (*q)->Submit(BuildConnectSqe(cmd), MemDesc(&*data, sizeof(*data)), true,
-                 [&](host::Completion c) { done = std::move(c); got = true; });
+                 [&](host::Completion c) {
+                   done = std::move(c);
+                   got = true;
+                 });
     EXPECT_TRUE(loop_->RunUntil([&] { return got; }, std::chrono::seconds(5)));
     EXPECT_TRUE(done.ok()) << NvmeStatusToString(done.nvme(), true);
     return std::move(q).value();
@@ -514,7 +549,10 @@ class RawQueueTest : public TargetTest {
   host::Completion Send(host::HostQueue& q, const Sqe& sqe) {
     host::Completion out;
     bool got = false;
-    q.Submit(sqe, {}, false, [&](host::Completion c) { out = std::move(c); got = true; });
+    q.Submit(sqe, {}, false, [&](host::Completion c) {
+      out = std::move(c);
+      got = true;
+    });
     EXPECT_TRUE(loop_->RunUntil([&] { return got; }, std::chrono::seconds(5)));
     return out;
   }
@@ -535,7 +573,8 @@ TEST_P(RawQueueTest, KeepAliveExpiryEndsTheAssociation) {
   auto q = RawAdmin(300, [&](Status) { failed = true; });
   // No Keep Alive is sent: the controller ends the association and closes
   // the connection.
-  ASSERT_TRUE(loop_->RunUntil([&] { return failed; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return failed; }, std::chrono::seconds(10)));
   q->Close(CancelledError("done"));
 }
 
@@ -543,10 +582,12 @@ std::string TransportName(const ::testing::TestParamInfo<TransportType>& info) {
   return std::string(TransportTypeName(info.param));
 }
 INSTANTIATE_TEST_SUITE_P(Transports, TargetTest,
-                         ::testing::Values(TransportType::kTcp, TransportType::kLoopback),
+                         ::testing::Values(TransportType::kTcp,
+                                           TransportType::kLoopback),
                          TransportName);
 INSTANTIATE_TEST_SUITE_P(Transports, RawQueueTest,
-                         ::testing::Values(TransportType::kTcp, TransportType::kLoopback),
+                         ::testing::Values(TransportType::kTcp,
+                                           TransportType::kLoopback),
                          TransportName);
 
 }  // namespace

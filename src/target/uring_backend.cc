@@ -55,7 +55,8 @@ class UringBackend final : public Backend {
       : Backend(config, size), fd_(std::move(fd)) {}
   int fd() const { return fd_.get(); }
   Status Sync() override {
-    if (fdatasync(fd_.get()) != 0) return ErrnoError(errno, "fdatasync " + config().path);
+    if (fdatasync(fd_.get()) != 0)
+      return ErrnoError(errno, "fdatasync " + config().path);
     return Status();
   }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
@@ -70,7 +71,8 @@ class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
                                                       EventLoop& loop);
   ~UringQueue() override;
 
-  void Read(uint64_t offset, const MemDesc& dst, BackendCallback done) override {
+  void Read(uint64_t offset, const MemDesc& dst,
+            BackendCallback done) override {
     UringOp* op = NewOp(UringOp::Kind::kRead, offset, dst.length(), done);
     op->mem = dst;
     Start(op, Check(offset, dst.length()));
@@ -244,7 +246,8 @@ unsigned UringQueue::FillIov(UringOp* op) {
   unsigned n = 0;
   if (op->kind == UringOp::Kind::kZeroWrite) {
     while (left > 0 && n < kUringMaxSegments) {
-      size_t take = static_cast<size_t>(std::min<uint64_t>(left, kZeroBufferSize));
+      size_t take =
+          static_cast<size_t>(std::min<uint64_t>(left, kZeroBufferSize));
       op->iov[n++] = {g_zeros, take};
       left -= take;
     }
@@ -293,14 +296,14 @@ void UringQueue::Prepare(UringOp* op) {
       io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
       break;
     case UringOp::Kind::kPunchHole:
-      io_uring_prep_fallocate(sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                              static_cast<off_t>(op->offset),
-                              static_cast<off_t>(op->length));
+      io_uring_prep_fallocate(
+          sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+          static_cast<off_t>(op->offset), static_cast<off_t>(op->length));
       break;
     case UringOp::Kind::kZeroRange:
-      io_uring_prep_fallocate(sqe, fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-                              static_cast<off_t>(op->offset),
-                              static_cast<off_t>(op->length));
+      io_uring_prep_fallocate(
+          sqe, fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+          static_cast<off_t>(op->offset), static_cast<off_t>(op->length));
       break;
   }
   io_uring_sqe_set_data(sqe, op);
@@ -454,9 +457,10 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
   if (!fd.valid()) {
     int err = errno;
     if (err == EINVAL && config.direct) {
-      return InvalidArgumentError(path +
-                                  ": O_DIRECT is not supported by its filesystem "
-                                  "(open: EINVAL); turn direct off");
+      return InvalidArgumentError(
+          path +
+          ": O_DIRECT is not supported by its filesystem "
+          "(open: EINVAL); turn direct off");
     }
     return ErrnoError(err, "cannot open " + kind + " backend " + path);
   }
@@ -466,10 +470,9 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
   uint64_t size = config.size;
   if (block) {
     if (!S_ISBLK(st.st_mode)) {
-      return InvalidArgumentError(path + ": not a block device" +
-                                  (S_ISREG(st.st_mode)
-                                       ? " (a regular file: use kind \"file\")"
-                                       : ""));
+      return InvalidArgumentError(
+          path + ": not a block device" +
+          (S_ISREG(st.st_mode) ? " (a regular file: use kind \"file\")" : ""));
     }
     uint64_t device_size = 0;
     if (ioctl(fd.get(), BLKGETSIZE64, &device_size) != 0) {
@@ -480,9 +483,9 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
       return ErrnoError(errno, path + ": BLKSSZGET");
     }
     if (static_cast<uint32_t>(logical) > config.block_size) {
-      return InvalidArgumentError(path + ": logical block size " +
-                                  std::to_string(logical) +
-                                  " of the device is larger than the block size " + bs);
+      return InvalidArgumentError(
+          path + ": logical block size " + std::to_string(logical) +
+          " of the device is larger than the block size " + bs);
     }
     if (size > device_size) {
       return InvalidArgumentError(path + ": size " + std::to_string(size) +
@@ -491,22 +494,26 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
     }
     if (size == 0) size = device_size;
   } else {
-    if (S_ISDIR(st.st_mode)) return InvalidArgumentError(path + ": is a directory");
+    if (S_ISDIR(st.st_mode))
+      return InvalidArgumentError(path + ": is a directory");
     if (S_ISBLK(st.st_mode)) {
-      return InvalidArgumentError(path + ": is a block device: use kind \"block\"");
+      return InvalidArgumentError(path +
+                                  ": is a block device: use kind \"block\"");
     }
-    if (!S_ISREG(st.st_mode)) return InvalidArgumentError(path + ": not a regular file");
+    if (!S_ISREG(st.st_mode))
+      return InvalidArgumentError(path + ": not a regular file");
     const uint64_t file_size = static_cast<uint64_t>(st.st_size);
     if (size == 0) size = file_size;
     if (file_size < size) {
       if (config.read_only) {
-        return InvalidArgumentError(path + ": the file (" + std::to_string(file_size) +
-                                    " bytes) is smaller than the size " +
-                                    std::to_string(size) + " of a read-only backend");
+        return InvalidArgumentError(
+            path + ": the file (" + std::to_string(file_size) +
+            " bytes) is smaller than the size " + std::to_string(size) +
+            " of a read-only backend");
       }
       if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-        return ErrnoError(errno, path + ": cannot extend to " + std::to_string(size) +
-                                     " bytes");
+        return ErrnoError(errno, path + ": cannot extend to " +
+                                     std::to_string(size) + " bytes");
       }
     }
   }
@@ -520,7 +527,8 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
   if (config.direct) {
     NVMEOF_RETURN_IF_ERROR(ProbeDirect(fd.get(), path, config.block_size));
   }
-  return std::unique_ptr<Backend>(new UringBackend(config, size, std::move(fd)));
+  return std::unique_ptr<Backend>(
+      new UringBackend(config, size, std::move(fd)));
 }
 
 }  // namespace nvmeof::target

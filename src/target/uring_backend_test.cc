@@ -24,7 +24,8 @@ constexpr NvmeStatus kLbaOutOfRange = GenericStatus(sc::kLbaOutOfRange, true);
 constexpr NvmeStatus kInternalError = GenericStatus(sc::kInternalError, true);
 
 uint8_t PatternByte(uint64_t offset, int seed) {
-  return static_cast<uint8_t>((offset * 131 + static_cast<uint64_t>(seed) * 17 + 3) >> 2);
+  return static_cast<uint8_t>(
+      (offset * 131 + static_cast<uint64_t>(seed) * 17 + 3) >> 2);
 }
 
 class UringBackendTest : public ::testing::Test {
@@ -79,11 +80,13 @@ class UringBackendTest : public ::testing::Test {
     return got.value_or(GenericStatus(sc::kAbortRequested));
   }
   NvmeStatus Read(uint64_t offset, const MemDesc& dst) {
-    return Await([&](BackendCallback cb) { queue_->Read(offset, dst, std::move(cb)); });
+    return Await(
+        [&](BackendCallback cb) { queue_->Read(offset, dst, std::move(cb)); });
   }
   NvmeStatus Write(uint64_t offset, const MemDesc& src, bool fua = false) {
-    return Await(
-        [&](BackendCallback cb) { queue_->Write(offset, src, fua, std::move(cb)); });
+    return Await([&](BackendCallback cb) {
+      queue_->Write(offset, src, fua, std::move(cb));
+    });
   }
 
   // The file's bytes, read around the backend.
@@ -134,7 +137,9 @@ TEST_F(UringBackendTest, ScatterGatherWriteThenReadBack) {
                 {in.data() + 35120, kLen - 35120}};
   ASSERT_EQ(Write(4096, MemDesc(w, 5)), kNvmeSuccess);
   EXPECT_EQ(FileBytes(4096, kLen), in);
-  iovec r[3] = {{out.data(), 512}, {out.data() + 512, 40000}, {out.data() + 40512, kLen - 40512}};
+  iovec r[3] = {{out.data(), 512},
+                {out.data() + 512, 40000},
+                {out.data() + 40512, kLen - 40512}};
   ASSERT_EQ(Read(4096, MemDesc(r, 3)), kNvmeSuccess);
   EXPECT_EQ(out, in);
   EXPECT_EQ(queue_->in_flight(), 0u);
@@ -162,7 +167,8 @@ TEST_F(UringBackendTest, FuaWriteAndFlush) {
   Open(FileConfig("fua", 1 << 20));
   std::vector<uint8_t> in(8192);
   for (size_t i = 0; i < in.size(); ++i) in[i] = PatternByte(i, 3);
-  ASSERT_EQ(Write(65536, MemDesc(in.data(), in.size()), /*fua=*/true), kNvmeSuccess);
+  ASSERT_EQ(Write(65536, MemDesc(in.data(), in.size()), /*fua=*/true),
+            kNvmeSuccess);
   EXPECT_EQ(FileBytes(65536, in.size()), in);
   EXPECT_EQ(Await([&](BackendCallback cb) { queue_->Flush(std::move(cb)); }),
             kNvmeSuccess);
@@ -184,8 +190,8 @@ TEST_F(UringBackendTest, WriteZeroesAndDeallocateReadAsZeros) {
   std::vector<uint8_t> out(4 << 20);
   ASSERT_EQ(Read(0, MemDesc(out.data(), out.size())), kNvmeSuccess);
   for (size_t i = 0; i < out.size(); ++i) {
-    bool zero = (i >= 512 && i < 4 * 512) ||
-                (i >= (1 << 20) && i < (2 << 20) + 4096);
+    bool zero =
+        (i >= 512 && i < 4 * 512) || (i >= (1 << 20) && i < (2 << 20) + 4096);
     ASSERT_EQ(out[i], zero ? 0 : 0xFF) << "at " << i;
   }
   EXPECT_EQ(backend_->size_bytes(), 4u << 20);  // KEEP_SIZE: never grows
@@ -220,7 +226,8 @@ TEST_F(UringBackendTest, WriteZeroesFallsBackWhereZeroRangeIsRefused) {
   }
   std::vector<uint8_t> ones(kSize, 0xFF);
   ASSERT_EQ(Write(0, MemDesc(ones.data(), ones.size())), kNvmeSuccess);
-  constexpr uint64_t kZeroLen = (6 << 20) + 512;  // > kUringMaxSegments * 256 KiB
+  constexpr uint64_t kZeroLen =
+      (6 << 20) + 512;  // > kUringMaxSegments * 256 KiB
   ASSERT_EQ(Await([&](BackendCallback cb) {
               queue_->WriteZeroes(4096, kZeroLen, std::move(cb));
             }),
@@ -255,7 +262,8 @@ TEST_F(UringBackendTest, ConcurrentOperationsBeyondTheRingWait) {
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(queue_->in_flight(), 0u);
 
-  std::vector<std::vector<uint8_t>> back(kOps, std::vector<uint8_t>(4096, 0xEE));
+  std::vector<std::vector<uint8_t>> back(kOps,
+                                         std::vector<uint8_t>(4096, 0xEE));
   done = 0;
   for (int i = kOps - 1; i >= 0; --i) {
     queue_->Read(uint64_t{4096} * i, MemDesc(back[i].data(), 4096),
@@ -278,7 +286,8 @@ TEST_F(UringBackendTest, DirectIoWithAlignedBuffers) {
     std::string msg(b.status().message());
     ASSERT_NE(msg.find("O_DIRECT"), std::string::npos) << msg;
     ASSERT_NE(msg.find(c.path), std::string::npos) << msg;
-    GTEST_SKIP() << "the filesystem of " << dir_ << " refuses O_DIRECT: " << msg;
+    GTEST_SKIP() << "the filesystem of " << dir_
+                 << " refuses O_DIRECT: " << msg;
   }
   backend_ = std::move(b).value();
   auto q = backend_->OpenQueue(*loop_);
@@ -290,8 +299,10 @@ TEST_F(UringBackendTest, DirectIoWithAlignedBuffers) {
   void* pout = nullptr;
   ASSERT_EQ(posix_memalign(&pin, 4096, kLen), 0);
   ASSERT_EQ(posix_memalign(&pout, 4096, kLen), 0);
-  std::unique_ptr<uint8_t, decltype(&free)> in(static_cast<uint8_t*>(pin), &free);
-  std::unique_ptr<uint8_t, decltype(&free)> out(static_cast<uint8_t*>(pout), &free);
+  std::unique_ptr<uint8_t, decltype(&free)> in(static_cast<uint8_t*>(pin),
+                                               &free);
+  std::unique_ptr<uint8_t, decltype(&free)> out(static_cast<uint8_t*>(pout),
+                                                &free);
   for (size_t i = 0; i < kLen; ++i) in.get()[i] = PatternByte(i, 9);
   std::memset(out.get(), 0, kLen);
   iovec w[2] = {{in.get(), 16384}, {in.get() + 16384, kLen - 16384}};
@@ -322,7 +333,8 @@ TEST_F(UringBackendTest, OpenErrorsNameThePathAndTheReason) {
   BackendConfig odd = FileConfig("odd", 1000);
   msg = OpenError(odd);
   EXPECT_NE(msg.find(odd.path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("not a multiple of the block size 512"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not a multiple of the block size 512"), std::string::npos)
+      << msg;
   EXPECT_FALSE(std::filesystem::exists(odd.path));  // refused before creating
 
   // An existing file whose size is not a multiple of the block size.
@@ -359,7 +371,8 @@ TEST_F(UringBackendTest, BadRangesAndShrunkFileAreErrorStatuses) {
   EXPECT_EQ(Read(64 * 512, MemDesc(buf.data(), 512)), kLbaOutOfRange);
   EXPECT_EQ(Read(63 * 512, MemDesc(buf.data(), 1024)), kLbaOutOfRange);
   EXPECT_EQ(Write(UINT64_MAX - 511, MemDesc(buf.data(), 512)), kLbaOutOfRange);
-  EXPECT_EQ(Read(7, MemDesc(buf.data(), 512)), GenericStatus(sc::kInvalidField, true));
+  EXPECT_EQ(Read(7, MemDesc(buf.data(), 512)),
+            GenericStatus(sc::kInvalidField, true));
   EXPECT_EQ(Await([&](BackendCallback cb) {
               queue_->Deallocate(60 * 512, 8 * 512, std::move(cb));
             }),

@@ -55,7 +55,8 @@ class CidTable {
     // Backward shift: an entry later in the run moves into the hole when
     // the hole lies (cyclically) between its home slot and where it is.
     size_t hole = i;
-    for (size_t j = (i + 1) & mask_; slots_[j].value != nullptr; j = (j + 1) & mask_) {
+    for (size_t j = (i + 1) & mask_; slots_[j].value != nullptr;
+         j = (j + 1) & mask_) {
       size_t home = slots_[j].cid & mask_;
       if (((hole - home) & mask_) < ((j - home) & mask_)) {
         slots_[hole] = slots_[j];

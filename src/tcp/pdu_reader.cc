@@ -32,16 +32,16 @@ void PduReader::StartPayload() {
   data_left_ = layout_.data_len;
   ddgst_have_ = 0;
   crc_ = Crc32c();
-  const uint64_t accounted = uint64_t{layout_.header_len} + pad_left_ +
-                             data_left_ + layout_.ddgst_len;
+  const uint64_t accounted =
+      uint64_t{layout_.header_len} + pad_left_ + data_left_ + layout_.ddgst_len;
   trailer_left_ = layout_.plen > accounted
                       ? static_cast<uint32_t>(layout_.plen - accounted)
                       : 0;
-  state_ = pad_left_ ? State::kPad
-           : data_left_ ? State::kData
+  state_ = pad_left_           ? State::kPad
+           : data_left_        ? State::kData
            : layout_.ddgst_len ? State::kDataDigest
-           : trailer_left_ ? State::kTrailer
-                           : State::kCommonHeader;
+           : trailer_left_     ? State::kTrailer
+                               : State::kCommonHeader;
 }
 
 PduReader::Outcome PduReader::FinishPdu() {
@@ -64,7 +64,8 @@ void PduReader::AccountDirect(size_t n) {
     // Digest what just landed in dest_, piece by piece.
     iovec pieces[kMaxDirectIov];
     size_t k = dest_.Slice(dest_offset_, n, pieces, kMaxDirectIov);
-    for (size_t i = 0; i < k; ++i) crc_.Update(pieces[i].iov_base, pieces[i].iov_len);
+    for (size_t i = 0; i < k; ++i)
+      crc_.Update(pieces[i].iov_base, pieces[i].iov_len);
   }
   dest_offset_ += n;
   data_left_ -= static_cast<uint32_t>(n);
@@ -118,7 +119,8 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
         pad_left_ -= static_cast<uint32_t>(take);
         p += take;
         len -= take;
-        if (pad_left_ == 0) state_ = data_left_ ? State::kData : State::kDataDigest;
+        if (pad_left_ == 0)
+          state_ = data_left_ ? State::kData : State::kDataDigest;
         break;
       }
 
@@ -179,7 +181,8 @@ PduReader::Outcome PduReader::ReadFrom(int fd) {
   if (state_ == State::kDead) return Outcome::kFatal;
   ssize_t n;
   size_t direct = 0;
-  if (state_ == State::kData && data_left_ >= kDirectReadMin && !dest_.empty()) {
+  if (state_ == State::kData && data_left_ >= kDirectReadMin &&
+      !dest_.empty()) {
     // The payload's remaining bytes straight into place, then the buffer.
     iovec iov[kMaxDirectIov + 1];
     size_t want = data_left_;

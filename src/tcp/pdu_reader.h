@@ -56,11 +56,11 @@ class PduReader {
   };
 
   enum class Outcome {
-    kOk,          // all read was parsed; more may come
-    kClosed,      // the peer closed between PDUs
+    kOk,      // all read was parsed; more may come
+    kClosed,  // the peer closed between PDUs
     kClosedMidPdu,
-    kIoError,     // error() says why
-    kFatal,       // a protocol error: fatal() and offending_header()
+    kIoError,  // error() says why
+    kFatal,    // a protocol error: fatal() and offending_header()
   };
 
   PduReader(Handler* handler, size_t buffer_size);
@@ -80,11 +80,19 @@ class PduReader {
   }
   const Status& error() const { return io_error_; }
   // True between PDUs.
-  bool at_boundary() const { return state_ == State::kCommonHeader && hdr_have_ == 0; }
+  bool at_boundary() const {
+    return state_ == State::kCommonHeader && hdr_have_ == 0;
+  }
 
  private:
   enum class State : uint8_t {
-    kCommonHeader, kHeader, kPad, kData, kDataDigest, kTrailer, kDead,
+    kCommonHeader,
+    kHeader,
+    kPad,
+    kData,
+    kDataDigest,
+    kTrailer,
+    kDead,
   };
   static constexpr size_t kMaxHeaderLen = 128 + 4;
 

@@ -56,31 +56,36 @@ TEST_P(AllocTest, SteadyStateIoAllocatesNothing) {
     CapsulePtr r = ctrl->AllocateResponse(cqe);
     ctrl->Transmit(*r).IgnoreError();
   };
-  auto listener = t->Listen(*loop, {TransportType::kTcp, "127.0.0.1", "0"}, {},
-                            [&](std::unique_ptr<QueuePair> qp) {
-    ctrl = std::move(qp);
-    ctrl->SetCallbacks({[](Status) {}, [&](CapsulePtr c) {
-      Capsule* cmd = c.get();
-      const uint32_t off = (cmd->sqe().cid % 32) * 16384;
-      const uint32_t len = cmd->data_length();
-      if (cmd->sqe().opcode == 0x02) {
-        SendDataResult r = cmd->SendData(0, MemDesc(ram.data() + off, len), true, nullptr);
-        if (r.outcome != SendDataOutcome::kCompleted) respond(*cmd);
-        return;
-      }
-      held.push_back(std::move(c));
-      cmd->ReceiveData(0, MemDesc(ram.data() + off, len), [&, cmd](Status) {
-        respond(*cmd);
-        for (auto& h : held) {
-          if (h.get() == cmd) {
-            h = std::move(held.back());
-            held.pop_back();
-            break;
-          }
-        }
+  auto listener = t->Listen(
+      *loop, {TransportType::kTcp, "127.0.0.1", "0"}, {},
+      [&](std::unique_ptr<QueuePair> qp) {
+        ctrl = std::move(qp);
+        ctrl->SetCallbacks(
+            {[](Status) {},
+             [&](CapsulePtr c) {
+               Capsule* cmd = c.get();
+               const uint32_t off = (cmd->sqe().cid % 32) * 16384;
+               const uint32_t len = cmd->data_length();
+               if (cmd->sqe().opcode == 0x02) {
+                 SendDataResult r = cmd->SendData(
+                     0, MemDesc(ram.data() + off, len), true, nullptr);
+                 if (r.outcome != SendDataOutcome::kCompleted) respond(*cmd);
+                 return;
+               }
+               held.push_back(std::move(c));
+               cmd->ReceiveData(0, MemDesc(ram.data() + off, len),
+                                [&, cmd](Status) {
+                                  respond(*cmd);
+                                  for (auto& h : held) {
+                                    if (h.get() == cmd) {
+                                      h = std::move(held.back());
+                                      held.pop_back();
+                                      break;
+                                    }
+                                  }
+                                });
+             }});
       });
-    }});
-  });
   ASSERT_TRUE(listener.ok());
 
   struct Slot {
@@ -104,13 +109,16 @@ TEST_P(AllocTest, SteadyStateIoAllocatesNothing) {
     submit(static_cast<uint16_t>(cid + 32));
   };
   t->Connect(*loop, listener.value()->address(), hp,
-             {[](Status) {}, [&](CapsulePtr rsp) {
+             {[](Status) {},
+              [&](CapsulePtr rsp) {
                 uint16_t cid = rsp->cqe().cid;
                 rsp.reset();
                 slots[cid % 32].responded = true;
                 finish(cid);
               }},
-             [&](Result<std::unique_ptr<QueuePair>> r) { host = std::move(r).value(); });
+             [&](Result<std::unique_ptr<QueuePair>> r) {
+               host = std::move(r).value();
+             });
   ASSERT_TRUE(loop->RunUntil([&] { return host && ctrl; }, kWait));
 
   submit = [&](uint16_t cid) {
@@ -145,10 +153,13 @@ TEST_P(AllocTest, SteadyStateIoAllocatesNothing) {
 
   // Stop submitting, drain, close.
   submit = [](uint16_t) {};
-  ASSERT_TRUE(loop->RunUntil([&] {
-    for (auto& s : slots) if (!(s.responded && s.data)) return false;
-    return true;
-  }, kWait));
+  ASSERT_TRUE(loop->RunUntil(
+      [&] {
+        for (auto& s : slots)
+          if (!(s.responded && s.data)) return false;
+        return true;
+      },
+      kWait));
   int closed = 0;
   host->Close([&] { ++closed; });
   ctrl->Close([&] { ++closed; });

@@ -15,8 +15,8 @@ constexpr uint32_t kTtagOffset = 10;
 constexpr uint32_t kAdminIcd = 8192;
 }  // namespace
 
-void TcpQueuePair::StartController(EventLoop* loop, Fd fd,
-                                   std::shared_ptr<const ControllerSetup> setup) {
+void TcpQueuePair::StartController(
+    EventLoop* loop, Fd fd, std::shared_ptr<const ControllerSetup> setup) {
   const ControllerQueuePairParams& p = setup->params;
   auto* qp = new TcpQueuePair(loop, QueuePairRole::kController, std::move(fd),
                               2 * size_t{p.max_queue_size} + 1);
@@ -150,7 +150,8 @@ PduError TcpQueuePair::ControllerOnEnd(bool ddgst_ok) {
     case PduType::kH2CData: {
       if (!ddgst_ok) cmd->r2t_digest_error_ = true;
       cmd->r2t_received_ += rx_datal_;
-      const TcpCapsule::ReceiveRequest& req = cmd->requests_[cmd->request_head_];
+      const TcpCapsule::ReceiveRequest& req =
+          cmd->requests_[cmd->request_head_];
       if (cmd->r2t_received_ == req.length) {
         FinishReceiveRequest(
             *cmd, cmd->r2t_digest_error_
@@ -171,12 +172,13 @@ NvmeStatus TcpQueuePair::DoValidate(const Capsule& c) const {
   return QueuePair::DoValidate(c);
 }
 
-void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset, const MemDesc& mem,
-                                 DataCallback done) {
+void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset,
+                                 const MemDesc& mem, DataCallback done) {
   TcpCapsule& cmd = Cast(c);
   const uint64_t end = uint64_t{offset} + mem.length();
   if (end > cmd.data_length() || mem.length() == 0) {
-    completions_.Post(std::move(done), OutOfRangeError("beyond the command's data"));
+    completions_.Post(std::move(done),
+                      OutOfRangeError("beyond the command's data"));
     return;
   }
   if (cmd.icd_length_ > 0) {
@@ -193,11 +195,13 @@ void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset, const MemDesc& mem
     return;
   }
   if (cmd.request_count_ == TcpCapsule::kMaxReceiveRequests) {
-    completions_.Post(std::move(done),
-                      ResourceExhaustedError("too many ReceiveData pieces at once"));
+    completions_.Post(
+        std::move(done),
+        ResourceExhaustedError("too many ReceiveData pieces at once"));
     return;
   }
-  int slot = (cmd.request_head_ + cmd.request_count_) % TcpCapsule::kMaxReceiveRequests;
+  int slot = (cmd.request_head_ + cmd.request_count_) %
+             TcpCapsule::kMaxReceiveRequests;
   TcpCapsule::ReceiveRequest& req = cmd.requests_[slot];
   req.offset = offset;
   req.length = static_cast<uint32_t>(mem.length());
@@ -209,8 +213,8 @@ void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset, const MemDesc& mem
 // A CapsuleResp PDU; the capsule is held until it is sent.
 Status TcpQueuePair::ControllerTransmitResponse(TcpCapsule& rsp) {
   CapsuleRespHeader h = MakeCapsuleResp(rsp.cqe(), tx_format_);
-  TxItem* item = BuildItem(&h, ComputeLayout(PduType::kCapsuleResp, tx_format_, 0),
-                           nullptr, 0);
+  TxItem* item = BuildItem(
+      &h, ComputeLayout(PduType::kCapsuleResp, tx_format_, 0), nullptr, 0);
   rsp.AddRef();
   item->capsule = &rsp;
   QueueItem(item);
@@ -223,17 +227,18 @@ void TcpQueuePair::SendR2T(TcpCapsule& cmd) {
   const TcpCapsule::ReceiveRequest& req = cmd.requests_[cmd.request_head_];
   cmd.r2t_received_ = 0;
   cmd.r2t_digest_error_ = false;
-  R2THeader h = MakeR2T(cmd.sqe().cid, cmd.index_, req.offset, req.length,
-                        tx_format_);
-  QueueItem(BuildItem(&h, ComputeLayout(PduType::kR2T, tx_format_, 0), nullptr, 0));
+  R2THeader h =
+      MakeR2T(cmd.sqe().cid, cmd.index_, req.offset, req.length, tx_format_);
+  QueueItem(
+      BuildItem(&h, ComputeLayout(PduType::kR2T, tx_format_, 0), nullptr, 0));
 }
 
 void TcpQueuePair::FinishReceiveRequest(TcpCapsule& cmd, Status status) {
   TcpCapsule::ReceiveRequest& req = cmd.requests_[cmd.request_head_];
   completions_.Post(req.done.Take(), std::move(status));
   req.mem = MemDesc();
-  cmd.request_head_ =
-      static_cast<uint8_t>((cmd.request_head_ + 1) % TcpCapsule::kMaxReceiveRequests);
+  cmd.request_head_ = static_cast<uint8_t>((cmd.request_head_ + 1) %
+                                           TcpCapsule::kMaxReceiveRequests);
   if (--cmd.request_count_ > 0 && state_ == State::kReady) SendR2T(cmd);
 }
 
@@ -246,7 +251,8 @@ SendDataResult TcpQueuePair::DoSendData(Capsule& c, uint32_t offset,
     return {SendDataOutcome::kFailed, GenericStatus(sc::kDataTransferError)};
   }
   if (state_ != State::kReady) {
-    return {SendDataOutcome::kFailed, GenericStatus(sc::kTransientTransportError)};
+    return {SendDataOutcome::kFailed,
+            GenericStatus(sc::kTransientTransportError)};
   }
   const bool last = end == cmd.data_length();
   const bool success = may_complete && last && sq_flow_control_disabled();
@@ -262,10 +268,10 @@ SendDataResult TcpQueuePair::DoSendData(Capsule& c, uint32_t offset,
     C2HEnd e = !(final_pdu && last) ? C2HEnd::kMore
                : success            ? C2HEnd::kLastWithSuccess
                                     : C2HEnd::kLast;
-    C2HDataHeader h = MakeC2HData(cmd.sqe().cid, static_cast<uint32_t>(offset + done),
-                                  n, e, tx_format_);
-    TxItem* item = BuildItem(&h, ComputeLayout(PduType::kC2HData, tx_format_, n),
-                             &mem, done);
+    C2HDataHeader h = MakeC2HData(
+        cmd.sqe().cid, static_cast<uint32_t>(offset + done), n, e, tx_format_);
+    TxItem* item = BuildItem(
+        &h, ComputeLayout(PduType::kC2HData, tx_format_, n), &mem, done);
     QueueItem(item);
     last_item = item;
     done += n;
@@ -285,8 +291,8 @@ void TcpQueuePair::ControllerCancelAll(const Status& why) {
       TcpCapsule::ReceiveRequest& req = cmd.requests_[cmd.request_head_];
       completions_.Post(req.done.Take(), why);
       req.mem = MemDesc();
-      cmd.request_head_ = static_cast<uint8_t>(
-          (cmd.request_head_ + 1) % TcpCapsule::kMaxReceiveRequests);
+      cmd.request_head_ = static_cast<uint8_t>((cmd.request_head_ + 1) %
+                                               TcpCapsule::kMaxReceiveRequests);
       --cmd.request_count_;
     }
   }

@@ -19,9 +19,8 @@ void TcpQueuePair::StartHost(EventLoop* loop, const SocketAddress& address,
                              HostSetup setup) {
   Result<Fd> fd = StartConnectTcp(address);
   if (!fd.ok()) {
-    loop->Defer([cb = std::move(setup.on_connected), s = fd.status()] {
-      cb(s);
-    });
+    loop->Defer(
+        [cb = std::move(setup.on_connected), s = fd.status()] { cb(s); });
     return;
   }
   const HostQueuePairParams& p = setup.params;
@@ -123,12 +122,14 @@ PduError TcpQueuePair::HostOnEnd(bool ddgst_ok) {
 
 Status TcpQueuePair::HostTransmit(TcpCapsule& cmd) {
   Sqe& sqe = cmd.mutable_sqe();
-  const uint32_t len = cmd.has_data_ ? static_cast<uint32_t>(cmd.data_.length()) : 0;
+  const uint32_t len =
+      cmd.has_data_ ? static_cast<uint32_t>(cmd.data_.length()) : 0;
   iovec probe[TxItem::kMaxDataIov];
   const bool icd = cmd.has_data_ && cmd.data_to_controller_ && len > 0 &&
                    len <= max_icd_ &&
                    cmd.data_.Slice(0, len, probe, TxItem::kMaxDataIov) > 0;
-  sqe.flags = static_cast<uint8_t>((sqe.flags & ~kSqeFlagsPsdtMask) | kSqeFlagsPsdtSgl);
+  sqe.flags =
+      static_cast<uint8_t>((sqe.flags & ~kSqeFlagsPsdtMask) | kSqeFlagsPsdtSgl);
   sqe.sgl1 = SglDescriptor{};
   sqe.sgl1.length = len;
   sqe.sgl1.type = icd ? kSglIcdType : kSglTransportType;
@@ -166,7 +167,8 @@ PduError TcpQueuePair::HostOnR2T(const R2THeader& r2t) {
     return PduError{Fes::kInvalidHeaderField, kCccidOffset};
   }
   const uint64_t end = uint64_t{r2t.r2to} + r2t.r2tl;
-  if (end > cmd->data_length()) return PduError{Fes::kDataTransferOutOfRange, 0};
+  if (end > cmd->data_length())
+    return PduError{Fes::kDataTransferOutOfRange, 0};
   if (r2t.r2to != cmd->h2c_queued_) {
     // Data is asked for in order, once; anything else breaks MAXR2T 0.
     return PduError{Fes::kPduSequenceError, 0};
@@ -183,13 +185,16 @@ void TcpQueuePair::QueueH2CData(TcpCapsule& cmd, uint16_t ttag, uint32_t offset,
     // A PDU's data must fit the item's iovecs: shorten it if the buffer is
     // too fragmented there.
     iovec probe[TxItem::kMaxDataIov];
-    while (cmd.data_.Slice(offset, n, probe, TxItem::kMaxDataIov) == 0 && n > 1) {
+    while (cmd.data_.Slice(offset, n, probe, TxItem::kMaxDataIov) == 0 &&
+           n > 1) {
       n /= 2;
     }
     const bool last = offset + n == end;
-    H2CDataHeader h = MakeH2CData(cmd.sqe().cid, ttag, offset, n, last, tx_format_);
-    TxItem* item = BuildItem(&h, ComputeLayout(PduType::kH2CData, tx_format_, n),
-                             &cmd.data_, offset);
+    H2CDataHeader h =
+        MakeH2CData(cmd.sqe().cid, ttag, offset, n, last, tx_format_);
+    TxItem* item =
+        BuildItem(&h, ComputeLayout(PduType::kH2CData, tx_format_, n),
+                  &cmd.data_, offset);
     cmd.AddRef();
     item->capsule = &cmd;
     item->host_data = true;
@@ -250,8 +255,9 @@ void TcpQueuePair::MaybeFinishHostData(TcpCapsule& cmd) {
                                                  : cmd.c2h_received_ >= total;
   if (!all_moved && !(cmd.responded_ && cmd.tx_inflight_ == 0)) return;
   Status s = !cmd.data_error_.ok() ? cmd.data_error_
-             : all_moved ? Status()
-                         : AbortedError("command completed before its data moved");
+             : all_moved
+                 ? Status()
+                 : AbortedError("command completed before its data moved");
   completions_.Post(cmd.data_done_.Take(), std::move(s));
 }
 

@@ -106,10 +106,10 @@ void TcpQueuePair::OnReadable() {
       ConnectionLost(UnavailableError("peer closed the connection mid-PDU"));
       break;
     case PduReader::Outcome::kIoError:
-      ConnectionLost(reader_.error().ok()
-                         ? UnavailableError("connection failed")
-                         : Status(StatusCode::kUnavailable,
-                                  reader_.error().message()));
+      ConnectionLost(
+          reader_.error().ok()
+              ? UnavailableError("connection failed")
+              : Status(StatusCode::kUnavailable, reader_.error().message()));
       break;
     case PduReader::Outcome::kFatal:
       if (state_ != State::kTerminating && state_ != State::kDown) {
@@ -138,7 +138,8 @@ void TcpQueuePair::Flush() {
     ConnectionLost(error);
     return;
   }
-  if (state_ == State::kTerminating && term_req_item_ == nullptr && !draining_) {
+  if (state_ == State::kTerminating && term_req_item_ == nullptr &&
+      !draining_) {
     // The TermReq went out. Half-close so that a FIN follows it, and read
     // until the peer closes (or the grace ends): closing with unread input
     // would send an RST, which can destroy the TermReq at the peer.
@@ -201,12 +202,14 @@ void TcpQueuePair::CompleteItem(TxItem* item, const Status& status) {
 
 Status TcpQueuePair::DoTransmit(Capsule& c) {
   if (state_ != State::kReady) return UnavailableError("connection is down");
-  return is_host() ? HostTransmit(Cast(c)) : ControllerTransmitResponse(Cast(c));
+  return is_host() ? HostTransmit(Cast(c))
+                   : ControllerTransmitResponse(Cast(c));
 }
 
 // ---- errors and teardown ----
 
-void TcpQueuePair::Fatal(const PduError& e, std::span<const uint8_t> offending) {
+void TcpQueuePair::Fatal(const PduError& e,
+                         std::span<const uint8_t> offending) {
   std::string why = "NVMe/TCP fatal error: ";
   why += FesName(e.fes);
   why += " (FES " + std::to_string(static_cast<int>(e.fes)) + ", FEI " +
@@ -345,9 +348,11 @@ void TcpQueuePair::DoClose(std::function<void()> done) {
   } else {
     ControllerCancelAll(cancelled);
   }
-  completions_.Post([done = std::move(done)](const Status&) {
-    if (done) done();
-  }, Status());
+  completions_.Post(
+      [done = std::move(done)](const Status&) {
+        if (done) done();
+      },
+      Status());
 }
 
 // ---- received PDUs, by role ----
@@ -369,7 +374,8 @@ PduReader::Placement TcpQueuePair::OnPduHeader(const PduLayout& layout,
     return {};
   }
   if (state_ != State::kReady && state_ != State::kAwaitIc) return {};
-  return is_host() ? HostOnHeader(layout, hdr) : ControllerOnHeader(layout, hdr);
+  return is_host() ? HostOnHeader(layout, hdr)
+                   : ControllerOnHeader(layout, hdr);
 }
 
 PduError TcpQueuePair::OnPduEnd(bool ddgst_ok) {

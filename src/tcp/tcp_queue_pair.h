@@ -146,7 +146,8 @@ class TcpQueuePair final : public QueuePair,
 
   // ---- host (tcp_host.cc) ----
   void HostSendICReq();
-  PduReader::Placement HostOnHeader(const PduLayout& layout, const uint8_t* hdr);
+  PduReader::Placement HostOnHeader(const PduLayout& layout,
+                                    const uint8_t* hdr);
   PduError HostOnEnd(bool ddgst_ok);
   Status HostTransmit(TcpCapsule& cmd);
   PduError HostOnICResp(const ICRespPdu& resp);
@@ -185,7 +186,7 @@ class TcpQueuePair final : public QueuePair,
   EventLoop::TimerId ic_timer_ = 0;
   EventLoop::TimerId grace_timer_ = 0;
   TxItem* term_req_item_ = nullptr;  // while Terminating
-  bool draining_ = false;  // TermReq sent, write side shut, discarding input
+  bool draining_ = false;    // TermReq sent, write side shut, discarding input
   bool self_owned_ = false;  // failed before being handed over: deletes itself
   Status fatal_status_;
 
@@ -198,8 +199,8 @@ class TcpQueuePair final : public QueuePair,
   // Host.
   std::unique_ptr<HostSetup> host_setup_;  // until connected
   CidTable<TcpCapsule> cids_;
-  uint32_t max_icd_ = 0;       // largest write sent in the capsule
-  uint32_t maxh2cdata_ = 0;    // from ICResp
+  uint32_t max_icd_ = 0;     // largest write sent in the capsule
+  uint32_t maxh2cdata_ = 0;  // from ICResp
   bool asked_hdgst_ = false;
   bool asked_ddgst_ = false;
 

@@ -18,12 +18,12 @@ TransportSuiteParam TcpParam(std::string name, bool hdgst, bool ddgst) {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Tcp, TransportSuite,
-    ::testing::Values(TcpParam("tcp", false, false),
-                      TcpParam("tcp_hdgst", true, false),
-                      TcpParam("tcp_hdgst_ddgst", true, true)),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Tcp, TransportSuite,
+                         ::testing::Values(TcpParam("tcp", false, false),
+                                           TcpParam("tcp_hdgst", true, false),
+                                           TcpParam("tcp_hdgst_ddgst", true,
+                                                    true)),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace nvmeof

@@ -92,7 +92,8 @@ class TcpTransport final : public Transport {
       const ControllerQueuePairParams& params,
       AcceptCallback on_accept) override {
     if (params.max_h2c_data < kMinMaxH2CData || params.max_h2c_data % 4 != 0) {
-      return InvalidArgumentError("MAXH2CDATA must be >= 4096 and a multiple of 4");
+      return InvalidArgumentError(
+          "MAXH2CDATA must be >= 4096 and a multiple of 4");
     }
     NVMEOF_ASSIGN_OR_RETURN(SocketAddress addr, ResolveAddress(address));
     NVMEOF_ASSIGN_OR_RETURN(Fd fd, ListenTcp(addr));

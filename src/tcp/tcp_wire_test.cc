@@ -30,8 +30,9 @@ class RawPeer {
  public:
   explicit RawPeer(Fd fd) : fd_(std::move(fd)) {}
   static Result<RawPeer> Connect(const TransportAddress& a) {
-    NVMEOF_ASSIGN_OR_RETURN(SocketAddress addr,
-                            SocketAddress::Parse(a.traddr, std::stoi(a.trsvcid)));
+    NVMEOF_ASSIGN_OR_RETURN(
+        SocketAddress addr,
+        SocketAddress::Parse(a.traddr, std::stoi(a.trsvcid)));
     Fd fd(socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
     int one = 1;  // small writes go out at once, as a real host's do
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -44,7 +45,9 @@ class RawPeer {
     ASSERT_EQ(send(fd_.get(), p, n, MSG_NOSIGNAL), static_cast<ssize_t>(n));
   }
   template <typename T>
-  void SendPdu(const T& pdu) { Send(&pdu, sizeof(pdu)); }
+  void SendPdu(const T& pdu) {
+    Send(&pdu, sizeof(pdu));
+  }
   // Reads what is there without blocking.
   void Poll() {
     uint8_t buf[65536];
@@ -86,8 +89,9 @@ class TcpWireTest : public ::testing::Test {
           QueuePair* raw = qp.get();
           qps_.push_back(std::move(qp));
           raw->SetConnected(1, false);
-          raw->SetCallbacks({[this](Status s) { errors_.push_back(s); },
-                             [this, raw](CapsulePtr c) { OnCommand(raw, std::move(c)); }});
+          raw->SetCallbacks(
+              {[this](Status s) { errors_.push_back(s); },
+               [this, raw](CapsulePtr c) { OnCommand(raw, std::move(c)); }});
         });
     ASSERT_TRUE(l.ok()) << l.status().ToString();
     listener_ = std::move(l).value();
@@ -113,7 +117,8 @@ class TcpWireTest : public ::testing::Test {
     statuses_.push_back(v);
     if (v.ok() && c->sqe().opcode == 0x02 && c->data_length() > 0) {
       source_.resize(c->data_length());
-      for (size_t i = 0; i < source_.size(); ++i) source_[i] = static_cast<uint8_t>(i * 7);
+      for (size_t i = 0; i < source_.size(); ++i)
+        source_[i] = static_cast<uint8_t>(i * 7);
       SendDataResult r = c->SendData(0, MemDesc(source_.data(), source_.size()),
                                      true, nullptr);
       if (r.outcome != SendDataOutcome::kCompleted) Respond(qp, *c, r.status);
@@ -126,16 +131,19 @@ class TcpWireTest : public ::testing::Test {
     Capsule* cmd = c.get();
     held_.push_back(std::move(c));
     sink_.resize(cmd->data_length());
-    cmd->ReceiveData(0, MemDesc(sink_.data(), sink_.size()), [=, this](Status s) {
-      piece_statuses_.push_back(s);
-      Respond(qp, *cmd, s.ok() ? kNvmeSuccess : GenericStatus(sc::kTransientTransportError));
-      for (auto it = held_.begin(); it != held_.end(); ++it) {
-        if (it->get() == cmd) {
-          held_.erase(it);
-          break;
-        }
-      }
-    });
+    cmd->ReceiveData(
+        0, MemDesc(sink_.data(), sink_.size()), [=, this](Status s) {
+          piece_statuses_.push_back(s);
+          Respond(qp, *cmd,
+                  s.ok() ? kNvmeSuccess
+                         : GenericStatus(sc::kTransientTransportError));
+          for (auto it = held_.begin(); it != held_.end(); ++it) {
+            if (it->get() == cmd) {
+              held_.erase(it);
+              break;
+            }
+          }
+        });
   }
   void Respond(QueuePair* qp, const Capsule& cmd, NvmeStatus st) {
     Cqe cqe{};
@@ -156,7 +164,8 @@ class TcpWireTest : public ::testing::Test {
     ICRespPdu resp;
     std::memcpy(&resp, p.rx().data(), sizeof(resp));
     EXPECT_EQ(resp.ch.type, PduType::kICResp);
-    EXPECT_EQ(resp.dgst, (hdgst ? kDgstHdgstEnable : 0) | (ddgst ? kDgstDdgstEnable : 0));
+    EXPECT_EQ(resp.dgst,
+              (hdgst ? kDgstHdgstEnable : 0) | (ddgst ? kDgstDdgstEnable : 0));
     EXPECT_EQ(resp.cpda, 0);
     EXPECT_EQ(resp.maxh2cdata, 8192u);
     p.rx().erase(p.rx().begin(), p.rx().begin() + sizeof(resp));
@@ -165,22 +174,34 @@ class TcpWireTest : public ::testing::Test {
   }
 
   void WaitBytes(RawPeer& p, size_t n) {
-    ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= n || p.eof(); }, kWait));
+    ASSERT_TRUE(loop_->RunUntil(
+        [&] {
+          p.Poll();
+          return p.rx().size() >= n || p.eof();
+        },
+        kWait));
     ASSERT_GE(p.rx().size(), n);
   }
 
   // Waits for a C2HTermReq at the start of what the peer has received and
   // for the connection to close; checks FES and FEI.
   void ExpectTermReq(RawPeer& p, Fes fes, uint32_t fei) {
-    ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.eof(); }, kWait))
+    ASSERT_TRUE(loop_->RunUntil(
+        [&] {
+          p.Poll();
+          return p.eof();
+        },
+        kWait))
         << "connection not closed";
     ASSERT_GE(p.rx().size(), sizeof(TermReqHeader)) << "no TermReq";
     TermReqHeader t;
     std::memcpy(&t, p.rx().data(), sizeof(t));
     EXPECT_EQ(t.ch.type, PduType::kC2HTermReq);
-    EXPECT_EQ(t.fes, static_cast<uint16_t>(fes)) << FesName(static_cast<Fes>(t.fes));
+    EXPECT_EQ(t.fes, static_cast<uint16_t>(fes))
+        << FesName(static_cast<Fes>(t.fes));
     EXPECT_EQ(t.fei(), fei);
-    EXPECT_EQ(p.rx().size(), t.ch.plen) << "TermReq PLEN covers the header copy";
+    EXPECT_EQ(p.rx().size(), t.ch.plen)
+        << "TermReq PLEN covers the header copy";
     EXPECT_GT(t.ch.plen, sizeof(TermReqHeader)) << "offending header included";
     ExpectStillServing();
   }
@@ -294,7 +315,8 @@ TEST_F(TcpWireTest, H2CDataWithUnknownTtag) {
   RawPeer p = ConnectedPeer();
   R2THeader r2t = WriteAwaitingR2T(p, 5, 4096);
   std::vector<uint8_t> data(4096, 0xAB);
-  H2CDataHeader h = MakeH2CData(5, static_cast<uint16_t>(r2t.ttag + 1), 0, 4096, true, fmt_);
+  H2CDataHeader h =
+      MakeH2CData(5, static_cast<uint16_t>(r2t.ttag + 1), 0, 4096, true, fmt_);
   p.SendPdu(h);
   p.Send(data.data(), data.size());
   ExpectTermReq(p, Fes::kInvalidHeaderField, 10);
@@ -357,7 +379,8 @@ TEST_F(TcpWireTest, DataDigestErrorFailsOneCommandOnly) {
   std::memcpy(&r, p.rx().data(), sizeof(r));
   ASSERT_EQ(r.ch.type, PduType::kCapsuleResp);
   EXPECT_EQ(r.rccqe.cid, 1);
-  EXPECT_EQ(NvmeStatus::FromCqeStatus(r.rccqe.status).sc, sc::kTransientTransportError);
+  EXPECT_EQ(NvmeStatus::FromCqeStatus(r.rccqe.status).sc,
+            sc::kTransientTransportError);
   p.rx().erase(p.rx().begin(), p.rx().begin() + rsp_len);
 
   // H2CData with a wrong digest: also just that command.
@@ -371,7 +394,8 @@ TEST_F(TcpWireTest, DataDigestErrorFailsOneCommandOnly) {
   WaitBytes(p, rsp_len);
   std::memcpy(&r, p.rx().data(), sizeof(r));
   EXPECT_EQ(r.rccqe.cid, 2);
-  EXPECT_EQ(NvmeStatus::FromCqeStatus(r.rccqe.status).sc, sc::kTransientTransportError);
+  EXPECT_EQ(NvmeStatus::FromCqeStatus(r.rccqe.status).sc,
+            sc::kTransientTransportError);
   ASSERT_EQ(piece_statuses_.size(), 1u);
   EXPECT_EQ(piece_statuses_[0].code(), StatusCode::kDataLoss);
   p.rx().erase(p.rx().begin(), p.rx().begin() + rsp_len);
@@ -419,7 +443,8 @@ TEST_F(TcpWireTest, PeerLeavingMidInCapsuleDataLeaksNothing) {
     p.Send(part.data(), part.size());
   }  // closed with 924 bytes of data missing
   ASSERT_TRUE(loop_->RunUntil([&] { return !errors_.empty(); }, kWait));
-  EXPECT_EQ(errors_[0].code(), StatusCode::kUnavailable) << errors_[0].ToString();
+  EXPECT_EQ(errors_[0].code(), StatusCode::kUnavailable)
+      << errors_[0].ToString();
   // TearDown closes the queue pair and checks the pool is whole.
 }
 
@@ -428,7 +453,12 @@ TEST_F(TcpWireTest, SilentPeerIsDroppedAfterTheICTimeout) {
   ASSERT_TRUE(peer.ok());
   // Says nothing: the controller closes the connection (no TermReq: there
   // is no PDU to complain about) and serves the next one.
-  ASSERT_TRUE(loop_->RunUntil([&] { peer->Poll(); return peer->eof(); }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        peer->Poll();
+        return peer->eof();
+      },
+      kWait));
   EXPECT_TRUE(peer->rx().empty());
   EXPECT_TRUE(qps_.empty());
   ExpectStillServing();
@@ -448,7 +478,8 @@ TEST_F(TcpWireTest, ReadIsSplitIntoC2HDataPdus) {
     CapsuleCmdHeader h = MakeCapsuleCmd(sqe, fmt_, 0);
     SendWithDigest(p, &h, sizeof(h));
     const uint32_t dg = digests ? 4 : 0;
-    const size_t total = 3 * (24 + dg + dg) + 20000 + sizeof(CapsuleRespHeader) + dg;
+    const size_t total =
+        3 * (24 + dg + dg) + 20000 + sizeof(CapsuleRespHeader) + dg;
     WaitBytes(p, total);
     size_t at = 0;
     uint32_t expect_off = 0;
@@ -471,7 +502,8 @@ TEST_F(TcpWireTest, ReadIsSplitIntoC2HDataPdus) {
         EXPECT_EQ(dd, ComputeCrc32c(p.rx().data() + at + 28, len));
       }
       const uint8_t* payload = p.rx().data() + at + 24 + dg;
-      EXPECT_TRUE(std::equal(payload, payload + len, source_.begin() + expect_off));
+      EXPECT_TRUE(
+          std::equal(payload, payload + len, source_.begin() + expect_off));
       at += c.ch.plen;
       expect_off += len;
     }
@@ -523,25 +555,34 @@ class TcpHostWireTest : public ::testing::Test {
 
   // Starts a host connect and accepts it on the raw side.
   RawPeer StartConnect(HostQueuePairParams params = {}) {
-    TransportRegistry::Global().Find(TransportType::kTcp)->Connect(
-        *loop_, {TransportType::kTcp, "127.0.0.1", port_}, params,
-        {[this](Status s) { errors_.push_back(s); }, [](CapsulePtr) {}},
-        [this](Result<std::unique_ptr<QueuePair>> r) {
-          connected_ = true;
-          if (r.ok()) {
-            qp_ = std::move(r).value();
-          } else {
-            connect_status_ = r.status();
-          }
-        });
+    TransportRegistry::Global()
+        .Find(TransportType::kTcp)
+        ->Connect(
+            *loop_, {TransportType::kTcp, "127.0.0.1", port_}, params,
+            {[this](Status s) { errors_.push_back(s); }, [](CapsulePtr) {}},
+            [this](Result<std::unique_ptr<QueuePair>> r) {
+              connected_ = true;
+              if (r.ok()) {
+                qp_ = std::move(r).value();
+              } else {
+                connect_status_ = r.status();
+              }
+            });
     Fd accepted;
-    EXPECT_TRUE(loop_->RunUntil([&] {
-      auto c = AcceptTcp(listen_fd_.get());
-      if (c.ok() && c->valid()) accepted = std::move(c).value();
-      return accepted.valid();
-    }, kWait));
+    EXPECT_TRUE(loop_->RunUntil(
+        [&] {
+          auto c = AcceptTcp(listen_fd_.get());
+          if (c.ok() && c->valid()) accepted = std::move(c).value();
+          return accepted.valid();
+        },
+        kWait));
     RawPeer p(std::move(accepted));
-    EXPECT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= sizeof(ICReqPdu); }, kWait));
+    EXPECT_TRUE(loop_->RunUntil(
+        [&] {
+          p.Poll();
+          return p.rx().size() >= sizeof(ICReqPdu);
+        },
+        kWait));
     ICReqPdu req;
     std::memcpy(&req, p.rx().data(), sizeof(req));
     EXPECT_EQ(req.ch.type, PduType::kICReq);
@@ -581,7 +622,12 @@ TEST_F(TcpHostWireTest, ICRespWithSmallMaxH2CDataFailsTheConnect) {
       << connect_status_.ToString();
   EXPECT_EQ(qp_, nullptr);
   // The H2CTermReq goes out, then the connection closes.
-  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.eof(); }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        p.Poll();
+        return p.eof();
+      },
+      kWait));
   ASSERT_GE(p.rx().size(), sizeof(TermReqHeader));
   TermReqHeader t;
   std::memcpy(&t, p.rx().data(), sizeof(t));
@@ -594,7 +640,12 @@ TEST_F(TcpHostWireTest, ICRespGrantingUnaskedDigestFailsTheConnect) {
   p.SendPdu(MakeICResp(0, true, false, 8192));
   ASSERT_TRUE(loop_->RunUntil([&] { return connected_; }, kWait));
   EXPECT_FALSE(connect_status_.ok());
-  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.eof(); }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        p.Poll();
+        return p.eof();
+      },
+      kWait));
   ASSERT_GE(p.rx().size(), sizeof(TermReqHeader));
   TermReqHeader t;
   std::memcpy(&t, p.rx().data(), sizeof(t));
@@ -610,7 +661,12 @@ TEST_F(TcpHostWireTest, C2HDataForUnknownCidIsFatal) {
   std::vector<uint8_t> data(512, 1);
   p.SendPdu(MakeC2HData(42, 0, 512, C2HEnd::kLast, PduFormat{}));
   p.Send(data.data(), data.size());
-  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.eof(); }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        p.Poll();
+        return p.eof();
+      },
+      kWait));
   TermReqHeader t;
   ASSERT_GE(p.rx().size(), sizeof(t));
   std::memcpy(&t, p.rx().data(), sizeof(t));
@@ -648,7 +704,12 @@ TEST_F(TcpHostWireTest, H2CDataSplitAtMaxH2CData) {
   cmd->AppendData(MemDesc(data.data(), data.size()), true,
                   [&](Status s) { data_done = s.ok(); });
   ASSERT_TRUE(qp_->Transmit(*cmd).ok());
-  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= 72; }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        p.Poll();
+        return p.rx().size() >= 72;
+      },
+      kWait));
   CapsuleCmdHeader c;
   std::memcpy(&c, p.rx().data(), sizeof(c));
   EXPECT_EQ(c.ccsqe.sgl1.type, kSglTransportType);
@@ -657,7 +718,12 @@ TEST_F(TcpHostWireTest, H2CDataSplitAtMaxH2CData) {
   p.rx().clear();
   p.SendPdu(MakeR2T(12, 33, 0, 20000, PduFormat{}));
   const size_t total = 3 * 24 + 20000;
-  ASSERT_TRUE(loop_->RunUntil([&] { p.Poll(); return p.rx().size() >= total; }, kWait));
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] {
+        p.Poll();
+        return p.rx().size() >= total;
+      },
+      kWait));
   size_t at = 0;
   uint32_t off = 0;
   for (uint32_t len : {8192u, 8192u, 3616u}) {
@@ -706,7 +772,8 @@ TEST_F(TcpHostWireTest, C2HDataDigestErrorFailsOneCommand) {
     uint32_t hd = HeaderDigest(&h, sizeof(h));
     p.Send(&hd, 4);
     p.Send(data.data(), data.size());
-    uint32_t dd = ComputeCrc32c(data.data(), data.size()) ^ (cid == 1 ? 1u : 0u);
+    uint32_t dd =
+        ComputeCrc32c(data.data(), data.size()) ^ (cid == 1 ? 1u : 0u);
     p.Send(&dd, 4);
     CapsuleRespHeader rsp = MakeCapsuleResp(Cqe{0, 0, 0, 0, cid, 0}, fmt);
     p.SendPdu(rsp);
@@ -714,7 +781,8 @@ TEST_F(TcpHostWireTest, C2HDataDigestErrorFailsOneCommand) {
     p.Send(&hd, 4);
     ASSERT_TRUE(loop_->RunUntil([&] { return data_done; }, kWait));
     if (cid == 1) {
-      EXPECT_EQ(data_status.code(), StatusCode::kDataLoss) << data_status.ToString();
+      EXPECT_EQ(data_status.code(), StatusCode::kDataLoss)
+          << data_status.ToString();
     } else {
       EXPECT_TRUE(data_status.ok()) << data_status.ToString();
       EXPECT_EQ(buf, data);

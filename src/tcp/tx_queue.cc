@@ -61,7 +61,8 @@ size_t TxQueue::Gather(iovec* iov, size_t* bytes) const {
         skip -= static_cast<uint32_t>(len);
         return;
       }
-      iov[n].iov_base = const_cast<uint8_t*>(static_cast<const uint8_t*>(p)) + skip;
+      iov[n].iov_base =
+          const_cast<uint8_t*>(static_cast<const uint8_t*>(p)) + skip;
       iov[n].iov_len = len - skip;
       *bytes += len - skip;
       skip = 0;

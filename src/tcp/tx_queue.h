@@ -100,7 +100,8 @@ Status SendmsgError(int err);
 ssize_t SendIov(int fd, const iovec* iov, size_t count);
 
 template <typename Complete>
-TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete, Status* error) {
+TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete,
+                                    Status* error) {
   iovec iov[kMaxIov];
   while (head_ != nullptr) {
     size_t bytes = 0;

@@ -98,18 +98,21 @@ Status LoopbackQueuePair::DoTransmit(Capsule& c) {
 
 Status LoopbackQueuePair::TransmitCommand(LoopbackCapsule& cmd) {
   Sqe& sqe = cmd.mutable_sqe();
-  const uint32_t len = cmd.has_data_ ? static_cast<uint32_t>(cmd.data_.length()) : 0;
-  const bool icd = cmd.has_data_ && cmd.data_to_controller_ && len > 0 &&
-                   len <= max_icd_;
+  const uint32_t len =
+      cmd.has_data_ ? static_cast<uint32_t>(cmd.data_.length()) : 0;
+  const bool icd =
+      cmd.has_data_ && cmd.data_to_controller_ && len > 0 && len <= max_icd_;
   // SGL1 as NVMe/TCP puts it (TCP transport 3.5.2).
-  sqe.flags = static_cast<uint8_t>((sqe.flags & ~kSqeFlagsPsdtMask) | kSqeFlagsPsdtSgl);
+  sqe.flags =
+      static_cast<uint8_t>((sqe.flags & ~kSqeFlagsPsdtMask) | kSqeFlagsPsdtSgl);
   sqe.sgl1 = SglDescriptor{};
   sqe.sgl1.length = len;
   sqe.sgl1.type = icd ? kSglIcdType : kSglTransportType;
 
   if (icd && len > peer_->icd_capacity_) {
     // NVMe/TCP would end the connection (FES: data transfer limit exceeded).
-    Status err = ProtocolError("in-capsule data larger than the controller accepts");
+    Status err =
+        ProtocolError("in-capsule data larger than the controller accepts");
     peer_->ReportError(err);
     ReportError(err);
     return err;
@@ -138,7 +141,8 @@ Status LoopbackQueuePair::TransmitCommand(LoopbackCapsule& cmd) {
 
 Status LoopbackQueuePair::TransmitResponse(LoopbackCapsule& rsp) {
   Capsule* raw = peer_->TakeFromPool(false);
-  if (raw == nullptr) return ResourceExhaustedError("host response pool is full");
+  if (raw == nullptr)
+    return ResourceExhaustedError("host response pool is full");
   Cast(*raw).mutable_cqe() = rsp.cqe();
   peer_->Enqueue(&Cast(*raw));
   return Status();
@@ -156,7 +160,8 @@ void LoopbackQueuePair::DoReceiveData(Capsule& c, uint32_t offset,
   LoopbackCapsule& rx = Cast(c);
   const uint64_t end = uint64_t{offset} + mem.length();
   if (end > rx.data_length()) {
-    completions_.Post(std::move(done), OutOfRangeError("beyond the command's data"));
+    completions_.Post(std::move(done),
+                      OutOfRangeError("beyond the command's data"));
     return;
   }
   if (rx.icd_length_ > 0) {
@@ -295,20 +300,23 @@ void LoopbackQueuePair::DoClose(std::function<void()> done) {
   DropDeliveries();
   if (peer != nullptr) {
     // The other end sees a clean close, later on the loop.
-    peer->completions_.Post([peer](const Status&) { peer->ReportError(Status()); },
-                            Status());
+    peer->completions_.Post(
+        [peer](const Status&) { peer->ReportError(Status()); }, Status());
   }
   // Host data transfers not yet handed to the controller end as cancelled.
   for (size_t i = 0; i < pool_size_; ++i) {
     LoopbackCapsule& c = capsules_[i];
     if (c.is_command() && c.data_done_) {
-      completions_.Post(c.data_done_.Take(), CancelledError("queue pair closed"));
+      completions_.Post(c.data_done_.Take(),
+                        CancelledError("queue pair closed"));
     }
   }
   // Last: the FIFO runs every cancellation above before `done`.
-  completions_.Post([done = std::move(done)](const Status&) {
-    if (done) done();
-  }, Status());
+  completions_.Post(
+      [done = std::move(done)](const Status&) {
+        if (done) done();
+      },
+      Status());
 }
 
 // ---- Listeners, by name ----
@@ -347,7 +355,8 @@ class LoopbackListener final : public Listener {
 
 }  // namespace
 
-void LoopbackTransport::Connect(EventLoop& loop, const TransportAddress& address,
+void LoopbackTransport::Connect(EventLoop& loop,
+                                const TransportAddress& address,
                                 const HostQueuePairParams& params,
                                 QueuePairCallbacks callbacks,
                                 ConnectCallback on_connected) {
@@ -363,13 +372,14 @@ void LoopbackTransport::Connect(EventLoop& loop, const TransportAddress& address
   }
   if (!accept) {
     loop.Defer([on_connected = std::move(on_connected), name = address.traddr] {
-      on_connected(UnavailableError("no loopback listener named '" + name + "'"));
+      on_connected(
+          UnavailableError("no loopback listener named '" + name + "'"));
     });
     return;
   }
   const size_t host_pool = 2 * size_t{params.queue_size} + 1;
-  auto host = std::make_unique<LoopbackQueuePair>(
-      &loop, QueuePairRole::kHost, params.qid, host_pool, 0);
+  auto host = std::make_unique<LoopbackQueuePair>(&loop, QueuePairRole::kHost,
+                                                  params.qid, host_pool, 0);
   host->set_max_icd(params.max_icd);
   host->SetCallbacks(std::move(callbacks));
   const uint32_t icd_capacity = std::max<uint32_t>(8192, cparams.max_io_icd);
@@ -396,7 +406,8 @@ Result<std::unique_ptr<Listener>> LoopbackTransport::Listen(
     return AlreadyExistsError("loopback listener '" + address.traddr +
                               "' exists");
   }
-  auto l = std::make_unique<LoopbackListener>(address, params, std::move(on_accept));
+  auto l =
+      std::make_unique<LoopbackListener>(address, params, std::move(on_accept));
   Listeners()[address.traddr] = l.get();
   return std::unique_ptr<Listener>(std::move(l));
 }

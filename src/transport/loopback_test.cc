@@ -1,8 +1,8 @@
 // The transport API suite over the loopback transport, plus what is
 // loopback's own.
-#include "transport_suite.h"
-
 #include "transport/loopback.h"
+
+#include "transport_suite.h"
 
 namespace nvmeof {
 namespace {

@@ -19,7 +19,8 @@ TEST(MemDescTest, SingleSpan) {
 
 TEST(MemDescTest, ScatterGatherSliceAndCopy) {
   std::vector<uint8_t> a(10), b(5), c(20);
-  iovec iov[3] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
+  iovec iov[3] = {
+      {a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
   MemDesc m(iov, 3);
   EXPECT_EQ(m.length(), 35u);
   iovec out[3];

@@ -33,10 +33,14 @@ Transport* TransportRegistry::Find(TransportType type) const {
 
 std::string_view TransportTypeName(TransportType type) {
   switch (type) {
-    case TransportType::kRdma: return "rdma";
-    case TransportType::kFibreChannel: return "fc";
-    case TransportType::kTcp: return "tcp";
-    case TransportType::kLoopback: return "loop";
+    case TransportType::kRdma:
+      return "rdma";
+    case TransportType::kFibreChannel:
+      return "fc";
+    case TransportType::kTcp:
+      return "tcp";
+    case TransportType::kLoopback:
+      return "loop";
   }
   return "unknown";
 }

@@ -18,7 +18,9 @@ class Crc32c {
  public:
   Crc32c() = default;
   void Update(const void* data, size_t len);
-  void Update(std::span<const uint8_t> data) { Update(data.data(), data.size()); }
+  void Update(std::span<const uint8_t> data) {
+    Update(data.data(), data.size());
+  }
   // The digest of everything passed to Update, as it goes on the wire
   // (little-endian u32).
   uint32_t Finish() const { return ~state_; }

@@ -41,7 +41,8 @@ inline constexpr uint8_t kSglTypeTransportDataBlock = 0x5;
 inline constexpr uint8_t kSglSubtypeAddress = 0x0;
 inline constexpr uint8_t kSglSubtypeOffset = 0x1;
 inline constexpr uint8_t kSglSubtypeTransport = 0xA;
-inline constexpr uint8_t kSglIcdType = (kSglTypeDataBlock << 4) | kSglSubtypeOffset;  // 0x01
+inline constexpr uint8_t kSglIcdType =
+    (kSglTypeDataBlock << 4) | kSglSubtypeOffset;  // 0x01
 inline constexpr uint8_t kSglTransportType =
     (kSglTypeTransportDataBlock << 4) | kSglSubtypeTransport;  // 0x5A
 
@@ -137,8 +138,12 @@ inline constexpr uint8_t kFabricsOpcode = 0x7F;
 
 // Data transfer direction encoded in opcode bits 1:0 (Base spec 5):
 // 01b host to controller, 10b controller to host, 11b bidirectional.
-enum class DataDirection : uint8_t { kNone = 0, kHostToController = 1,
-                                     kControllerToHost = 2, kBidirectional = 3 };
+enum class DataDirection : uint8_t {
+  kNone = 0,
+  kHostToController = 1,
+  kControllerToHost = 2,
+  kBidirectional = 3
+};
 inline constexpr DataDirection OpcodeDataDirection(uint8_t opcode) {
   return static_cast<DataDirection>(opcode & 0x3);
 }

@@ -33,10 +33,11 @@ struct NvmeStatus {
 
   // The CQE status field (bits 15:1; the phase bit 0 is left clear).
   constexpr uint16_t ToCqeStatus() const {
-    return static_cast<uint16_t>((dnr ? 1u << 15 : 0u) | (more ? 1u << 14 : 0u) |
-                                 (uint32_t{crd & 0x3u} << 12) |
-                                 (uint32_t{static_cast<uint8_t>(sct) & 0x7u} << 9) |
-                                 (uint32_t{sc} << 1));
+    return static_cast<uint16_t>(
+        (dnr ? 1u << 15 : 0u) | (more ? 1u << 14 : 0u) |
+        (uint32_t{crd & 0x3u} << 12) |
+        (uint32_t{static_cast<uint8_t>(sct) & 0x7u} << 9) |
+        (uint32_t{sc} << 1));
   }
   static constexpr NvmeStatus FromCqeStatus(uint16_t field) {
     NvmeStatus s;
@@ -58,7 +59,8 @@ struct NvmeStatus {
   }
 };
 
-constexpr NvmeStatus MakeStatus(StatusCodeType sct, uint8_t sc, bool dnr = false) {
+constexpr NvmeStatus MakeStatus(StatusCodeType sct, uint8_t sc,
+                                bool dnr = false) {
   NvmeStatus s;
   s.sct = sct;
   s.sc = sc;
