@@ -238,6 +238,9 @@ class QueuePair {
   bool is_admin() const { return qid_ == 0; }
   EventLoop& loop() const { return *loop_; }
   virtual TransportType transport_type() const = 0;
+  // This end's address (TCP: the socket's local address); empty when the
+  // transport has none or the connection is gone.
+  virtual TransportAddress local_address() const { return {}; }
 
   // Sets the callbacks; a controller does it in the accept callback, before
   // any capsule can be received.

@@ -13,6 +13,13 @@ namespace nvmeof::target {
 
 void ControllerQueue::BuildDiscoveryLog(std::vector<uint8_t>& out) {
   std::vector<DiscoveryLogEntry> entries;
+  // A port on a wildcard address reports the address this host reached
+  // (as Linux nvmet does): 0.0.0.0 is no address to connect to.
+  std::string traddr = port_->traddr;
+  if (traddr == "0.0.0.0" || traddr == "::") {
+    TransportAddress local = qp_->local_address();
+    if (!local.traddr.empty()) traddr = local.traddr;
+  }
   auto add = [&](const std::string& nqn, uint8_t subtype, uint16_t eflags) {
     DiscoveryEntryFields f;
     f.trtype = port_->trtype;
@@ -27,7 +34,7 @@ void ControllerQueue::BuildDiscoveryLog(std::vector<uint8_t>& out) {
     f.asqsz = 32;
     f.eflags = eflags;
     f.trsvcid = port_->trsvcid;
-    f.traddr = port_->traddr;
+    f.traddr = traddr;
     f.subnqn = nqn;
     f.sectype = kSectypeNone;
     Result<DiscoveryLogEntry> e = BuildDiscoveryLogEntry(f, '\0');

@@ -200,6 +200,18 @@ void TcpQueuePair::CompleteItem(TxItem* item, const Status& status) {
   tx_.Recycle(item);
 }
 
+TransportAddress TcpQueuePair::local_address() const {
+  TransportAddress a;
+  a.trtype = TransportType::kTcp;
+  if (!fd_.valid()) return a;
+  Result<SocketAddress> local = LocalAddress(fd_.get());
+  if (local.ok()) {
+    a.traddr = local->Host();
+    a.trsvcid = std::to_string(local->Port());
+  }
+  return a;
+}
+
 Status TcpQueuePair::DoTransmit(Capsule& c) {
   if (state_ != State::kReady) return UnavailableError("connection is down");
   return is_host() ? HostTransmit(Cast(c))

@@ -89,6 +89,7 @@ class TcpQueuePair final : public QueuePair,
   ~TcpQueuePair() override;
 
   TransportType transport_type() const override { return TransportType::kTcp; }
+  TransportAddress local_address() const override;
 
  protected:
   Status DoTransmit(Capsule& c) override;
