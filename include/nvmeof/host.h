@@ -11,7 +11,8 @@
 // its thread, and every callback runs there, never inside the call that
 // submitted the command. The blocking calls run that loop on the calling
 // thread until they are done (REQUIRES: the loop is not running anywhere
-// else).
+// else, and the caller is not inside a CompletionCallback, which runs while
+// a transport is reading: Defer the blocking work to the loop instead).
 //
 // Errors: a Completion's `status` is a local or transport failure (the
 // command did not complete: connection lost, timeout); otherwise `cqe`
@@ -69,6 +70,14 @@ struct ConnectOptions {
   // association (true), or failed at once with the connection's status.
   // Either way every command completes exactly once.
   bool retry_after_reconnect = true;
+
+  // Asynchronous events (off: the application sends its own AERs): when
+  // the controller supports namespace-attribute
+  // notices, an Asynchronous Event Request is kept outstanding; on a notice
+  // the host reads the Changed Namespace List and the active namespaces and
+  // calls this with the active NSIDs (on the loop).
+  bool async_events = true;
+  std::function<void(const std::vector<uint32_t>& active_nsids)> on_namespaces_changed;
 };
 
 // The host NQN and host ID nvme-cli would use: /etc/nvme/hostnqn and
@@ -124,6 +133,17 @@ class Controller {
   void SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
                 bool to_controller, CompletionCallback done);
 
+  // Read, Write or Compare (opcode 0x02, 0x01, 0x05) of data.length()
+  // bytes at `slba`, split into commands of at most max_transfer() bytes
+  // when larger; `done` runs once, with the first failure if any.
+  // REQUIRES: data.length() is a multiple of `block_size`, the namespace's.
+  void SubmitRw(uint16_t qid, uint8_t opcode, uint32_t nsid, uint64_t slba,
+                uint32_t block_size, const MemDesc& data, CompletionCallback done);
+
+  // The active NSIDs (Identify CNS 2), as last read.
+  const std::vector<uint32_t>& active_namespaces() const { return active_nsids_; }
+  int async_events() const { return async_events_; }
+
   // ---- blocking (run the loop until the command completes) ----
   Completion AdminSync(const Sqe& sqe, const MemDesc& data = {},
                        bool to_controller = false);
@@ -178,6 +198,12 @@ class Controller {
   Status Reestablish();
   void FailHeld(const Status& why);
 
+  // ---- asynchronous events (events.cc) ----
+  Status EnableAsyncEvents();
+  void SubmitAer();
+  void OnAer(const Completion& c);
+  Status RefreshNamespaces();
+
   EventLoop* const loop_;
   const ConnectOptions options_;
   std::unique_ptr<HostQueue> admin_;
@@ -202,6 +228,10 @@ class Controller {
   IoRequest* held_tail_ = nullptr;
   IoRequest* free_requests_ = nullptr;
   std::vector<std::unique_ptr<IoRequest[]>> request_chunks_;
+
+  std::vector<uint32_t> active_nsids_;
+  bool aer_enabled_ = false;
+  int async_events_ = 0;
 };
 
 }  // namespace nvmeof::host

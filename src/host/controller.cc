@@ -108,8 +108,12 @@ Result<std::unique_ptr<Controller>> Controller::Connect(
   // MDTS is in units of CAP.MPSMIN pages (4 KiB << MPSMIN).
   const uint32_t page = 4096u << ((c->cap_ >> 48) & 0xF);
   c->max_transfer_ = c->id_.mdts == 0 ? 0 : page << c->id_.mdts;
-  if (!c->is_discovery()) NVMEOF_RETURN_IF_ERROR(c->ConnectIoQueues());
+  if (!c->is_discovery()) {
+    NVMEOF_RETURN_IF_ERROR(c->ConnectIoQueues());
+    NVMEOF_RETURN_IF_ERROR(c->RefreshNamespaces());
+  }
   c->StartKeepAlive();
+  NVMEOF_RETURN_IF_ERROR(c->EnableAsyncEvents());
   return c;
 }
 

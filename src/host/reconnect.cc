@@ -197,6 +197,7 @@ void Controller::TryReconnect() {
     fast_io_failed_ = false;
     NVMEOF_LOG(kInfo, "controller reconnected: cntlid %u", cntlid_);
     StartKeepAlive();
+    EnableAsyncEvents().IgnoreError();
     IoRequest* r = held_head_;
     held_head_ = held_tail_ = nullptr;
     while (r != nullptr) {

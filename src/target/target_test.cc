@@ -443,7 +443,12 @@ TEST_P(TargetTest, AccessControlAndConnectChecks) {
 }
 
 TEST_P(TargetTest, AsyncEventCompletesOnNamespaceChange) {
-  ConnectDefault();
+  // The test sends its own AERs: the library's are off.
+  host::ConnectOptions o = Options();
+  o.async_events = false;
+  auto connected = host::Controller::Connect(*loop_, o);
+  ASSERT_TRUE(connected.ok());
+  ctrl_ = std::move(connected).value();
   Sqe aec{};
   aec.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
   aec.cdw10 = static_cast<uint8_t>(FeatureId::kAsyncEventConfiguration);
@@ -492,6 +497,60 @@ TEST_P(TargetTest, AsyncEventCompletesOnNamespaceChange) {
   EXPECT_EQ(pending, 4);  // held until the association ends
   ctrl_.reset();          // they end (cancelled) while `pending` still lives
   EXPECT_EQ(pending, 0);
+}
+
+// The library splits a transfer larger than MDTS (1 MiB here) into
+// several commands and completes it once.
+TEST_P(TargetTest, TransfersLargerThanMdtsAreSplit) {
+  ConnectDefault();
+  ASSERT_EQ(ctrl_->max_transfer(), 1u << 20);
+  std::vector<uint8_t> data((3u << 20) + 4096);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 13 + i / 4096);
+  auto rw = [&](uint8_t opcode, std::vector<uint8_t>& buf, uint64_t slba) {
+    bool done = false;
+    host::Completion out;
+    ctrl_->SubmitRw(1, opcode, 1, slba, 512, MemDesc(buf.data(), buf.size()),
+                    [&](host::Completion c) {
+                      EXPECT_FALSE(done) << "completed twice";
+                      out = std::move(c);
+                      done = true;
+                    });
+    EXPECT_TRUE(loop_->RunUntil([&] { return done; }, std::chrono::seconds(10)));
+    return out;
+  };
+  host::Completion w = rw(0x01, data, 100);
+  ASSERT_TRUE(w.ok()) << w.status.ToString() << NvmeStatusToString(w.nvme());
+  std::vector<uint8_t> back(data.size());
+  ASSERT_TRUE(rw(0x02, back, 100).ok());
+  EXPECT_EQ(back, data);
+  EXPECT_TRUE(rw(0x05, data, 100).ok());  // Compare, split too
+  // A range that runs off the end: the failing chunk's status, once.
+  host::Completion bad = rw(0x02, back, kRamSize / 512 - 4096);
+  EXPECT_EQ(bad.nvme().sc, sc::kLbaOutOfRange);
+}
+
+// The host keeps an AER outstanding; on a namespace-attribute notice it
+// rereads the namespace list and tells the application.
+TEST_P(TargetTest, HostHandlesNamespaceChangeNotices) {
+  host::ConnectOptions o = Options();
+  std::vector<uint32_t> told;
+  int calls = 0;
+  o.on_namespaces_changed = [&](const std::vector<uint32_t>& active) {
+    told = active;
+    ++calls;
+  };
+  auto c = host::Controller::Connect(*loop_, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ctrl_ = std::move(c).value();
+  EXPECT_EQ(ctrl_->active_namespaces(), (std::vector<uint32_t>{1, 2}));
+  std::shared_ptr<Controller> target_ctrl = target_.FindController(ctrl_->cntlid());
+  ASSERT_NE(target_ctrl, nullptr);
+  for (int round = 1; round <= 2; ++round) {
+    target_ctrl->loop().Post([target_ctrl] { target_ctrl->NotifyNamespaceChanged(1); });
+    ASSERT_TRUE(loop_->RunUntil([&] { return calls == round; }, std::chrono::seconds(5)));
+    EXPECT_EQ(told, (std::vector<uint32_t>{1, 2}));
+  }
+  EXPECT_EQ(ctrl_->async_events(), 2);  // and the AER was re-armed each time
 }
 
 TEST_P(TargetTest, DiscoveryGenctrFollowsTheConfiguration) {
