@@ -163,30 +163,21 @@ Result<uint32_t> BlockSize(host::Controller& ctrl, uint32_t nsid) {
 }
 
 // Read, Write or Compare of `buf` at `slba`, split at MDTS.
+// Read, Write or Compare of `buf` at `slba`; the library splits at MDTS.
 Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid,
                 uint64_t slba, uint32_t block_size, std::vector<uint8_t>& buf) {
-  const uint32_t max =
-      ctrl.max_transfer() == 0 ? (1u << 20) : ctrl.max_transfer();
-  const uint64_t max_blocks = std::min<uint64_t>(max / block_size, 65536);
-  const uint64_t blocks = buf.size() / block_size;
-  for (uint64_t done = 0; done < blocks;) {
-    const uint64_t n = std::min(blocks - done, max_blocks);
-    Sqe sqe{};
-    sqe.opcode = opcode;
-    sqe.nsid = nsid;
-    const uint64_t lba = slba + done;
-    sqe.cdw10 = static_cast<uint32_t>(lba);
-    sqe.cdw11 = static_cast<uint32_t>(lba >> 32);
-    sqe.cdw12 = static_cast<uint32_t>(n - 1);
-    host::Completion c = ctrl.IoSync(
-        1, sqe, MemDesc(buf.data() + done * block_size, n * block_size),
-        opcode != 0x02);
-    if (!c.status.ok()) return c.status;
-    if (!c.nvme().ok()) {
-      return Status(StatusCode::kFailedPrecondition,
-                    NvmeStatusToString(c.nvme()));
-    }
-    done += n;
+  bool done = false;
+  host::Completion out;
+  ctrl.SubmitRw(1, opcode, nsid, slba, block_size,
+                MemDesc(buf.data(), buf.size()), [&](host::Completion c) {
+                  out = std::move(c);
+                  done = true;
+                });
+  ctrl.loop().RunUntil([&] { return done; }, std::chrono::minutes(5));
+  if (!done) return DeadlineExceededError("transfer did not complete");
+  if (!out.status.ok()) return out.status;
+  if (!out.nvme().ok()) {
+    return Status(StatusCode::kFailedPrecondition, NvmeStatusToString(out.nvme()));
   }
   return Status();
 }
