@@ -2,6 +2,8 @@
 // of nvme-cli: discover, identify, read, write, and more. Each verb
 // connects (TCP), does its work and disconnects.
 
+#include <sched.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
@@ -423,10 +425,21 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   perf_cmd->add_flag("--verify", perf.verify,
                      "write patterns and check them on read");
+  perf_cmd->add_option("--cpu", perf.cpu,
+                       "pin to this CPU (run the target on another)");
   perf_cmd->add_option("-o,--output-format", c.output, "normal or json");
   CLI11_PARSE(app, argc, argv);
   perf.json = c.output == "json";
 
+  if (perf.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(perf.cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+      std::fprintf(stderr, "nvmeof: cannot pin to CPU %d\n", perf.cpu);
+      return 1;
+    }
+  }
   nvmeof::RegisterTcpTransport();
   std::string verb = app.get_subcommands().front()->get_name();
   return nvmeof::tools::RunVerb(

@@ -19,6 +19,7 @@ struct PerfOptions {
   int seconds = 10;
   bool verify = false;
   bool json = false;
+  int cpu = -1;  // pin the run to this CPU (-1: no pinning)
 };
 
 // Runs the load on `ctrl`'s I/O queues; prints a line a second and the

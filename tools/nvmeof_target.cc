@@ -86,6 +86,8 @@ int main(int argc, char** argv) try {
   std::string config_path;
   std::string log_level = "info";
   bool print_config = false;
+  std::vector<int> cpus;
+  bool poll = false;
   app.add_option("--ram", ram,
                  "serve one RAM namespace of this size (e.g. 1G, 512M) without "
                  "a config file");
@@ -105,6 +107,11 @@ int main(int argc, char** argv) try {
                  "--ram and the others");
   app.add_option("--log-level", log_level, "error, warn, info or debug")
       ->capture_default_str();
+  app.add_option("--cpus", cpus,
+                 "pin the I/O threads to these CPUs, in turn (e.g. --cpus 0,2)")
+      ->delimiter(',');
+  app.add_flag("--poll", poll,
+               "busy-poll: threads never sleep (lowest latency, a core each)");
   app.add_flag("--print-config", print_config,
                "print the effective config as JSON and exit");
   CLI11_PARSE(app, argc, argv);
@@ -156,7 +163,7 @@ int main(int argc, char** argv) try {
                  target.status().ToString().c_str());
     return 1;
   }
-  nvmeof::Status started = (*target)->Start(static_cast<int>(config->threads));
+  nvmeof::Status started = (*target)->Start(static_cast<int>(config->threads), cpus, poll);
   if (!started.ok()) {
     std::fprintf(stderr, "nvmeof-target: %s\n", started.ToString().c_str());
     return 1;

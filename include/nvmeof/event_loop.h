@@ -100,6 +100,10 @@ class EventLoop {
   // event instead of sleeping.
   bool RunUntil(const std::function<bool()>& done, Clock::duration timeout);
 
+  // Busy polling: turns never sleep in epoll (lowest latency, one core
+  // spinning). Set before Run().
+  void set_busy_poll(bool on) { busy_poll_ = on; }
+
   // Makes Run() return after the current turn. Thread-safe. Work still
   // posted stays queued and runs if the loop runs again.
   void Stop();
@@ -159,6 +163,7 @@ class EventLoop {
   std::atomic<std::thread::id> owner_{};
   std::atomic<bool> stop_{false};
   Clock::time_point now_;
+  bool busy_poll_ = false;
 
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;  // guarded by post_mu_

@@ -77,7 +77,7 @@ void EventLoop::Stop() {
 }
 
 int EventLoop::WaitMs(Clock::duration max_wait) const {
-  if (task_head_ != nullptr) return 0;
+  if (task_head_ != nullptr || busy_poll_) return 0;
   Clock::duration wait = max_wait;
   if (!timer_heap_.empty()) {
     Clock::duration until = timer_heap_.top().deadline - Clock::now();

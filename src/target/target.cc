@@ -1,5 +1,8 @@
 #include "target/target.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdio>
 #include <future>
 
@@ -70,7 +73,7 @@ const ListenParams& Target::port_params(const Port& port) const {
   return port_params_.front();
 }
 
-Status Target::Start(int threads) {
+Status Target::Start(int threads, const std::vector<int>& cpus, bool busy_poll) {
   if (started_) return FailedPreconditionError("target already started");
   if (threads <= 0)
     threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -116,9 +119,19 @@ Status Target::Start(int threads) {
   started_ = true;
   start_time_ = std::chrono::steady_clock::now();
   genctr_ = ComputeGenctr();
-  for (auto& t : threads_) {
-    EventLoop* loop = t->loop;
-    t->thread = std::thread([loop] { loop->Run(); });
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    EventLoop* loop = threads_[i]->loop;
+    loop->set_busy_poll(busy_poll);
+    const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+    threads_[i]->thread = std::thread([loop, cpu] {
+      if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      }
+      loop->Run();
+    });
   }
   return Status();
 }

@@ -59,8 +59,11 @@ class Target {
                  const ListenParams& params);
 
   // Starts `threads` I/O threads (0: the number of cores) and listens on
-  // every port. On failure nothing is left running.
-  Status Start(int threads);
+  // every port. With `cpus`, thread i runs on cpus[i % cpus.size()]; with
+  // `busy_poll`, the threads never sleep. On failure nothing is left
+  // running.
+  Status Start(int threads, const std::vector<int>& cpus = {},
+               bool busy_poll = false);
   // The addresses actually bound (a port "0" resolved), in AddPort order.
   std::vector<TransportAddress> listen_addresses() const;
   // Stops accepting, closes every connection (in-flight commands fail with

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The benchmark of DESIGN.md / issue 6: nvmeof-target pinned to CPU 0,
+# `nvmeof perf` pinned to CPU 1, over 127.0.0.1, a 1 GiB RAM namespace;
+# every workload REPEATS times, interleaved, medians reported; iperf3 on
+# the same two CPUs as the raw-TCP yardstick.
+#
+#   bench/run.sh [SECONDS_PER_RUN=10] [REPEATS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+reps=${2:-3}
+
+scripts/install-deps.sh
+if ! command -v iperf3 >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
+  $sudo_cmd apt-get install -y -qq iperf3 >/dev/null
+fi
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNVMEOF_TESTS=OFF \
+  -DNVMEOF_BENCH=OFF >/dev/null
+cmake --build build-bench -j "$(nproc)" --target nvmeof nvmeof-target >/dev/null
+TARGET=build-bench/tools/nvmeof-target
+TOOL=build-bench/tools/nvmeof
+NQN=nqn.2024-11.io.nvmeof:bench
+work=$(mktemp -d /tmp/nvmeof-bench.XXXXXX)
+tpid=""
+cleanup() {
+  if [ -n "$tpid" ] && kill -0 "$tpid" 2>/dev/null; then kill "$tpid"; wait "$tpid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+"$TARGET" --ram 1G --nqn "$NQN" --listen "127.0.0.1:$port" --threads 1 --cpus 0 \
+  >"$work/target.log" 2>&1 &
+tpid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/target.log" && break; sleep 0.1; done
+
+# name | perf arguments
+workloads=(
+  "4K randread QD1|--workload randread --io-size 4096 --queue-depth 1"
+  "4K randread QD32|--workload randread --io-size 4096 --queue-depth 32"
+  "4K randread QD128|--workload randread --io-size 4096 --queue-depth 128"
+  "4K randwrite QD32|--workload randwrite --io-size 4096 --queue-depth 32"
+  "128K read QD16|--workload read --io-size 131072 --queue-depth 16"
+  "4K randread QD32 digests|--workload randread --io-size 4096 --queue-depth 32 -g -G"
+  "128K read QD16 digests|--workload read --io-size 131072 --queue-depth 16 -g -G"
+)
+# Fill the namespace once so that reads return data, not never-written zeros.
+"$TOOL" perf --trsvcid "$port" --nqn "$NQN" --workload write --io-size 131072 \
+  --queue-depth 16 --time 3 --cpu 1 -o json >/dev/null
+
+for ((r = 0; r < reps; r++)); do
+  for i in "${!workloads[@]}"; do
+    args=${workloads[$i]#*|}
+    # shellcheck disable=SC2086
+    "$TOOL" perf --trsvcid "$port" --nqn "$NQN" $args --time "$secs" --cpu 1 -o json \
+      >"$work/w$i.r$r.json"
+  done
+  # Raw TCP on the same CPUs: iperf3 server on 0, client on 1.
+  iport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  taskset -c 0 iperf3 -s -1 -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
+  ipid=$!
+  for _ in $(seq 50); do iperf3 -c 127.0.0.1 -p "$iport" -t 0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+  wait "$ipid" 2>/dev/null || true
+  taskset -c 0 iperf3 -s -1 -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
+  ipid=$!
+  sleep 0.3
+  taskset -c 1 iperf3 -c 127.0.0.1 -p "$iport" -t "$secs" -J >"$work/iperf.r$r.json" || true
+  wait "$ipid" 2>/dev/null || true
+done
+
+python3 - "$work" "$reps" "${#workloads[@]}" "${workloads[@]}" <<'PY'
+import json, statistics, sys
+work, reps, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+names = [w.split("|")[0] for w in sys.argv[4:4 + n]]
+def med(xs): return statistics.median(xs) if xs else float("nan")
+raw = []
+for r in range(reps):
+    try:
+        d = json.load(open(f"{work}/iperf.r{r}.json"))
+        raw.append(d["end"]["sum_received"]["bits_per_second"] / 8e6)
+    except Exception:
+        pass
+raw_mbps = med(raw)
+print(f"raw loopback TCP (iperf3, CPU 0 -> 1): {raw_mbps:,.0f} MB/s (median of {len(raw)})\n")
+print("| workload | IOPS | MB/s | avg us | p50 us | p99 us | MB/s vs raw TCP |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for i, name in enumerate(names):
+    runs = [json.load(open(f"{work}/w{i}.r{r}.json")) for r in range(reps)]
+    iops = med([x["iops"] for x in runs]); mbps = med([x["mbps"] for x in runs])
+    lat = lambda k: med([x["latency_us"][k] for x in runs])
+    errs = sum(x["errors"] for x in runs)
+    ratio = mbps / raw_mbps if raw_mbps == raw_mbps and raw_mbps > 0 else float("nan")
+    print(f"| {name} | {iops:,.0f} | {mbps:,.0f} | {lat('avg'):.1f} | {lat('p50'):.1f} | "
+          f"{lat('p99'):.1f} | {ratio:.2f} |" + (f" errors {errs}" if errs else ""))
+PY
