@@ -58,14 +58,20 @@ for ((r = 0; r < reps; r++)); do
   done
   # Raw TCP on the same CPUs: iperf3 server on 0, client on 1.
   iport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  taskset -c 0 iperf3 -s -1 -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
+  taskset -c 0 iperf3 -s -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
   ipid=$!
-  for _ in $(seq 50); do iperf3 -c 127.0.0.1 -p "$iport" -t 0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-  wait "$ipid" 2>/dev/null || true
-  taskset -c 0 iperf3 -s -1 -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
-  ipid=$!
-  sleep 0.3
-  taskset -c 1 iperf3 -c 127.0.0.1 -p "$iport" -t "$secs" -J >"$work/iperf.r$r.json" || true
+  python3 - "$iport" <<'WAIT'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+WAIT
+  timeout $((secs + 20)) taskset -c 1 iperf3 -c 127.0.0.1 -p "$iport" -t "$secs" -J \
+    >"$work/iperf.r$r.json" || true
+  kill "$ipid" 2>/dev/null || true
   wait "$ipid" 2>/dev/null || true
 done
 

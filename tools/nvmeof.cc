@@ -36,12 +36,25 @@ struct Common {
   int nr_io_queues = 1;
   int queue_size = 128;
   int kato_s = 5;
+  int ctrl_loss_tmo_s = 0;  // a one-shot command fails fast by default
+  int reconnect_delay_s = 2;
   std::string output = "normal";
   uint32_t nsid = 1;
   uint64_t slba = 0;
   uint32_t block_count = 0;  // zero-based, as nvme-cli
   std::string data_file;
 };
+
+// nvme-cli's names; long forms only (their short forms clash here).
+void AddReconnect(CLI::App* v, Common& c) {
+  v->add_option("--ctrl-loss-tmo", c.ctrl_loss_tmo_s,
+                "seconds to keep reconnecting a lost association (0: fail "
+                "at once; -1: forever)")
+      ->capture_default_str();
+  v->add_option("--reconnect-delay", c.reconnect_delay_s,
+                "seconds between reconnect attempts")
+      ->capture_default_str();
+}
 
 void AddConnection(CLI::App* v, Common& c, bool nqn_short, bool json) {
   v->add_option("-t,--transport", c.transport, "transport type (tcp)")
@@ -67,6 +80,7 @@ void AddConnection(CLI::App* v, Common& c, bool nqn_short, bool json) {
   v->add_option("-k,--keep-alive-tmo", c.kato_s, "keep-alive timeout, seconds")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  AddReconnect(v, c);
   if (json) {
     v->add_option("-o,--output-format", c.output, "normal or json")
         ->capture_default_str()
@@ -88,6 +102,7 @@ void AddIo(CLI::App* v, Common& c, bool data, bool count) {
 // Connection-level options that clash with I/O short options keep only
 // their long forms on I/O verbs.
 void AddIoConnection(CLI::App* v, Common& c) {
+  AddReconnect(v, c);
   v->add_option("-t,--transport", c.transport, "transport type (tcp)")
       ->capture_default_str();
   v->add_option("-a,--traddr", c.traddr, "target address")
@@ -144,6 +159,8 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
   o.nr_io_queues = discovery ? 0 : static_cast<uint16_t>(c.nr_io_queues);
   o.queue_size = static_cast<uint16_t>(c.queue_size);
   o.kato_ms = discovery ? 0 : static_cast<uint32_t>(c.kato_s) * 1000;
+  o.ctrl_loss_tmo = std::chrono::seconds(c.ctrl_loss_tmo_s);
+  o.reconnect_delay = std::chrono::seconds(c.reconnect_delay_s);
   Result<std::unique_ptr<host::Controller>> ctrl =
       host::Controller::Connect(loop, o);
   if (!ctrl.ok()) {

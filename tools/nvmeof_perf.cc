@@ -154,6 +154,9 @@ class PerfRun {
       if (o_.verify && !j.write && gen != 0 && !Check(j, gen)) ++verify_errors;
     }
     if (o_.verify) busy_[slot] = 0;
+    // A failed association fails every command at once: resubmitting
+    // would spin. (While reconnecting, commands wait and come back here.)
+    if (ctrl_.state() != host::Controller::State::kLive) return;
     Submit(j);
   }
 
@@ -248,12 +251,20 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
     last = now;
   }
   run.Stop();
-  loop.RunUntil(
-      [&] {
-        return std::none_of(jobs.begin(), jobs.end(),
-                            [](const Job& j) { return j.in_flight; });
-      },
-      std::chrono::seconds(30));
+  // Let what is in flight finish, unless the association is gone: then
+  // nothing would, and the disconnect below ends it.
+  if (ctrl.state() == host::Controller::State::kLive) {
+    loop.RunUntil(
+        [&] {
+          return std::none_of(jobs.begin(), jobs.end(),
+                              [](const Job& j) { return j.in_flight; });
+        },
+        std::chrono::seconds(30));
+  }
+  // Every command completes here, while `run` and `jobs` live: commands
+  // held for a reconnect complete as cancelled (and count as errors).
+  const Status lost = ctrl.failure();
+  ctrl.Disconnect();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double iops = hist.count() / secs;
   const double mbps = run.done_bytes / secs / 1e6;

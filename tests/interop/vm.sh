@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/interop/vm.sh: boots the Linux kernel in a throw-away qemu VM as an
-# NVMe/TCP *host* (kernel nvme-tcp + nvme-cli + fio) and runs shell commands
-# in it against an NVMe/TCP target listening on this machine's 127.0.0.1.
+# tests/interop/vm.sh: boots the Linux kernel in a throw-away qemu VM, either
+# as an NVMe/TCP *host* (kernel nvme-tcp + nvme-cli + fio) that runs shell
+# commands against a target listening on this machine's 127.0.0.1 (`run`),
+# or as an NVMe/TCP *target* (kernel nvmet-tcp) that a host on this machine
+# reaches at 127.0.0.1 (`target`).
 #
 #   vm.sh setup
 #       Idempotent.  apt-get installs what is missing, fetches the Debian
@@ -16,11 +18,28 @@
 #       stdout; vm.sh's own messages to stderr.  Exit status: the commands'
 #       status, 124 on --timeout (default 300 s), 125 on a harness error.
 #       --console saves the guest kernel's console (all kernel messages).
+#   vm.sh target --port P [--nqn NQN] [--size MiB] [--block-size 512|4096]
+#             [--timeout S] [--boot-timeout S] [--cpus N] [--mem MiB]
+#             [--console FILE] [-- 'setup commands']
+#       Boots the VM as an nvmet-tcp target: subsystem NQN (default
+#       nqn.2024-11.io.nvmeof.interop:linux, any host allowed), namespace 1 =
+#       a RAM-backed null_blk disk (default 64 MiB, 512-byte blocks), port P
+#       in the guest (10.0.2.15:P, discovery included) = host 127.0.0.1:P.
+#       The setup commands run in the guest before the port is enabled, with
+#       NVMET, SUBSYS, PORTDIR (configfs directories) set.  Prints the guest's
+#       output, then "READY addr=127.0.0.1 port=P nqn=NQN" on stdout once the
+#       port listens, and serves until SIGTERM/SIGINT (stops the VM; status
+#       143/130) or --timeout (VM lifetime, default 600 s; status 124).  Not
+#       ready within --boot-timeout (default 120 s): status 124; guest setup
+#       failed: 92 (setup commands), 93 (configfs), 125 (other); qemu failed
+#       (e.g. host port P taken: "Could not set up host forwarding rule"):
+#       125.  --console FILE: the kernel console, written live.
 #
 # Network: qemu user-mode networking with restrict=on (the guest can open no
-# connection of its own) and one guestfwd rule per port: a guest connection
-# to 10.0.2.100:4420 makes qemu start `socat - TCP4:127.0.0.1:P`, so the
-# guest reaches the target on the host loopback and nothing else.
+# connection of its own).  run: one guestfwd rule per port: a guest
+# connection to 10.0.2.100:4420 makes qemu start `socat - TCP4:127.0.0.1:P`,
+# so the guest reaches the target on the host loopback and nothing else.
+# target: one hostfwd rule, host 127.0.0.1:P -> guest 10.0.2.15:P.
 #
 # Cache: ${NVMEOF_INTEROP_CACHE:-$HOME/.cache/nvmeof-interop}.
 # NVMEOF_INTEROP_ACCEL=kvm|tcg overrides the choice of accelerator.
@@ -33,10 +52,13 @@ CACHE=${NVMEOF_INTEROP_CACHE:-${HOME:-/tmp}/.cache/nvmeof-interop}
 KERNEL_META=linux-image-cloud-amd64
 PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio kmod cpio socat xz-utils zstd lz4)
 # Guest modules; modprobe --show-depends adds nvme_fabrics and the rest.
-MODULES=(virtio_pci virtio_net virtio_console nvme_tcp crc32c_intel crc32c_generic)
+# nvmet, nvmet_tcp and null_blk: the target mode.
+MODULES=(virtio_pci virtio_net virtio_console nvme_tcp crc32c_intel crc32c_generic
+	nvmet nvmet_tcp null_blk)
 GUEST_IP=10.0.2.15 GATEWAY=10.0.2.2 TARGET_IP=10.0.2.100
 GUEST_PORT=4420 GUEST_DISC_PORT=8009
-EXIT_MARK=@@NVMEOF-VM-EXIT@@ UP_MARK=@@NVMEOF-VM-UP@@
+EXIT_MARK=@@NVMEOF-VM-EXIT@@ UP_MARK=@@NVMEOF-VM-UP@@ READY_MARK=@@NVMEOF-VM-READY@@
+DEFAULT_TARGET_NQN=nqn.2024-11.io.nvmeof.interop:linux
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -242,6 +264,52 @@ finish() {
 	poweroff -f
 	sleep 60
 }
+# Target mode: nvmet-tcp serving namespace 1 (a RAM-backed null_blk disk)
+# of subsystem $VM_NQN on $VM_GUEST_IP:$VM_PORT until the host stops the VM.
+put() { echo "$1" >"$2" || { echo "init: cannot write '$1' to $2"; finish 93; }; }
+mk() { mkdir "$1" || { echo "init: cannot create $1"; finish 93; }; }
+target_main() {
+	for m in nvmet nvmet_tcp; do
+		modprobe $m || { echo "init: modprobe $m failed"; finish 125; }
+	done
+	modprobe null_blk nr_devices=0 || { echo "init: modprobe null_blk failed"; finish 125; }
+	grep -q " /sys/kernel/config " /proc/mounts ||
+		mount -t configfs configfs /sys/kernel/config || finish 125
+	ip link set lo up
+	echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
+	ip addr add "$VM_GUEST_IP/24" dev eth0 && ip link set eth0 up ||
+		{ echo "init: network setup failed"; finish 125; }
+	NVMET=/sys/kernel/config/nvmet NULLB=/sys/kernel/config/nullb
+	SUBSYS=$NVMET/subsystems/$VM_NQN PORTDIR=$NVMET/ports/1
+	export NVMET SUBSYS PORTDIR
+	mk "$NULLB/ns1"
+	put "$VM_SIZE_MB" "$NULLB/ns1/size"
+	put "$VM_BLOCK_SIZE" "$NULLB/ns1/blocksize"
+	put 1 "$NULLB/ns1/memory_backed"
+	put 1 "$NULLB/ns1/power"
+	# The disk is named after the configfs item (newer kernels) or nullbN.
+	dev=/dev/ns1
+	[ -b $dev ] || dev=/dev/nullb$(cat "$NULLB/ns1/index")
+	[ -b "$dev" ] || { echo "init: no null_blk disk"; finish 125; }
+	mk "$SUBSYS"
+	put 1 "$SUBSYS/attr_allow_any_host"
+	mk "$SUBSYS/namespaces/1"
+	put "$dev" "$SUBSYS/namespaces/1/device_path"
+	put 1 "$SUBSYS/namespaces/1/enable"
+	mk "$PORTDIR"
+	put tcp "$PORTDIR/addr_trtype"
+	put ipv4 "$PORTDIR/addr_adrfam"
+	put 0.0.0.0 "$PORTDIR/addr_traddr"
+	put "$VM_PORT" "$PORTDIR/addr_trsvcid"
+	(cd /tmp && sh /etc/vm/job.sh) || { echo "init: the setup commands failed"; finish 92; }
+	ln -s "$SUBSYS" "$PORTDIR/subsystems/$VM_NQN" ||
+		{ echo "init: cannot enable port $VM_PORT"; finish 93; }
+	echo "init: nvmet-tcp on $VM_GUEST_IP:$VM_PORT, $VM_NQN namespace 1 = $dev" \
+		"($VM_SIZE_MB MiB, $VM_BLOCK_SIZE-byte blocks)"
+	read -r up _ </proc/uptime
+	echo "@@NVMEOF-VM-READY@@ $up"
+	while :; do sleep 3600; done
+}
 [ -r /etc/vm/env ] || finish 125
 . /etc/vm/env
 read -r up _ </proc/uptime
@@ -249,6 +317,7 @@ echo "@@NVMEOF-VM-UP@@ $up"
 echo 7 >/proc/sys/kernel/printk # every kernel message to the console
 modprobe virtio_net || finish 125
 grep -qw sse4_2 /proc/cpuinfo && modprobe crc32c_intel
+[ "${VM_MODE:-run}" != target ] || target_main
 modprobe nvme_tcp || { echo "init: modprobe nvme_tcp failed"; finish 125; }
 ip link set lo up
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
@@ -265,7 +334,7 @@ EOF
 
 # -------------------------------------------------------------------- run ---
 
-RUN='' VM_PID=''
+RUN='' VM_PID='' ACCEL='' T0=''
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM HUP
@@ -285,6 +354,112 @@ cleanup() {
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; }
 
 is_port() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 65535)); }
+
+# Traps, the run directory $RUN and the start of the per-run archive
+# ($RUN/job: /etc/vm/env and /etc/vm/job.sh).
+prepare_run() {
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	RUN=$(mktemp -d "${TMPDIR:-/tmp}/nvmeof-vm.XXXXXX")
+	mkdir -p "$RUN/job/etc/vm"
+}
+
+# launch_vm NETDEV LIFETIME CONSOLE CPUS MEM: the initrd (the cached
+# initramfs + the per-run archive) and qemu in the background: VM_PID (the
+# `timeout` process), ACCEL, T0 (start, microseconds).  The guest's output
+# channel goes to our stdout through a filter that takes out the markers:
+# $RUN/up, $RUN/ready, $RUN/rc (their values), $RUN/done (end of output).
+launch_vm() {
+	local netdev=$1 lifetime=$2 console=$3 cpus=$4 mem=$5
+	(cd "$RUN/job" && find . | cpio -o -H newc -R 0:0 --quiet) >"$RUN/job.cpio"
+	cat "$CACHE/initramfs.cpio" "$RUN/job.cpio" >"$RUN/initrd"
+
+	# KVM only with hardware virtualisation; here /dev/kvm is PVM, under
+	# which a stock kernel crawls, so TCG.
+	ACCEL=${NVMEOF_INTEROP_ACCEL:-}
+	if [[ -z $ACCEL ]]; then
+		ACCEL=tcg
+		[[ -r /dev/kvm && -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo && ACCEL=kvm
+	fi
+	local accel_args=(-accel "tcg,thread=multi" -cpu max)
+	[[ $ACCEL == kvm ]] && accel_args=(-accel kvm -cpu host)
+	local bios=()
+	[[ -r /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom) # boots -kernel fast
+	local append="console=ttyS0 quiet panic=-1 8250.nr_uarts=1 random.trust_cpu=on cryptomgr.notests"
+	append+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp no_timer_check"
+	local qemu=(qemu-system-x86_64 -name nvmeof-interop -nodefaults -no-user-config
+		-display none -monitor none -no-reboot -machine pc "${accel_args[@]}"
+		-smp "$cpus" -m "$mem" "${bios[@]}"
+		-kernel "$CACHE/kernel.img" -initrd "$RUN/initrd" -append "$append"
+		-chardev "file,id=con,path=$console" -serial chardev:con
+		-device virtio-serial-pci -chardev "file,id=out,path=/dev/stdout"
+		-device "virtserialport,chardev=out,name=nvmeof.out"
+		-netdev "$netdev"
+		-device "virtio-net-pci,netdev=n0,romfile=")
+
+	# (A stdio chardev would hang the guest's port at stdin's EOF: the
+	# port writes to qemu's stdout as a file instead.)
+	# qemu's stdout (the guest's output channel) goes through a filter that
+	# passes the output on and takes out the markers.  Both qemu and its
+	# `timeout` die with this script (PR_SET_PDEATHSIG), even on SIGKILL.
+	# mawk reads a pipe in whole blocks unless -W interactive: the markers
+	# (READY) would wait for more output or the end.
+	local awk=(awk)
+	awk -W version 2>/dev/null | grep -q '^mawk' && awk=(awk -W interactive)
+	T0=${EPOCHREALTIME/./}
+	# shellcheck disable=SC2016 # the filter is an awk program
+	setpriv --pdeathsig KILL -- timeout -k 5 "$lifetime" \
+		setpriv --pdeathsig KILL -- "${qemu[@]}" </dev/null 2>"$RUN/qemu.err" \
+		> >("${awk[@]}" -v exit_mark="$EXIT_MARK" -v up_mark="$UP_MARK" -v ready_mark="$READY_MARK" -v dir="$RUN" '
+			{ sub(/\r$/, "") }
+			index($0, up_mark) == 1 { print $2 > (dir "/up"); close(dir "/up"); next }
+			index($0, ready_mark) == 1 { print $2 > (dir "/ready"); close(dir "/ready"); next }
+			(i = index($0, exit_mark)) > 0 {
+				if (i > 1) print substr($0, 1, i - 1)
+				split(substr($0, i), f, " "); print f[2] > (dir "/rc"); close(dir "/rc"); next
+			}
+			{ print; fflush() }
+			END { printf "" > (dir "/done") }') &
+	VM_PID=$!
+}
+
+# Seconds since T0, two decimals.
+elapsed() {
+	local t=$((${EPOCHREALTIME/./} - T0))
+	printf '%d.%02d' $((t / 1000000)) $((t % 1000000 / 10000))
+}
+
+# The VM ended without an exit status: say why (qemu status $1, --timeout
+# $2, console file $3) and return the status to exit with (124 or 125).
+vm_failed() {
+	local st=$1 timeout=$2 console=$3 rc
+	if ((st == 124)); then
+		log "timeout: the VM did not finish within ${timeout}s"
+		rc=124
+	else
+		log "the VM ended without an exit status (qemu status $st) after $(elapsed)s"
+		sed 's/^/  qemu: /' "$RUN/qemu.err" >&2
+		rc=125
+	fi
+	if [[ -s $console ]]; then
+		log "last kernel messages:"
+		tr -d '\r' <"$console" | tail -n 30 | sed 's/^/  kernel: /' >&2
+	else
+		log "no kernel messages on the console"
+	fi
+	return "$rc"
+}
+
+# Wait up to 5 s for the output filter to see the end of the guest's output.
+wait_filter() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -e $RUN/done ]] && break
+		sleep 0.1
+	done
+}
 
 cmd_run() {
 	local port='' disc_port='' timeout=300 cpus=2 mem=512 console='' job=''
@@ -316,25 +491,17 @@ cmd_run() {
 	[[ -e $CACHE/kernel.img && -e $CACHE/initramfs.cpio ]] || cmd_setup
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found"
 
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
-	RUN=$(mktemp -d "${TMPDIR:-/tmp}/nvmeof-vm.XXXXXX")
-
+	prepare_run
 	# Per-run archive appended to the initramfs: settings and commands.
 	local hostid disc=$GUEST_PORT
 	hostid=$(cat /proc/sys/kernel/random/uuid)
 	[[ -z $disc_port ]] || disc=$GUEST_DISC_PORT
-	mkdir -p "$RUN/job/etc/vm"
-	cat >"$RUN/job/etc/vm/env" <<EOF
-VM_GUEST_IP=$GUEST_IP VM_GATEWAY=$GATEWAY
+	cat >"$RUN/job/etc/vm/env" <<EOT
+VM_MODE=run VM_GUEST_IP=$GUEST_IP VM_GATEWAY=$GATEWAY
 VM_HOSTID=$hostid VM_HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:$hostid
 TARGET_ADDR=$TARGET_IP TARGET_PORT=$GUEST_PORT TARGET_DISC_PORT=$disc
-EOF
+EOT
 	printf '%s\n' "$job" >"$RUN/job/etc/vm/job.sh"
-	(cd "$RUN/job" && find . | cpio -o -H newc -R 0:0 --quiet) >"$RUN/job.cpio"
-	cat "$CACHE/initramfs.cpio" "$RUN/job.cpio" >"$RUN/initrd"
 
 	# The network: restrict=on, and only the guestfwd rules.  qemu starts
 	# one socat per guest connection (NVMe/TCP opens one per queue).  ",,"
@@ -342,83 +509,124 @@ EOF
 	local fwd="guestfwd=tcp:$TARGET_IP:$GUEST_PORT-cmd:socat - TCP4:127.0.0.1:$port,,nodelay"
 	[[ -z $disc_port ]] ||
 		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_DISC_PORT-cmd:socat - TCP4:127.0.0.1:$disc_port,,nodelay"
+	launch_vm "user,id=n0,restrict=on,ipv6=off,$fwd" "$timeout" "$RUN/console.log" "$cpus" "$mem"
 
-	# KVM only with hardware virtualisation; here /dev/kvm is PVM, under
-	# which a stock kernel crawls, so TCG.
-	local accel=${NVMEOF_INTEROP_ACCEL:-}
-	if [[ -z $accel ]]; then
-		accel=tcg
-		[[ -r /dev/kvm && -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo && accel=kvm
-	fi
-	local accel_args=(-accel "tcg,thread=multi" -cpu max)
-	[[ $accel == kvm ]] && accel_args=(-accel kvm -cpu host)
-	local bios=()
-	[[ -r /usr/share/qemu/qboot.rom ]] && bios=(-bios /usr/share/qemu/qboot.rom) # boots -kernel fast
-	local append="console=ttyS0 quiet panic=-1 8250.nr_uarts=1 random.trust_cpu=on cryptomgr.notests"
-	append+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp no_timer_check"
-	local qemu=(qemu-system-x86_64 -name nvmeof-interop -nodefaults -no-user-config
-		-display none -monitor none -no-reboot -machine pc "${accel_args[@]}"
-		-smp "$cpus" -m "$mem" "${bios[@]}"
-		-kernel "$CACHE/kernel.img" -initrd "$RUN/initrd" -append "$append"
-		-chardev "file,id=con,path=$RUN/console.log" -serial chardev:con
-		-device virtio-serial-pci -chardev "file,id=out,path=/dev/stdout"
-		-device "virtserialport,chardev=out,name=nvmeof.out"
-		-netdev "user,id=n0,restrict=on,ipv6=off,$fwd"
-		-device "virtio-net-pci,netdev=n0,romfile=")
-
-	# (A stdio chardev would hang the guest's port at stdin's EOF: the
-	# port writes to qemu's stdout as a file instead.)
-	# qemu's stdout (the guest's output channel) goes through a filter that
-	# passes the output on and takes out the markers.  Both qemu and its
-	# `timeout` die with this script (PR_SET_PDEATHSIG), even on SIGKILL.
-	local t0=${EPOCHREALTIME/./} st=0 i
-	setpriv --pdeathsig KILL -- timeout -k 5 "$timeout" \
-		setpriv --pdeathsig KILL -- "${qemu[@]}" </dev/null 2>"$RUN/qemu.err" \
-		> >(awk -v exit_mark="$EXIT_MARK" -v up_mark="$UP_MARK" -v dir="$RUN" '
-			{ sub(/\r$/, "") }
-			index($0, up_mark) == 1 { print $2 > (dir "/up"); close(dir "/up"); next }
-			(i = index($0, exit_mark)) > 0 {
-				if (i > 1) print substr($0, 1, i - 1)
-				split(substr($0, i), f, " "); print f[2] > (dir "/rc"); close(dir "/rc"); next
-			}
-			{ print; fflush() }
-			END { printf "" > (dir "/done") }') &
-	VM_PID=$!
+	local st=0 rc
 	wait "$VM_PID" || st=$?
 	VM_PID=''
-	for ((i = 0; i < 50; i++)); do # let the filter finish
-		[[ -e $RUN/done ]] && break
-		sleep 0.1
-	done
+	wait_filter
 	[[ -z $console ]] || cp "$RUN/console.log" "$console" 2>/dev/null || true
 
-	local t=$((${EPOCHREALTIME/./} - t0)) rc
-	t=$(printf '%d.%02d' $((t / 1000000)) $((t % 1000000 / 10000)))
 	if [[ -s $RUN/rc ]]; then
 		rc=$(cat "$RUN/rc")
-		log "VM done in ${t}s (kernel boot $(cat "$RUN/up" 2>/dev/null || echo ?)s, $accel); commands exited $rc"
+		log "VM done in $(elapsed)s (kernel boot $(cat "$RUN/up" 2>/dev/null || echo ?)s, $ACCEL); commands exited $rc"
 		exit "$rc"
 	fi
-	if ((st == 124)); then
-		log "timeout: the VM did not finish within ${timeout}s"
+	rc=0
+	vm_failed "$st" "$timeout" "$RUN/console.log" || rc=$?
+	exit "$rc"
+}
+
+cmd_target() {
+	local port='' nqn=$DEFAULT_TARGET_NQN size=64 bsize=512 timeout=600 boot_timeout=120
+	local cpus=1 mem='' console='' job=''
+	while (($#)); do
+		case $1 in
+		--port | --nqn | --size | --block-size | --timeout | --boot-timeout | --cpus | --mem | --console)
+			(($# >= 2)) || die "$1 needs a value"
+			;;&
+		--port) port=$2 ;;
+		--nqn) nqn=$2 ;;
+		--size) size=$2 ;;
+		--block-size) bsize=$2 ;;
+		--timeout) timeout=$2 ;;
+		--boot-timeout) boot_timeout=$2 ;;
+		--cpus) cpus=$2 ;;
+		--mem) mem=$2 ;;
+		--console) console=$2 ;;
+		--) shift; job+="$*"; break ;;
+		-h | --help) usage; exit 0 ;;
+		*) die "target: unknown option $1" ;;
+		esac
+		shift 2
+	done
+	is_port "$port" || die "target: --port P (1-65535) is required"
+	[[ $nqn =~ ^nqn\.[A-Za-z0-9._:-]{1,218}$ ]] || die "bad --nqn '$nqn'"
+	[[ $size =~ ^[1-9][0-9]*$ ]] || die "bad --size '$size'"
+	[[ $bsize == 512 || $bsize == 4096 ]] || die "--block-size must be 512 or 4096"
+	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "bad --timeout '$timeout'"
+	[[ $boot_timeout =~ ^[1-9][0-9]*$ ]] || die "bad --boot-timeout '$boot_timeout'"
+	[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "bad --cpus '$cpus'"
+	# The namespace lives in the guest's RAM.
+	[[ -n $mem ]] || mem=$((size + 448))
+	[[ $mem =~ ^[1-9][0-9]*$ ]] || die "bad --mem '$mem'"
+	((mem >= 256 + size)) || die "--mem must be at least 256 + --size (MiB)"
+	if [[ -n $console ]]; then
+		[[ $console != *,* ]] || die "--console: no commas in the path, please"
+		: >"$console" || die "cannot write --console $console"
+		console=$(readlink -f "$console")
+	fi
+	[[ -e $CACHE/kernel.img && -e $CACHE/initramfs.cpio ]] || cmd_setup
+	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found"
+
+	prepare_run
+	[[ -n $console ]] || console=$RUN/console.log
+	cat >"$RUN/job/etc/vm/env" <<EOT
+VM_MODE=target VM_GUEST_IP=$GUEST_IP VM_GATEWAY=$GATEWAY
+VM_NQN=$nqn VM_PORT=$port VM_SIZE_MB=$size VM_BLOCK_SIZE=$bsize
+EOT
+	printf '%s\n' "$job" >"$RUN/job/etc/vm/job.sh"
+
+	# The network: restrict=on and one hostfwd rule (the same port on both
+	# sides, so that the discovery log's trsvcid is right for us too).
+	launch_vm "user,id=n0,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:$port-$GUEST_IP:$port" \
+		"$timeout" "$console" "$cpus" "$mem"
+
+	# READY, the guest's exit status (it failed), qemu's end, or the bound.
+	local deadline=$((T0 + boot_timeout * 1000000)) st=0 rc
+	while [[ ! -e $RUN/ready && ! -s $RUN/rc ]] && kill -0 "$VM_PID" 2>/dev/null &&
+		((${EPOCHREALTIME/./} < deadline)); do
+		sleep 0.1
+	done
+	if [[ -e $RUN/ready ]]; then
+		log "target ready in $(elapsed)s (kernel boot $(cat "$RUN/up" 2>/dev/null || echo ?)s, guest uptime $(cat "$RUN/ready")s, $ACCEL)"
+		echo "READY addr=127.0.0.1 port=$port nqn=$nqn"
+		# Serve until a signal (the traps stop the VM) or the lifetime.
+		wait "$VM_PID" || st=$?
+		VM_PID=''
+		wait_filter
+		if ((st == 124)); then
+			log "the VM's lifetime (--timeout ${timeout}s) is over"
+			exit 124
+		fi
+		log "the VM ended by itself after $(elapsed)s (qemu status $st)"
+		[[ ! -s $RUN/rc ]] || log "guest exit status $(cat "$RUN/rc")"
+		exit 125
+	fi
+	if kill -0 "$VM_PID" 2>/dev/null && [[ ! -s $RUN/rc ]]; then
+		log "the target was not ready within ${boot_timeout}s"
 		rc=124
 	else
-		log "the VM ended without an exit status (qemu status $st) after ${t}s"
-		sed 's/^/  qemu: /' "$RUN/qemu.err" >&2
-		rc=125
+		wait "$VM_PID" || st=$?
+		VM_PID=''
+		wait_filter
+		if [[ -s $RUN/rc ]]; then
+			rc=$(cat "$RUN/rc")
+			log "the guest's target setup failed (status $rc)"
+		else
+			rc=0
+			vm_failed "$st" "$timeout" "$console" || rc=$?
+			exit "$rc"
+		fi
 	fi
-	if [[ -s $RUN/console.log ]]; then
-		log "last kernel messages:"
-		tr -d '\r' <"$RUN/console.log" | tail -n 30 | sed 's/^/  kernel: /' >&2
-	else
-		log "no kernel messages on the console"
-	fi
+	tr -d '\r' <"$console" | tail -n 30 | sed 's/^/  kernel: /' >&2
 	exit "$rc"
 }
 
 case ${1:-} in
 setup) shift; (($# == 0)) || die "setup takes no options"; cmd_setup ;;
 run) shift; cmd_run "$@" ;;
+target) shift; cmd_target "$@" ;;
 -h | --help | help) usage ;;
 *) usage >&2; exit 125 ;;
 esac
