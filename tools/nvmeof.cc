@@ -442,6 +442,8 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   perf_cmd->add_flag("--verify", perf.verify,
                      "write patterns and check them on read");
+  perf_cmd->add_flag("--poll", perf.poll,
+                     "busy-poll (lowest latency; spins a core)");
   perf_cmd->add_option("--cpu", perf.cpu,
                        "pin to this CPU (run the target on another)");
   perf_cmd->add_option("-o,--output-format", c.output, "normal or json");

@@ -224,6 +224,7 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
     jobs[i].qid = static_cast<uint16_t>(1 + i % queues);
     jobs[i].buf.assign(o.io_size, 0);
   }
+  if (o.poll) loop.set_busy_poll(true);
   PerfRun run(ctrl, o, block, slots);
   Histogram& hist = run.hist;
   const uint64_t& errors = run.errors;

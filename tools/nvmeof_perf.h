@@ -20,6 +20,7 @@ struct PerfOptions {
   bool verify = false;
   bool json = false;
   int cpu = -1;  // pin the run to this CPU (-1: no pinning)
+  bool poll = false;  // busy-poll the loop (lowest latency, a core spinning)
 };
 
 // Runs the load on `ctrl`'s I/O queues; prints a line a second and the
