@@ -196,7 +196,8 @@ Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid,
   if (!done) return DeadlineExceededError("transfer did not complete");
   if (!out.status.ok()) return out.status;
   if (!out.nvme().ok()) {
-    return Status(StatusCode::kFailedPrecondition, NvmeStatusToString(out.nvme()));
+    return Status(StatusCode::kFailedPrecondition,
+                  NvmeStatusToString(out.nvme()));
   }
   return Status();
 }

@@ -19,7 +19,7 @@ struct PerfOptions {
   int seconds = 10;
   bool verify = false;
   bool json = false;
-  int cpu = -1;  // pin the run to this CPU (-1: no pinning)
+  int cpu = -1;       // pin the run to this CPU (-1: no pinning)
   bool poll = false;  // busy-poll the loop (lowest latency, a core spinning)
 };
 

@@ -163,7 +163,8 @@ int main(int argc, char** argv) try {
                  target.status().ToString().c_str());
     return 1;
   }
-  nvmeof::Status started = (*target)->Start(static_cast<int>(config->threads), cpus, poll);
+  nvmeof::Status started =
+      (*target)->Start(static_cast<int>(config->threads), cpus, poll);
   if (!started.ok()) {
     std::fprintf(stderr, "nvmeof-target: %s\n", started.ToString().c_str());
     return 1;

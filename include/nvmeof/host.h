@@ -77,7 +77,8 @@ struct ConnectOptions {
   // the host reads the Changed Namespace List and the active namespaces and
   // calls this with the active NSIDs (on the loop).
   bool async_events = true;
-  std::function<void(const std::vector<uint32_t>& active_nsids)> on_namespaces_changed;
+  std::function<void(const std::vector<uint32_t>& active_nsids)>
+      on_namespaces_changed;
 };
 
 // The host NQN and host ID nvme-cli would use: /etc/nvme/hostnqn and
@@ -138,10 +139,13 @@ class Controller {
   // when larger; `done` runs once, with the first failure if any.
   // REQUIRES: data.length() is a multiple of `block_size`, the namespace's.
   void SubmitRw(uint16_t qid, uint8_t opcode, uint32_t nsid, uint64_t slba,
-                uint32_t block_size, const MemDesc& data, CompletionCallback done);
+                uint32_t block_size, const MemDesc& data,
+                CompletionCallback done);
 
   // The active NSIDs (Identify CNS 2), as last read.
-  const std::vector<uint32_t>& active_namespaces() const { return active_nsids_; }
+  const std::vector<uint32_t>& active_namespaces() const {
+    return active_nsids_;
+  }
   int async_events() const { return async_events_; }
 
   // ---- blocking (run the loop until the command completes) ----
@@ -157,6 +161,10 @@ class Controller {
   // Get Log Page `lid` of `length` bytes from byte `offset`.
   Result<std::vector<uint8_t>> GetLogPage(uint8_t lid, uint32_t nsid,
                                           uint64_t offset, uint32_t length);
+  // Get Features `fid` (SEL `sel`: 0 current, 1 default, 2 saved, 3
+  // capabilities) and Set Features: the completion's DW0.
+  Result<uint32_t> GetFeature(uint8_t fid, uint8_t sel = 0, uint32_t cdw11 = 0);
+  Result<uint32_t> SetFeature(uint8_t fid, uint32_t cdw11, uint32_t cdw12 = 0);
   // The whole discovery log page, re-read until its GENCTR is stable.
   Result<std::vector<uint8_t>> ReadDiscoveryLog();
 

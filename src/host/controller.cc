@@ -331,6 +331,39 @@ Result<std::vector<uint8_t>> Controller::GetLogPage(uint8_t lid, uint32_t nsid,
   return buf;
 }
 
+Result<uint32_t> Controller::GetFeature(uint8_t fid, uint8_t sel,
+                                        uint32_t cdw11) {
+  Sqe sqe{};
+  sqe.opcode = static_cast<uint8_t>(AdminOpcode::kGetFeatures);
+  sqe.cdw10 = fid | (uint32_t{sel} << 8);
+  sqe.cdw11 = cdw11;
+  Completion c = AdminSync(sqe);
+  if (!c.status.ok()) return c.status;
+  if (!c.nvme().ok()) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "Get Features " + std::to_string(fid) + ": " +
+                      NvmeStatusToString(c.nvme()));
+  }
+  return c.cqe.dw0;
+}
+
+Result<uint32_t> Controller::SetFeature(uint8_t fid, uint32_t cdw11,
+                                        uint32_t cdw12) {
+  Sqe sqe{};
+  sqe.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
+  sqe.cdw10 = fid;
+  sqe.cdw11 = cdw11;
+  sqe.cdw12 = cdw12;
+  Completion c = AdminSync(sqe);
+  if (!c.status.ok()) return c.status;
+  if (!c.nvme().ok()) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "Set Features " + std::to_string(fid) + ": " +
+                      NvmeStatusToString(c.nvme()));
+  }
+  return c.cqe.dw0;
+}
+
 Result<std::vector<uint8_t>> Controller::ReadDiscoveryLog() {
   const uint8_t lid = static_cast<uint8_t>(LogPageId::kDiscovery);
   for (int attempt = 0; attempt < 10; ++attempt) {

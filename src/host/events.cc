@@ -62,11 +62,13 @@ void Controller::OnAer(const Completion& c) {
     if (e.type == kAsyncEventTypeNotice &&
         e.info == kAenNoticeNamespaceAttributeChanged) {
       // Reading the log page clears the event (RAE 0).
-      GetLogPage(static_cast<uint8_t>(LogPageId::kChangedNamespaceList), 0, 0, 4096)
+      GetLogPage(static_cast<uint8_t>(LogPageId::kChangedNamespaceList), 0, 0,
+                 4096)
           .status()
           .IgnoreError();
       Status s = RefreshNamespaces();
-      if (s.ok() && options_.on_namespaces_changed) options_.on_namespaces_changed(active_nsids_);
+      if (s.ok() && options_.on_namespaces_changed)
+        options_.on_namespaces_changed(active_nsids_);
     }
     SubmitAer();
   });

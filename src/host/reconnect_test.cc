@@ -171,7 +171,8 @@ TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 8; ++i) Submit(next_seq_++);
-  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return completed_ >= 50; },
+                              std::chrono::seconds(20)));
   writing_ = false;
   StopTarget();  // and it never comes back
   ASSERT_TRUE(loop_->RunUntil(
@@ -180,15 +181,18 @@ TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
   // Writes submitted while reconnecting wait, then fail at ctrl_loss_tmo.
   const uint32_t first_late = next_seq_;
   for (int i = 0; i < 4; ++i) Submit(next_seq_++);
-  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(20)));
   EXPECT_EQ(ctrl_->state(), host::Controller::State::kFailed);
-  EXPECT_NE(ctrl_->failure().message().find("controller loss timeout"), std::string::npos)
+  EXPECT_NE(ctrl_->failure().message().find("controller loss timeout"),
+            std::string::npos)
       << ctrl_->failure().ToString();
   for (auto& [seq, w] : writes_) {
     EXPECT_EQ(w.completions, 1) << "seq " << seq;
     if (seq >= first_late) {
       EXPECT_FALSE(w.acked) << "seq " << seq;
-      EXPECT_EQ(w.status.code(), StatusCode::kUnavailable) << w.status.ToString();
+      EXPECT_EQ(w.status.code(), StatusCode::kUnavailable)
+          << w.status.ToString();
     }
   }
   // New I/O fails at once (later, through the loop), with the same reason.
@@ -230,6 +234,43 @@ TEST_F(ReconnectTest, WithoutRetryInFlightCommandsFailAtOnce) {
   StartTarget(port);
   ASSERT_TRUE(loop_->RunUntil([&] { return ctrl_->reconnects() == 1; },
                               std::chrono::seconds(20)));
+}
+
+// fast_io_fail_tmo: I/O waiting for a reconnect fails after it, while the
+// reconnect goes on (ctrl_loss_tmo is far away).
+TEST_F(ReconnectTest, FastIoFailTimeoutFailsWaitingIo) {
+  host::ConnectOptions o = Options();
+  o.fast_io_fail_tmo = std::chrono::milliseconds(100);
+  auto c = host::Controller::Connect(*loop_, o);
+  ASSERT_TRUE(c.ok());
+  ctrl_ = std::move(c).value();
+  writing_ = false;
+  const std::string port = port_;
+  StopTarget();
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] { return ctrl_->state() == host::Controller::State::kReconnecting; },
+      std::chrono::seconds(10)));
+  for (int i = 0; i < 4; ++i) Submit(next_seq_++);
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(10)));
+  EXPECT_EQ(ctrl_->state(), host::Controller::State::kReconnecting);
+  for (auto& [seq, w] : writes_) {
+    EXPECT_EQ(w.completions, 1);
+    EXPECT_EQ(w.status.code(), StatusCode::kUnavailable) << w.status.ToString();
+  }
+  // New I/O now fails at once; once the target is back, it works again.
+  Submit(next_seq_++);
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(5)));
+  StartTarget(port);
+  ASSERT_TRUE(loop_->RunUntil([&] { return ctrl_->reconnects() == 1; },
+                              std::chrono::seconds(20)));
+  auto f = ctrl_->GetFeature(0x07);  // Number of Queues, through the helper
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  Submit(next_seq_++);
+  ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
+                              std::chrono::seconds(5)));
+  EXPECT_TRUE(writes_[next_seq_ - 1].acked);
 }
 
 }  // namespace

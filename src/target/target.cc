@@ -73,7 +73,8 @@ const ListenParams& Target::port_params(const Port& port) const {
   return port_params_.front();
 }
 
-Status Target::Start(int threads, const std::vector<int>& cpus, bool busy_poll) {
+Status Target::Start(int threads, const std::vector<int>& cpus,
+                     bool busy_poll) {
   if (started_) return FailedPreconditionError("target already started");
   if (threads <= 0)
     threads = static_cast<int>(std::thread::hardware_concurrency());

@@ -505,7 +505,8 @@ TEST_P(TargetTest, TransfersLargerThanMdtsAreSplit) {
   ConnectDefault();
   ASSERT_EQ(ctrl_->max_transfer(), 1u << 20);
   std::vector<uint8_t> data((3u << 20) + 4096);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 13 + i / 4096);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<uint8_t>(i * 13 + i / 4096);
   auto rw = [&](uint8_t opcode, std::vector<uint8_t>& buf, uint64_t slba) {
     bool done = false;
     host::Completion out;
@@ -515,7 +516,8 @@ TEST_P(TargetTest, TransfersLargerThanMdtsAreSplit) {
                       out = std::move(c);
                       done = true;
                     });
-    EXPECT_TRUE(loop_->RunUntil([&] { return done; }, std::chrono::seconds(10)));
+    EXPECT_TRUE(
+        loop_->RunUntil([&] { return done; }, std::chrono::seconds(10)));
     return out;
   };
   host::Completion w = rw(0x01, data, 100);
@@ -543,11 +545,14 @@ TEST_P(TargetTest, HostHandlesNamespaceChangeNotices) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ctrl_ = std::move(c).value();
   EXPECT_EQ(ctrl_->active_namespaces(), (std::vector<uint32_t>{1, 2}));
-  std::shared_ptr<Controller> target_ctrl = target_.FindController(ctrl_->cntlid());
+  std::shared_ptr<Controller> target_ctrl =
+      target_.FindController(ctrl_->cntlid());
   ASSERT_NE(target_ctrl, nullptr);
   for (int round = 1; round <= 2; ++round) {
-    target_ctrl->loop().Post([target_ctrl] { target_ctrl->NotifyNamespaceChanged(1); });
-    ASSERT_TRUE(loop_->RunUntil([&] { return calls == round; }, std::chrono::seconds(5)));
+    target_ctrl->loop().Post(
+        [target_ctrl] { target_ctrl->NotifyNamespaceChanged(1); });
+    ASSERT_TRUE(loop_->RunUntil([&] { return calls == round; },
+                                std::chrono::seconds(5)));
     EXPECT_EQ(told, (std::vector<uint32_t>{1, 2}));
   }
   EXPECT_EQ(ctrl_->async_events(), 2);  // and the AER was re-armed each time
