@@ -59,6 +59,15 @@ PduReader::Outcome PduReader::FinishPdu() {
   return Outcome::kOk;
 }
 
+// The PDU's data is all in place: on to its digest, the trailer, or the
+// end of the PDU.
+PduReader::Outcome PduReader::DataDone() {
+  state_ = layout_.ddgst_len ? State::kDataDigest
+           : trailer_left_   ? State::kTrailer
+                             : State::kCommonHeader;
+  return state_ == State::kCommonHeader ? FinishPdu() : Outcome::kOk;
+}
+
 void PduReader::AccountDirect(size_t n) {
   if (layout_.ddgst_len != 0) {
     // Digest what just landed in dest_, piece by piece.
@@ -133,13 +142,7 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
         p += take;
         len -= take;
         if (data_left_ > 0) break;
-        state_ = layout_.ddgst_len ? State::kDataDigest
-                 : trailer_left_   ? State::kTrailer
-                                   : State::kCommonHeader;
-        if (state_ == State::kCommonHeader) {
-          Outcome o = FinishPdu();
-          if (o != Outcome::kOk) return o;
-        }
+        if (Outcome o = DataDone(); o != Outcome::kOk) return o;
         break;
       }
 
@@ -216,13 +219,7 @@ PduReader::Outcome PduReader::ReadFrom(int fd) {
     return Outcome::kIoError;
   }
   if (direct > 0 && data_left_ == 0) {
-    state_ = layout_.ddgst_len ? State::kDataDigest
-             : trailer_left_   ? State::kTrailer
-                               : State::kCommonHeader;
-    if (state_ == State::kCommonHeader) {
-      Outcome o = FinishPdu();
-      if (o != Outcome::kOk) return o;
-    }
+    if (Outcome o = DataDone(); o != Outcome::kOk) return o;
   }
   return Consume(buffer_.get(), static_cast<size_t>(n) - direct);
 }

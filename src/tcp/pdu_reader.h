@@ -101,6 +101,7 @@ class PduReader {
   // read): digest them and advance.
   void AccountDirect(size_t n);
   Outcome FinishPdu();
+  Outcome DataDone();
   void StartPayload();
 
   Handler* const handler_;
