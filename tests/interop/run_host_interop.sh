@@ -24,11 +24,9 @@ SIZE_MB=64 BLOCK=512
 VM_LIFETIME=240 BOOT_TIMEOUT=120 # seconds
 CMD_TIMEOUT=60                   # seconds, for each nvmeof command
 
-say() { printf 'run_host_interop: %s\n' "$*"; }
-skip() {
-	echo "SKIP: interop test: $*"
-	exit 0
-}
+INTEROP_NAME=run_host_interop
+# shellcheck source=tests/interop/lib.sh
+source "$HERE/lib.sh"
 
 (($# == 1)) || {
 	echo "usage: $0 PATH/TO/nvmeof" >&2
@@ -44,23 +42,6 @@ TOOL=$(readlink -f "$1")
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nvmeof-host-interop.XXXXXX")
 VPID='' CPID='' SPID='' KEEP=0
-# SIGTERM to process $1 (one we started), SIGKILL if still there after $2 s.
-# Returns 1 if it took SIGKILL.
-stop_pid() {
-	local i
-	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null || true
-		wait "$1" 2>/dev/null || true
-		return 1
-	fi
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -70,32 +51,10 @@ cleanup() {
 	if ((KEEP)); then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'KEEP=1; exit 130' INT
-trap 'KEEP=1; exit 143' TERM
-trap 'KEEP=1; exit 129' HUP
+install_traps
 
-t0=$SECONDS
-if ! "$HERE/vm.sh" setup >"$WORK/setup.log" 2>&1; then
-	sed 's/^/  setup: /' "$WORK/setup.log" | tail -n 15
-	skip "tests/interop/vm.sh setup failed (log above)"
-fi
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
-say "VM setup ready ($((SECONDS - t0)) s)"
+setup_vm_or_skip
 
-# A port that nothing listens on (a connection attempt is refused); if qemu
-# still cannot bind it (a race), vm.sh fails and we try another.
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 30000))
-		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 # Boot the target VM in the background (it dies with us: pdeathsig) and
 # wait for its READY line.  Returns 2 when the port was taken.

@@ -21,11 +21,9 @@ HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 NQN=nqn.2024-11.io.nvmeof:ram0
 VM_TIMEOUT=240
 
-say() { printf 'run_interop: %s\n' "$*"; }
-skip() {
-	echo "SKIP: interop test: $*"
-	exit 0
-}
+INTEROP_NAME=run_interop
+# shellcheck source=tests/interop/lib.sh
+source "$HERE/lib.sh"
 
 (($# == 1)) || {
 	echo "usage: $0 PATH/TO/nvmeof-target" >&2
@@ -41,54 +39,20 @@ TARGET=$(readlink -f "$1")
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nvmeof-interop.XXXXXX")
 TPID='' CPID='' VPID='' LPID='' KEEP=0
-# SIGTERM to process $1 (one we started), SIGKILL if still there after $2 s.
-stop_pid() {
-	local i
-	[[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	stop_pid "$VPID" 10 # vm.sh stops its VM
-	stop_pid "$LPID" 1
-	stop_pid "$CPID" 2
-	stop_pid "$TPID" 5
+	stop_pid "$VPID" 10 || true # vm.sh stops its VM
+	stop_pid "$LPID" 1 || true
+	stop_pid "$CPID" 2 || true
+	stop_pid "$TPID" 5 || true
 	if ((KEEP)); then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'KEEP=1; exit 130' INT
-trap 'KEEP=1; exit 143' TERM
-trap 'KEEP=1; exit 129' HUP
+install_traps
 
-t0=$SECONDS
-if ! "$HERE/vm.sh" setup >"$WORK/setup.log" 2>&1; then
-	sed 's/^/  setup: /' "$WORK/setup.log" | tail -n 15
-	skip "tests/interop/vm.sh setup failed (log above)"
-fi
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64"
-say "VM setup ready ($((SECONDS - t0)) s)"
+setup_vm_or_skip
 
-# A port that nothing listens on (a connection attempt is refused); if the
-# target still cannot bind it (a race), it exits and we try another.
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 30000))
-		(: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 start_target() {
 	local i
@@ -102,7 +66,7 @@ start_target() {
 		kill -0 "$TPID" 2>/dev/null || break
 		sleep 0.05
 	done
-	stop_pid "$TPID" 2
+	stop_pid "$TPID" 2 || true
 	TPID=''
 	return 1
 }
@@ -163,7 +127,7 @@ elif ! grep -q '^guest: [0-9]* passed, [0-9]* failed$' "$WORK/guest.log"; then
 fi
 
 # Stop the target: SIGTERM, then it must exit 0 within 15 s.
-stop_pid "$CPID" 2
+stop_pid "$CPID" 2 || true
 CPID=''
 
 if kill -0 "$TPID" 2>/dev/null; then
