@@ -141,6 +141,8 @@ std::string SizeError(std::string_view kind, uint64_t size,
 
 // ---- ram ----
 
+constexpr uint64_t kHugePage = uint64_t{2} << 20;
+
 class RamBackend final : public Backend {
  public:
   RamBackend(const BackendConfig& config, uint8_t* mem)
@@ -150,14 +152,13 @@ class RamBackend final : public Backend {
   uint8_t* memory() override { return mem_; }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 
-  // Zeros [offset, offset + length): whole pages are handed back to the
-  // kernel (they read as zeros afterwards and cost no memory), the partial
-  // pages at the ends are cleared.
+  // Zeros [offset, offset + length): whole huge pages are handed back to
+  // the kernel (they read as zeros afterwards and cost no memory), the
+  // rest is cleared, so that the mapping keeps its huge pages.
   void Zero(uint64_t offset, uint64_t length) {
-    static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    uint64_t begin = (offset + kPage - 1) / kPage * kPage;
-    uint64_t end = (offset + length) / kPage * kPage;
-    if (length >= 16 * kPage && begin < end &&
+    uint64_t begin = (offset + kHugePage - 1) / kHugePage * kHugePage;
+    uint64_t end = (offset + length) / kHugePage * kHugePage;
+    if (begin < end &&
         madvise(mem_ + begin, end - begin, MADV_DONTNEED) == 0) {
       std::memset(mem_ + offset, 0, begin - offset);
       std::memset(mem_ + end, 0, offset + length - end);
@@ -292,15 +293,29 @@ Result<std::unique_ptr<Backend>> OpenRamBackend(const BackendConfig& config) {
         SizeError("ram", config.size, config.block_size));
   }
   // Anonymous private memory reads as zeros; MAP_NORESERVE: a large
-  // namespace costs nothing until it is written.
-  void* mem = mmap(nullptr, config.size, PROT_READ | PROT_WRITE,
+  // namespace costs nothing until it is written. The mapping starts on a
+  // huge-page boundary and asks for transparent huge pages (no reserved
+  // hugetlbfs pages needed): one TLB entry covers 2 MiB instead of 4 KiB,
+  // which at random 4 KiB I/O over a large namespace saves a page walk
+  // per copy and per digest.
+  const size_t padded = config.size + kHugePage;
+  void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) {
+  if (raw == MAP_FAILED) {
     return ErrnoError(errno, "ram backend: cannot map " +
                                  std::to_string(config.size) + " bytes");
   }
-  return std::unique_ptr<Backend>(
-      new RamBackend(config, static_cast<uint8_t*>(mem)));
+  auto* base = static_cast<uint8_t*>(raw);
+  auto* mem = reinterpret_cast<uint8_t*>(
+      (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+  static const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t used = (config.size + kPage - 1) / kPage * kPage;
+  if (mem > base) munmap(base, static_cast<size_t>(mem - base));
+  if (base + padded > mem + used) {
+    munmap(mem + used, static_cast<size_t>(base + padded - (mem + used)));
+  }
+  madvise(mem, used, MADV_HUGEPAGE);  // advice: a refusal changes nothing
+  return std::unique_ptr<Backend>(new RamBackend(config, mem));
 }
 
 Result<std::unique_ptr<Backend>> OpenNullBackend(const BackendConfig& config) {

@@ -149,10 +149,18 @@ TEST_F(MemoryBackendTest, RamLargeNamespaceIsCheapAndUsableAtTheEnd) {
 }
 
 TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
-  constexpr uint64_t kSize = 4 << 20;
+  constexpr uint64_t kSize = 8 << 20;
   Open(BackendConfig::Kind::kRam, kSize);
+  // The mapping starts on a huge-page boundary.
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(backend_->memory()) % (2 << 20), 0u);
   std::memset(backend_->memory(), 0xFF, kSize);
-  // A large unaligned-to-page range (madvise path with edges) and a small one.
+  // A range over a whole 2 MiB chunk (madvise path with unaligned edges),
+  // a 1 MiB one and a small one (cleared in place).
+  EXPECT_EQ(Await([&](BackendCallback cb) {
+              queue_->Deallocate((4 << 20) - 512, (2 << 20) + 1024,
+                                 std::move(cb));
+            }),
+            kNvmeSuccess);
   EXPECT_EQ(Await([&](BackendCallback cb) {
               queue_->Deallocate(512, (1 << 20) + 1024, std::move(cb));
             }),
@@ -170,6 +178,11 @@ TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
   EXPECT_EQ(m[(3 << 20) - 1], 0xFF);
   for (uint64_t i = 3 << 20; i < (3 << 20) + 1536; ++i) ASSERT_EQ(m[i], 0);
   EXPECT_EQ(m[(3 << 20) + 1536], 0xFF);
+  EXPECT_EQ(m[(4 << 20) - 513], 0xFF);
+  for (uint64_t i = (4 << 20) - 512; i < (6 << 20) + 512; ++i) {
+    ASSERT_EQ(m[i], 0) << "at " << i;
+  }
+  EXPECT_EQ(m[(6 << 20) + 512], 0xFF);
   EXPECT_EQ(Await([&](BackendCallback cb) { queue_->Flush(std::move(cb)); }),
             kNvmeSuccess);
 }
