@@ -165,6 +165,10 @@ class Capsule {
   // `mem`. Callable several times, for pieces of a transfer, each with its
   // own callback; pieces may be outstanding together. `mem` is borrowed
   // until `done` runs. An out-of-range piece fails with kOutOfRange.
+  // Fetch each byte once: a transport may hand in-capsule data over
+  // straight from its receive buffer while the command is being delivered,
+  // and once all of it has been fetched, a second fetch may fail with
+  // kFailedPrecondition.
   // REQUIRES: a received command of a controller queue pair.
   void ReceiveData(uint32_t offset, const MemDesc& mem, DataCallback done);
 

@@ -55,6 +55,7 @@ PduReader::Outcome PduReader::FinishPdu() {
   hdr_have_ = 0;
   dest_ = MemDesc();
   PduError e = handler_->OnPduEnd(ok);
+  in_place_ = nullptr;
   if (!e.ok()) return Fail(e);
   return Outcome::kOk;
 }
@@ -115,6 +116,7 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
         if (!where.error.ok()) return Fail(where.error);
         dest_ = where.dest;
         dest_offset_ = where.offset;
+        in_place_ok_ = where.in_place_ok;
         StartPayload();
         if (state_ == State::kCommonHeader) {
           Outcome o = FinishPdu();
@@ -134,6 +136,18 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
       }
 
       case State::kData: {
+        if (in_place_ok_ && data_left_ == layout_.data_len &&
+            len >= size_t{data_left_} + layout_.ddgst_len + trailer_left_) {
+          // The whole rest of the PDU is here: the handler reads the data
+          // where it is (it stays valid until OnPduEnd returns).
+          in_place_ = p;
+          if (layout_.ddgst_len != 0) crc_.Update(p, data_left_);
+          p += data_left_;
+          len -= data_left_;
+          data_left_ = 0;
+          if (Outcome o = DataDone(); o != Outcome::kOk) return o;
+          break;
+        }
         size_t take = std::min<size_t>(len, data_left_);
         if (layout_.ddgst_len != 0) crc_.Update(p, take);
         if (!dest_.empty()) dest_.CopyIn(dest_offset_, p, take);

@@ -6,7 +6,9 @@
 //   2. the whole header: its digest, then its own fields (pdu_validate.h);
 //   3. Handler::OnPduHeader says where the data goes (a MemDesc and an
 //      offset into it; an empty MemDesc discards) or rejects the PDU;
-//   4. the data is placed there, its digest computed as it arrives;
+//   4. the data is placed there, its digest computed as it arrives (or, when
+//      the handler allows it and the rest of the PDU is already in memory,
+//      left where it is: in_place());
 //   5. Handler::OnPduEnd(ddgst_ok).
 // The first error is fatal: the reader stops and keeps the FES, FEI and the
 // offending header for the TermReq.
@@ -40,6 +42,10 @@ class PduReader {
     PduError error;  // not OK: the PDU is rejected (fatal)
     MemDesc dest;    // where the data goes; empty: discard it
     size_t offset = 0;
+    // The handler takes the data in place when the rest of the PDU is
+    // already in memory: nothing is copied to `dest`, and in_place() points
+    // at the data during OnPduEnd (and only then).
+    bool in_place_ok = false;
   };
 
   class Handler {
@@ -79,6 +85,9 @@ class PduReader {
     return {hdr_, hdr_have_ < 128 ? hdr_have_ : 128};
   }
   const Status& error() const { return io_error_; }
+  // During OnPduEnd: the PDU's data where it was received (see
+  // Placement::in_place_ok), or null when it was placed in `dest`.
+  const uint8_t* in_place() const { return in_place_; }
   // True between PDUs.
   bool at_boundary() const {
     return state_ == State::kCommonHeader && hdr_have_ == 0;
@@ -118,6 +127,8 @@ class PduReader {
   uint32_t trailer_left_ = 0;
   MemDesc dest_;
   size_t dest_offset_ = 0;  // next byte of dest_ to fill
+  bool in_place_ok_ = false;
+  const uint8_t* in_place_ = nullptr;
   Crc32c crc_;
   uint8_t ddgst_[4];
   uint32_t ddgst_have_ = 0;

@@ -93,6 +93,8 @@ PduReader::Placement TcpQueuePair::ControllerOnCommand(
   TcpCapsule& cmd = Cast(*raw);
   cmd.mutable_sqe() = h.ccsqe;
   cmd.icd_length_ = layout.data_len;
+  cmd.icd_data_ = nullptr;
+  cmd.icd_taken_ = 0;
   cmd.icd_digest_error_ = false;
   cmd.request_head_ = cmd.request_count_ = 0;
   rx_capsule_ = &cmd;
@@ -102,7 +104,9 @@ PduReader::Placement TcpQueuePair::ControllerOnCommand(
     cmd.icd_ = std::make_unique<uint8_t[]>(
         std::max(kAdminIcd, ctrl_limits_.max_io_icd));
   }
-  return {PduError{}, MemDesc(cmd.icd_.get(), layout.data_len), 0};
+  // In place when it all came with the header: the command is delivered
+  // (and its data normally taken) while the receive buffer still holds it.
+  return {PduError{}, MemDesc(cmd.icd_.get(), layout.data_len), 0, true};
 }
 
 PduReader::Placement TcpQueuePair::ControllerOnH2CData(const H2CDataHeader& h) {
@@ -142,11 +146,27 @@ PduError TcpQueuePair::ControllerOnEnd(bool ddgst_ok) {
     case PduType::kICReq:
       SetupDone();
       return {};
-    case PduType::kCapsuleCmd:
+    case PduType::kCapsuleCmd: {
       // A digest error fails only this command: Validate() says 0x22.
       cmd->icd_digest_error_ = !ddgst_ok;
+      const uint8_t* in_place = reader_.in_place();
+      cmd->icd_data_ = in_place != nullptr ? in_place : cmd->icd_.get();
       DeliverCapsule(CapsulePtr(cmd));
+      // Delivery usually takes the data straight from the receive buffer
+      // into its destination (one copy instead of two). When the command
+      // still holds data it has not taken, keep it before the buffer is
+      // reused. (The slot may now be a response: only commands have ICD.)
+      if (in_place != nullptr && cmd->refs_in_use() != 0 &&
+          cmd->is_command() && cmd->icd_data_ == in_place) {
+        if (cmd->icd_taken_ < cmd->icd_length_) {
+          std::memcpy(cmd->icd_.get(), in_place, cmd->icd_length_);
+          cmd->icd_data_ = cmd->icd_.get();
+        } else {
+          cmd->icd_data_ = nullptr;
+        }
+      }
       return {};
+    }
     case PduType::kH2CData: {
       if (!ddgst_ok) cmd->r2t_digest_error_ = true;
       cmd->r2t_received_ += rx_datal_;
@@ -186,7 +206,15 @@ void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset,
       completions_.Post(std::move(done), DataLossError("data digest mismatch"));
       return;
     }
-    mem.CopyIn(0, cmd.icd_.get() + offset, mem.length());
+    if (cmd.icd_data_ == nullptr) {
+      // Taken once, straight from the receive buffer, which has moved on.
+      completions_.Post(std::move(done),
+                        FailedPreconditionError(
+                            "in-capsule data was already received"));
+      return;
+    }
+    mem.CopyIn(0, cmd.icd_data_ + offset, mem.length());
+    cmd.icd_taken_ += static_cast<uint32_t>(mem.length());
     completions_.Post(std::move(done), Status());
     return;
   }

@@ -44,6 +44,10 @@ class TcpCapsule final : public Capsule {
 
   // ---- controller command ----
   std::unique_ptr<uint8_t[]> icd_;  // in-capsule data, allocated on first use
+  // Where the in-capsule data is: icd_, or (during delivery) the receive
+  // buffer; null once received and the buffer has moved on.
+  const uint8_t* icd_data_ = nullptr;
+  uint32_t icd_taken_ = 0;  // bytes of it ReceiveData has copied out
   bool icd_digest_error_ = false;
   // ReceiveData requests, in order; the first has the R2T outstanding.
   struct ReceiveRequest {

@@ -5,6 +5,7 @@
 // controller.
 
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -124,6 +126,11 @@ class TcpWireTest : public ::testing::Test {
       if (r.outcome != SendDataOutcome::kCompleted) Respond(qp, *c, r.status);
       return;
     }
+    if (v.ok() && c->sqe().opcode == 0x01 && c->has_in_capsule_data() &&
+        icd_mode_ != IcdMode::kIgnore) {
+      TakeIcd(qp, std::move(c));
+      return;
+    }
     if (!v.ok() || c->sqe().opcode != 0x01 || c->has_in_capsule_data()) {
       Respond(qp, *c, v);
       return;
@@ -145,6 +152,30 @@ class TcpWireTest : public ::testing::Test {
           }
         });
   }
+  // In-capsule data into icd_sinks_[cid]: during delivery, or on a later
+  // turn (when the transport must have kept it).
+  void TakeIcd(QueuePair* qp, CapsulePtr c) {
+    Capsule* cmd = c.get();
+    held_.push_back(std::move(c));
+    auto fetch = [=, this] {
+      std::vector<uint8_t>& sink = icd_sinks_[cmd->sqe().cid];
+      sink.assign(cmd->data_length(), 0);
+      cmd->ReceiveData(0, MemDesc(sink.data(), sink.size()),
+                       [=, this](Status s) {
+                         piece_statuses_.push_back(s);
+                         Respond(qp, *cmd, kNvmeSuccess);
+                         std::erase_if(held_, [cmd](const CapsulePtr& h) {
+                           return h.get() == cmd;
+                         });
+                       });
+    };
+    if (icd_mode_ == IcdMode::kDuringDelivery) {
+      fetch();
+    } else {
+      loop_->Defer(fetch);
+    }
+  }
+
   void Respond(QueuePair* qp, const Capsule& cmd, NvmeStatus st) {
     Cqe cqe{};
     cqe.cid = cmd.sqe().cid;
@@ -263,6 +294,9 @@ class TcpWireTest : public ::testing::Test {
   std::vector<Status> piece_statuses_;
   std::vector<uint8_t> sink_;
   std::vector<uint8_t> source_;  // what reads return
+  enum class IcdMode { kIgnore, kDuringDelivery, kLater };
+  IcdMode icd_mode_ = IcdMode::kIgnore;
+  std::map<uint16_t, std::vector<uint8_t>> icd_sinks_;
   PduFormat fmt_;
 };
 
@@ -414,6 +448,58 @@ TEST_F(TcpWireTest, DataDigestErrorFailsOneCommandOnly) {
   EXPECT_EQ(sink_, wdata);
   EXPECT_FALSE(p.eof());
   EXPECT_TRUE(errors_.empty());
+}
+
+// In-capsule data that arrives with its header is handed over from the
+// receive buffer while the command is delivered; an upper layer that takes
+// it later must still get it, though the buffer has moved on.
+TEST_F(TcpWireTest, InCapsuleDataTakenDuringOrAfterDelivery) {
+  for (IcdMode mode : {IcdMode::kDuringDelivery, IcdMode::kLater}) {
+    for (bool ddgst : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "later " << (mode == IcdMode::kLater)
+                                      << " ddgst " << ddgst);
+      icd_mode_ = mode;
+      icd_sinks_.clear();
+      piece_statuses_.clear();
+      RawPeer p = ConnectedPeer(false, ddgst);
+      // Eight writes in one send: most arrive whole in one recv.
+      std::vector<uint8_t> wire;
+      std::map<uint16_t, std::vector<uint8_t>> sent;
+      for (uint16_t cid = 1; cid <= 8; ++cid) {
+        std::vector<uint8_t> data(cid % 2 ? 4096 : 512);
+        for (size_t i = 0; i < data.size(); ++i)
+          data[i] = static_cast<uint8_t>(cid * 31 + i * 7);
+        Sqe sqe{};
+        sqe.opcode = 0x01;
+        sqe.cid = cid;
+        sqe.flags = kSqeFlagsPsdtSgl;
+        sqe.sgl1.type = kSglIcdType;
+        sqe.sgl1.length = static_cast<uint32_t>(data.size());
+        CapsuleCmdHeader h =
+            MakeCapsuleCmd(sqe, fmt_, static_cast<uint32_t>(data.size()));
+        const auto* hb = reinterpret_cast<const uint8_t*>(&h);
+        wire.insert(wire.end(), hb, hb + sizeof(h));
+        wire.insert(wire.end(), data.begin(), data.end());
+        if (ddgst) {
+          uint32_t d = ComputeCrc32c(data.data(), data.size());
+          const auto* db = reinterpret_cast<const uint8_t*>(&d);
+          wire.insert(wire.end(), db, db + 4);
+        }
+        sent[cid] = std::move(data);
+      }
+      p.Send(wire.data(), wire.size());
+      WaitBytes(p, 8 * sizeof(CapsuleRespHeader));
+      for (int i = 0; i < 8; ++i) {
+        CapsuleRespHeader r;
+        std::memcpy(&r, p.rx().data() + i * sizeof(r), sizeof(r));
+        EXPECT_TRUE(NvmeStatus::FromCqeStatus(r.rccqe.status).ok());
+      }
+      ASSERT_EQ(piece_statuses_.size(), 8u);
+      for (const Status& s : piece_statuses_) EXPECT_TRUE(s.ok());
+      EXPECT_EQ(icd_sinks_, sent);
+    }
+  }
+  icd_mode_ = IcdMode::kIgnore;
 }
 
 TEST_F(TcpWireTest, PeerThatLeavesBeforeICReqIsDropped) {
