@@ -17,6 +17,7 @@ namespace {
 constexpr uint32_t kBroadcastNsid = 0xFFFFFFFF;
 constexpr uint32_t kFua = 1u << 30;           // CDW12 of Read/Write
 constexpr uint32_t kDsmDeallocate = 1u << 2;  // CDW11 of DSM (AD)
+constexpr uint64_t kStreamingMinBytes = uint64_t{64} << 20;
 
 struct DsmRange {
   uint32_t attributes;
@@ -143,7 +144,11 @@ void ControllerQueue::HandleWrite(Request* r) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command
     // Set 3.2.6): the host retries it.
-    r->cmd->ReceiveData(0, MemDesc(mem + r->offset, r->length),
+    // A namespace larger than the caches is written with non-temporal
+    // stores: the block is rarely read back while it would still be cached.
+    const bool stream = r->ns->backend->size_bytes() >= kStreamingMinBytes;
+    r->cmd->ReceiveData(0,
+                        MemDesc(mem + r->offset, r->length).set_streaming(stream),
                         [this, r](const Status& s) {
                           Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
                         });
