@@ -207,6 +207,10 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf,
             const std::vector<uint32_t>& dsm_blocks, bool dsm_ad,
             uint8_t log_id, uint32_t log_len, uint64_t lpo, uint8_t feature_id,
             uint8_t sel) {
+  if (verb == "perf") {
+    // Each perf thread connects its own association, on its own loop.
+    return RunPerf([&c](EventLoop& l) { return Open(l, c, false); }, perf);
+  }
   auto loop_r = EventLoop::Create();
   if (!loop_r.ok()) return Fail(loop_r.status().ToString());
   EventLoop& loop = **loop_r;
@@ -216,7 +220,6 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf,
   if (!opened.ok()) return Fail(opened.status().ToString());
   host::Controller& ctrl = **opened;
 
-  if (verb == "perf") return RunPerf(ctrl, perf);
   if (verb == "discover") {
     auto page = ctrl.ReadDiscoveryLog();
     if (!page.ok()) return Fail(page.status().ToString());
@@ -445,20 +448,37 @@ int main(int argc, char** argv) try {
                      "write patterns and check them on read");
   perf_cmd->add_flag("--poll", perf.poll,
                      "busy-poll (lowest latency; spins a core)");
-  perf_cmd->add_option("--cpu", perf.cpu,
-                       "pin to this CPU (run the target on another)");
+  int cpu = -1;
+  std::string cpus;
+  perf_cmd
+      ->add_option("--threads", perf.threads,
+                   "threads, each with its own association (its own "
+                   "--nr-io-queues queues)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  auto* cpus_opt = perf_cmd->add_option(
+      "--cpus", cpus,
+      "pin thread i to the i-th of these CPUs, cycling (as 0,2 or 0-3)");
+  perf_cmd
+      ->add_option("--cpu", cpu,
+                   "pin to this CPU (run the target on another): --cpus "
+                   "with one CPU")
+      ->check(CLI::Range(0, CPU_SETSIZE - 1))
+      ->excludes(cpus_opt);
+  perf_cmd->add_option("--plot", perf.plot,
+                       "write the latency histogram to this SVG file");
   perf_cmd->add_option("-o,--output-format", c.output, "normal or json");
   CLI11_PARSE(app, argc, argv);
   perf.json = c.output == "json";
 
-  if (perf.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(perf.cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
-      std::fprintf(stderr, "nvmeof: cannot pin to CPU %d\n", perf.cpu);
+  if (cpu >= 0) perf.cpus = {cpu};
+  if (!cpus.empty()) {
+    auto list = nvmeof::tools::ParseCpuList(cpus);
+    if (!list.ok()) {
+      std::fprintf(stderr, "nvmeof: %s\n", list.status().ToString().c_str());
       return 1;
     }
+    perf.cpus = std::move(*list);
   }
   nvmeof::RegisterTcpTransport();
   std::string verb = app.get_subcommands().front()->get_name();

@@ -1,81 +1,65 @@
 // nvmeof perf: a load generator in the manner of spdk_nvme_perf.
 //
-// One association, its I/O queues all on this thread's loop; each queue
-// keeps `queue_depth` commands in flight. Latencies go into a log-linear
-// histogram (no allocation per I/O). With --verify, writes carry a pattern
-// derived from (LBA, generation) and reads check it.
+// --threads N threads, each with its own EventLoop and association (the
+// same connection options for all), its I/O queues all on that loop; each
+// queue keeps `queue_depth` commands in flight. The namespace is cut into
+// io_size slots and thread t takes the slots with slot % N == t, so that no
+// two threads touch the same LBAs. Latencies go into a log-linear histogram
+// per thread (no allocation per I/O), merged at the end. With --verify,
+// writes carry a pattern derived from (LBA, generation) and reads check it.
+//
+// The main thread starts the threads, opens the run once every one has
+// connected, prints the progress line from their counters, and reports.
 
 #include "tools/nvmeof_perf.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
-#include <array>
+#include <atomic>
+#include <charconv>
 #include <chrono>
-#include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <system_error>
+#include <thread>
 #include <vector>
 
-namespace nvmeof::tools {
+#include "tools/nvmeof_histogram.h"
+#include "tools/nvmeof_plot.h"
 
+namespace nvmeof::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Log-linear latency histogram in nanoseconds: 64 sub-buckets per power of
-// two, up to 2^40 ns.
-class Histogram {
+// A count with one writer (a perf thread) that the main thread reads while
+// the run goes on: relaxed, and an increment is a plain load and store (no
+// locked instruction per I/O).
+class Counter {
  public:
-  static constexpr int kSub = 64;
-  void Add(uint64_t ns) {
-    ++counts_[Index(ns)];
-    ++n_;
-    sum_ += ns;
-    max_ = std::max(max_, ns);
+  void Add(uint64_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  uint64_t count() const { return n_; }
-  double mean_us() const { return n_ ? sum_ / 1e3 / n_ : 0; }
-  double max_us() const { return max_ / 1e3; }
-  double Percentile(double p) const {
-    if (n_ == 0) return 0;
-    uint64_t want = static_cast<uint64_t>(std::ceil(p / 100.0 * n_));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen >= want) return UpperBound(i) / 1e3;
-    }
-    return max_us();
-  }
-  // Non-empty buckets as (upper bound in us, count).
-  std::vector<std::pair<double, uint64_t>> Buckets() const {
-    std::vector<std::pair<double, uint64_t>> out;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      if (counts_[i]) out.emplace_back(UpperBound(i) / 1e3, counts_[i]);
-    }
-    return out;
-  }
+  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
-  static size_t Index(uint64_t ns) {
-    if (ns < kSub) return ns;
-    int msb = 63 - __builtin_clzll(ns);
-    int shift = msb - 6;
-    size_t idx =
-        static_cast<size_t>((shift + 1) * kSub + ((ns >> shift) & (kSub - 1)));
-    return std::min(idx, kBuckets - 1);
-  }
-  static double UpperBound(size_t i) {
-    if (i < kSub) return static_cast<double>(i + 1);
-    size_t shift = i / kSub - 1;
-    size_t sub = i % kSub;
-    return static_cast<double>((uint64_t{kSub} + sub + 1) << shift);
-  }
-  static constexpr size_t kBuckets = 36 * kSub;
-  std::array<uint64_t, kBuckets> counts_{};
-  uint64_t n_ = 0;
-  double sum_ = 0;
-  uint64_t max_ = 0;
+  std::atomic<uint64_t> v_{0};
+};
+
+// What one thread's run counts. The main thread reads `ios` and `errors`
+// during the run, the rest only once the thread has ended.
+struct PerfStats {
+  Counter ios;
+  Counter errors;
+  uint64_t verify_errors = 0;
+  uint64_t bytes = 0;
+  Histogram hist;
 };
 
 struct Job {
@@ -87,38 +71,48 @@ struct Job {
   bool in_flight = false;
 };
 
-}  // namespace
+// A thread's share of the namespace: the io_size slots first,
+// first + stride, first + 2 * stride, ... (`slots` of them).
+struct Share {
+  uint64_t first = 0;
+  uint64_t stride = 1;
+  uint64_t slots = 0;
+};
 
-// One run: its state lives here, so that a completion captures only the
-// run, its job and two numbers (Callback's inline storage).
+// One thread's run: its state lives here, so that a completion captures
+// only the run, its job and two numbers (Callback's inline storage). Slots
+// here are indexes into the thread's share.
 class PerfRun {
  public:
   PerfRun(host::Controller& ctrl, const PerfOptions& o, uint64_t block,
-          uint64_t slots)
+          Share share, uint64_t seed, PerfStats& stats)
       : ctrl_(ctrl),
         o_(o),
+        stats_(stats),
         block_(block),
         blocks_per_io_(o.io_size / block),
-        slots_(slots),
+        share_(share),
         rand_(o.workload.rfind("rand", 0) == 0),
         read_pct_(
             o.workload == "randrw" || o.workload == "rw"
                 ? o.mix
                 : (o.workload.find("read") != std::string::npos ? 100 : 0)),
-        generation_(o.verify ? slots : 0, 0),
-        busy_(o.verify ? slots : 0, 0) {}
+        generation_(o.verify ? share.slots : 0, 0),
+        busy_(o.verify ? share.slots : 0, 0),
+        rng_(seed) {}
 
   void Submit(Job& j) {
     if (!running_) return;
-    uint64_t slot = rand_ ? rng_() % slots_ : (next_seq_++ % slots_);
+    const uint64_t slots = share_.slots;
+    uint64_t slot = rand_ ? rng_() % slots : (next_seq_++ % slots);
     if (o_.verify) {
       for (int tries = 0; busy_[slot] && tries < 64; ++tries) {
-        slot = rand_ ? rng_() % slots_ : (next_seq_++ % slots_);
+        slot = rand_ ? rng_() % slots : (next_seq_++ % slots);
       }
       if (busy_[slot]) return;  // the namespace is smaller than the load
       busy_[slot] = 1;
     }
-    j.lba = slot * blocks_per_io_;
+    j.lba = (share_.first + slot * share_.stride) * blocks_per_io_;
     j.write = static_cast<int>(rng_() % 100) >= read_pct_;
     uint32_t gen = 0;
     if (o_.verify) {
@@ -142,16 +136,19 @@ class PerfRun {
 
   void Done(Job& j, uint32_t gen, uint64_t slot, const host::Completion& c) {
     j.in_flight = false;
-    hist.Add(static_cast<uint64_t>(
+    stats_.hist.Add(static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
                                                              j.start)
             .count()));
+    stats_.ios.Add(1);
     if (!c.ok()) {
-      ++errors;
+      stats_.errors.Add(1);
     } else {
-      done_bytes += j.buf.size();
+      stats_.bytes += j.buf.size();
       if (o_.verify && j.write) generation_[slot] = gen;
-      if (o_.verify && !j.write && gen != 0 && !Check(j, gen)) ++verify_errors;
+      if (o_.verify && !j.write && gen != 0 && !Check(j, gen)) {
+        ++stats_.verify_errors;
+      }
     }
     if (o_.verify) busy_[slot] = 0;
     // A failed association fails every command at once: resubmitting
@@ -161,9 +158,6 @@ class PerfRun {
   }
 
   void Stop() { running_ = false; }
-
-  Histogram hist;
-  uint64_t errors = 0, verify_errors = 0, done_bytes = 0;
 
  private:
   // 16-byte words of (byte address, generation): any misplaced or stale
@@ -185,72 +179,134 @@ class PerfRun {
 
   host::Controller& ctrl_;
   const PerfOptions& o_;
-  const uint64_t block_, blocks_per_io_, slots_;
+  PerfStats& stats_;
+  const uint64_t block_, blocks_per_io_;
+  const Share share_;
   const bool rand_;
   const int read_pct_;
   // With --verify: generation_[slot] is the generation of the last write
   // that completed there (0: never written), checked by the reads; no two
-  // I/Os touch one slot at once, so what a read sees is exactly that.
+  // I/Os touch one slot at once (nor two threads: their shares are
+  // disjoint), so what a read sees is exactly that.
   std::vector<uint32_t> generation_;
   std::vector<uint8_t> busy_;
   uint32_t next_gen_ = 0;
-  std::mt19937_64 rng_{42};
+  std::mt19937_64 rng_;
   uint64_t next_seq_ = 0;
   bool running_ = true;
 };
 
-int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
-  EventLoop& loop = ctrl.loop();
-  auto ns = ctrl.Identify(0x00, o.nsid);
-  if (!ns.ok()) {
-    std::fprintf(stderr, "nvmeof perf: %s\n", ns.status().ToString().c_str());
-    return 1;
-  }
-  IdentifyNamespace id;
-  std::memcpy(&id, ns->data(), sizeof(id));
-  const uint64_t block = id.lbaf[FlbasIndex(id.flbas)].block_size();
-  if (block == 0 || o.io_size % block != 0 || id.nsze == 0) {
-    std::fprintf(
-        stderr,
-        "nvmeof perf: --io-size %u is not a multiple of the block size %llu\n",
-        o.io_size, static_cast<unsigned long long>(block));
-    return 1;
-  }
-  const uint64_t slots = std::max<uint64_t>(id.nsze / (o.io_size / block), 1);
+// One thread's association and its share of the namespace.
+struct Association {
+  std::unique_ptr<EventLoop> loop;
+  std::unique_ptr<host::Controller> ctrl;  // declared after: it uses loop
+  uint64_t block = 0;                      // bytes per LBA
+  Share share;
+};
 
-  const uint16_t queues = ctrl.io_queue_count();
-  std::vector<Job> jobs(size_t{queues} * o.queue_depth);
+Status PinThread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (err != 0)
+    return ErrnoError(err, "cannot pin to CPU " + std::to_string(cpu));
+  return Status();
+}
+
+// On perf thread `index`: pins it, connects, and reads the namespace.
+Result<Association> Connect(const PerfConnect& connect, const PerfOptions& o,
+                            int index) {
+  Association a;
+  if (!o.cpus.empty()) {
+    NVMEOF_RETURN_IF_ERROR(PinThread(o.cpus[index % o.cpus.size()]));
+  }
+  NVMEOF_ASSIGN_OR_RETURN(a.loop, EventLoop::Create());
+  NVMEOF_ASSIGN_OR_RETURN(a.ctrl, connect(*a.loop));
+  NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> ns,
+                          a.ctrl->Identify(0x00, o.nsid));
+  IdentifyNamespace id;
+  std::memcpy(&id, ns.data(), sizeof(id));
+  if (id.nsze == 0) {
+    return NotFoundError("namespace " + std::to_string(o.nsid) +
+                         " is not active");
+  }
+  a.block = id.lbaf[FlbasIndex(id.flbas)].block_size();
+  if (a.block == 0 || o.io_size == 0 || o.io_size % a.block != 0) {
+    return InvalidArgumentError("--io-size " + std::to_string(o.io_size) +
+                                " is not a multiple of the block size " +
+                                std::to_string(a.block));
+  }
+  const uint64_t slots = std::max<uint64_t>(id.nsze / (o.io_size / a.block), 1);
+  const auto n = static_cast<uint64_t>(o.threads);
+  const auto t = static_cast<uint64_t>(index);
+  a.share = {t, n, slots > t ? (slots - t + n - 1) / n : 0};
+  if (a.share.slots == 0) {
+    return OutOfRangeError("the namespace holds " + std::to_string(slots) +
+                           " I/Os of --io-size, fewer than --threads");
+  }
+  return a;
+}
+
+enum class Phase { kConnecting, kRunning, kAborted };
+
+// What the threads share: the start gate and the end of the run.
+struct Shared {
+  Shared(const PerfConnect& c, const PerfOptions& opts) : connect(c), o(opts) {}
+
+  // A thread has connected (ok) or failed to.
+  void Arrive(bool ok) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++arrived;
+    if (!ok) ++failed;
+    cv.notify_all();
+  }
+  // A thread's timed run is over.
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mu);
+    ++finished;
+    cv.notify_all();
+  }
+
+  const PerfConnect& connect;
+  const PerfOptions& o;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;   // guarded by mu
+  int failed = 0;    // guarded by mu
+  int finished = 0;  // guarded by mu
+  // kConnecting until every thread has arrived; `start` and `end` are
+  // written before the release store that makes it kRunning.
+  std::atomic<Phase> phase{Phase::kConnecting};
+  Clock::time_point start, end;
+};
+
+struct Worker {
+  explicit Worker(int i) : index(i) {}
+  const int index;
+  PerfStats stats;
+  uint16_t queues = 0;
+  Clock::time_point stopped;  // when its last command completed
+  Status failure;             // why it failed (OK: it did not)
+};
+
+// The load on one connected association, from the shared start to the
+// shared end; then lets what is in flight finish and disconnects.
+void RunLoad(Shared& sh, Worker& w, Association& a) {
+  const PerfOptions& o = sh.o;
+  host::Controller& ctrl = *a.ctrl;
+  EventLoop& loop = *a.loop;
+  w.queues = ctrl.io_queue_count();
+  std::vector<Job> jobs(size_t{w.queues} * o.queue_depth);
   for (size_t i = 0; i < jobs.size(); ++i) {
-    jobs[i].qid = static_cast<uint16_t>(1 + i % queues);
+    jobs[i].qid = static_cast<uint16_t>(1 + i % w.queues);
     jobs[i].buf.assign(o.io_size, 0);
   }
   if (o.poll) loop.set_busy_poll(true);
-  PerfRun run(ctrl, o, block, slots);
-  Histogram& hist = run.hist;
-  const uint64_t& errors = run.errors;
-  const uint64_t& verify_errors = run.verify_errors;
-  const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::seconds(o.seconds);
+  PerfRun run(ctrl, o, a.block, a.share, 42 + w.index, w.stats);
   for (Job& j : jobs) run.Submit(j);
-
-  uint64_t last_count = 0;
-  auto last = t0;
-  for (int sec = 1; Clock::now() < end && ctrl.failure().ok(); ++sec) {
-    loop.RunUntil(
-        [&] { return !ctrl.failure().ok(); },
-        std::min<Clock::duration>(std::chrono::seconds(1), end - Clock::now()));
-    const auto now = Clock::now();
-    const double dt = std::chrono::duration<double>(now - last).count();
-    if (!o.json && dt > 0) {
-      std::printf("[%3ds] %10.0f IOPS %9.1f MB/s  errors %llu\n", sec,
-                  (hist.count() - last_count) / dt,
-                  (hist.count() - last_count) * double(o.io_size) / dt / 1e6,
-                  static_cast<unsigned long long>(errors));
-      std::fflush(stdout);
-    }
-    last_count = hist.count();
-    last = now;
-  }
+  loop.RunUntil([&] { return !ctrl.failure().ok(); }, sh.end - Clock::now());
+  sh.Finish();
   run.Stop();
   // Let what is in flight finish, unless the association is gone: then
   // nothing would, and the disconnect below ends it.
@@ -262,25 +318,85 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
         },
         std::chrono::seconds(30));
   }
+  w.stopped = Clock::now();
+  w.failure = ctrl.failure();
   // Every command completes here, while `run` and `jobs` live: commands
   // held for a reconnect complete as cancelled (and count as errors).
-  const Status lost = ctrl.failure();
   ctrl.Disconnect();
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double iops = hist.count() / secs;
-  const double mbps = run.done_bytes / secs / 1e6;
+}
 
+// A perf thread: connects, waits for the others, runs.
+void PerfThread(Shared& sh, Worker& w) {
+  Result<Association> a = Connect(sh.connect, sh.o, w.index);
+  if (!a.ok()) w.failure = a.status();
+  sh.Arrive(a.ok());
+  if (!a.ok()) return;
+  // Serve the association (keep-alives) while the others connect.
+  Phase phase;
+  while ((phase = sh.phase.load(std::memory_order_acquire)) ==
+         Phase::kConnecting) {
+    a->loop->RunOnce(std::chrono::milliseconds(1));
+  }
+  if (phase == Phase::kRunning) RunLoad(sh, w, *a);
+  // Else another thread failed to start: the controller's destructor
+  // disconnects this one.
+}
+
+// A line a second, the sum over the threads, until the end or until every
+// thread has stopped.
+void ShowProgress(Shared& sh,
+                  const std::vector<std::unique_ptr<Worker>>& workers) {
+  const int n = static_cast<int>(workers.size());
+  uint64_t last_ios = 0;
+  Clock::time_point last = sh.start;
+  std::unique_lock<std::mutex> lock(sh.mu);
+  for (int sec = 1; Clock::now() < sh.end && sh.finished < n; ++sec) {
+    sh.cv.wait_until(lock,
+                     std::min(sh.start + std::chrono::seconds(sec), sh.end),
+                     [&] { return sh.finished == n; });
+    const auto now = Clock::now();
+    uint64_t ios = 0, errors = 0;
+    for (const auto& w : workers) {
+      ios += w->stats.ios.Get();
+      errors += w->stats.errors.Get();
+    }
+    const double dt = std::chrono::duration<double>(now - last).count();
+    if (!sh.o.json && dt > 0) {
+      std::printf("[%3ds] %10.0f IOPS %9.1f MB/s  errors %llu\n", sec,
+                  (ios - last_ios) / dt,
+                  (ios - last_ios) * double(sh.o.io_size) / dt / 1e6,
+                  static_cast<unsigned long long>(errors));
+      std::fflush(stdout);
+    }
+    last_ios = ios;
+    last = now;
+  }
+}
+
+// The threads' results, merged.
+struct Totals {
+  Histogram hist;
+  uint64_t errors = 0, verify_errors = 0, bytes = 0;
+  uint16_t queues = 0;  // per association (thread 0's)
+  double secs = 0;
+  double iops() const { return secs > 0 ? hist.count() / secs : 0; }
+  double mbps() const { return secs > 0 ? bytes / secs / 1e6 : 0; }
+};
+
+void PrintReport(const PerfOptions& o, const Totals& t) {
+  const Histogram& hist = t.hist;
   if (o.json) {
     nlohmann::ordered_json j = {{"workload", o.workload},
                                 {"io_size", o.io_size},
                                 {"queue_depth", o.queue_depth},
-                                {"io_queues", queues},
-                                {"seconds", secs},
+                                {"io_queues", t.queues},
+                                {"threads", o.threads},
+                                {"seconds", t.secs},
                                 {"ios", hist.count()},
-                                {"iops", iops},
-                                {"mbps", mbps},
-                                {"errors", errors},
-                                {"verify_errors", verify_errors},
+                                {"iops", t.iops()},
+                                {"mbps", t.mbps()},
+                                {"errors", t.errors},
+                                {"verify_errors", t.verify_errors},
                                 {"latency_us",
                                  {{"avg", hist.mean_us()},
                                   {"p50", hist.Percentile(50)},
@@ -288,45 +404,179 @@ int RunPerf(host::Controller& ctrl, const PerfOptions& o) {
                                   {"p99_9", hist.Percentile(99.9)},
                                   {"max", hist.max_us()}}}};
     nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
-    for (auto [us, n] : hist.Buckets())
-      buckets.push_back({{"le_us", us}, {"count", n}});
+    for (const Histogram::Bucket& b : hist.Buckets())
+      buckets.push_back({{"le_us", b.hi_us}, {"count", b.count}});
     j["histogram"] = buckets;
     std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    std::printf("\n%s %u B, QD %d x %u queues, %.1f s\n", o.workload.c_str(),
-                o.io_size, o.queue_depth, queues, secs);
-    std::printf("IOPS %.0f  MB/s %.1f  errors %llu  verify errors %llu\n", iops,
-                mbps, static_cast<unsigned long long>(errors),
-                static_cast<unsigned long long>(verify_errors));
-    std::printf(
-        "latency us: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-        hist.mean_us(), hist.Percentile(50), hist.Percentile(99),
-        hist.Percentile(99.9), hist.max_us());
-    std::printf("histogram (us, <=):\n");
-    const auto buckets = hist.Buckets();
-    uint64_t peak = 1;
-    for (auto [us, n] : buckets) peak = std::max(peak, n);
-    // Merge to at most ~24 lines.
-    const size_t step = std::max<size_t>(1, buckets.size() / 24);
-    for (size_t i = 0; i < buckets.size(); i += step) {
-      uint64_t n = 0;
-      double le = 0;
-      for (size_t k = i; k < std::min(i + step, buckets.size()); ++k) {
-        n += buckets[k].second;
-        le = buckets[k].first;
-      }
-      std::printf(
-          "%10.1f %10llu %s\n", le, static_cast<unsigned long long>(n),
-          std::string(static_cast<size_t>(50.0 * n / (peak * step)), '#')
-              .c_str());
+    return;
+  }
+  std::printf("\n%s %u B, QD %d x %u queues x %d thread%s, %.1f s\n",
+              o.workload.c_str(), o.io_size, o.queue_depth, t.queues, o.threads,
+              o.threads == 1 ? "" : "s", t.secs);
+  std::printf("IOPS %.0f  MB/s %.1f  errors %llu  verify errors %llu\n",
+              t.iops(), t.mbps(), static_cast<unsigned long long>(t.errors),
+              static_cast<unsigned long long>(t.verify_errors));
+  std::printf(
+      "latency us: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+      hist.mean_us(), hist.Percentile(50), hist.Percentile(99),
+      hist.Percentile(99.9), hist.max_us());
+  std::printf("histogram (us, <=):\n");
+  const auto buckets = hist.Buckets();
+  uint64_t peak = 1;
+  for (const Histogram::Bucket& b : buckets) peak = std::max(peak, b.count);
+  // Merge to at most ~24 lines.
+  const size_t step = std::max<size_t>(1, buckets.size() / 24);
+  for (size_t i = 0; i < buckets.size(); i += step) {
+    uint64_t n = 0;
+    double le = 0;
+    for (size_t k = i; k < std::min(i + step, buckets.size()); ++k) {
+      n += buckets[k].count;
+      le = buckets[k].hi_us;
+    }
+    std::printf("%10.1f %10llu %s\n", le, static_cast<unsigned long long>(n),
+                std::string(static_cast<size_t>(50.0 * n / (peak * step)), '#')
+                    .c_str());
+  }
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// Writes the plot to `f` and closes it.
+Status WritePlot(std::unique_ptr<std::FILE, FileCloser> f,
+                 const std::string& path, const PerfOptions& o,
+                 const Totals& t) {
+  char title[256];
+  std::snprintf(title, sizeof(title),
+                "nvmeof perf: %s %u B, QD %d x %u queues x %d thread%s: "
+                "%.0f IOPS, %.1f MB/s",
+                o.workload.c_str(), o.io_size, o.queue_depth, t.queues,
+                o.threads, o.threads == 1 ? "" : "s", t.iops(), t.mbps());
+  const std::string svg = LatencySvg(t.hist, title);
+  std::FILE* file = f.release();
+  const bool written =
+      std::fwrite(svg.data(), 1, svg.size(), file) == svg.size();
+  const int err = errno;
+  if (std::fclose(file) != 0 || !written) {
+    return ErrnoError(written ? errno : err, "cannot write " + path);
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<std::vector<int>> ParseCpuList(std::string_view list) {
+  const Status bad = InvalidArgumentError(
+      "--cpus '" + std::string(list) + "': expected CPU numbers (0 to " +
+      std::to_string(CPU_SETSIZE - 1) + ") and ranges, as 0,2 or 0-3");
+  auto number = [](std::string_view s, int& out) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && out >= 0 &&
+           out < CPU_SETSIZE;
+  };
+  std::vector<int> cpus;
+  for (size_t pos = 0; pos <= list.size();) {
+    const size_t comma = std::min(list.find(',', pos), list.size());
+    const std::string_view item = list.substr(pos, comma - pos);
+    const size_t dash = item.find('-');
+    int lo = 0, hi = 0;
+    if (dash == std::string_view::npos) {
+      if (!number(item, lo)) return bad;
+      hi = lo;
+    } else if (!number(item.substr(0, dash), lo) ||
+               !number(item.substr(dash + 1), hi) || hi < lo) {
+      return bad;
+    }
+    for (int cpu = lo; cpu <= hi; ++cpu) cpus.push_back(cpu);
+    pos = comma + 1;
+  }
+  return cpus;
+}
+
+int RunPerf(const PerfConnect& connect, const PerfOptions& o) {
+  // Opened first, so that a bad path fails before the run, not after it.
+  std::unique_ptr<std::FILE, FileCloser> plot;
+  if (!o.plot.empty()) {
+    plot.reset(std::fopen(o.plot.c_str(), "w"));
+    if (!plot) {
+      std::fprintf(stderr, "nvmeof perf: cannot write %s: %s\n", o.plot.c_str(),
+                   std::strerror(errno));
+      return 1;
     }
   }
-  if (!ctrl.failure().ok()) {
-    std::fprintf(stderr, "nvmeof perf: %s\n",
-                 ctrl.failure().ToString().c_str());
+
+  Shared sh(connect, o);
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < o.threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(i));
+    try {
+      threads.emplace_back(PerfThread, std::ref(sh), std::ref(*workers[i]));
+    } catch (const std::system_error& e) {
+      workers[i]->failure = ResourceExhaustedError(
+          std::string("cannot start a thread: ") + e.what());
+      break;
+    }
+  }
+  bool started;
+  {
+    std::unique_lock<std::mutex> lock(sh.mu);
+    sh.cv.wait(lock,
+               [&] { return sh.arrived == static_cast<int>(threads.size()); });
+    started = sh.failed == 0 && static_cast<int>(threads.size()) == o.threads;
+  }
+  if (started) {
+    sh.start = Clock::now();
+    sh.end = sh.start + std::chrono::seconds(o.seconds);
+    sh.phase.store(Phase::kRunning, std::memory_order_release);
+    ShowProgress(sh, workers);
+  } else {
+    sh.phase.store(Phase::kAborted, std::memory_order_release);
+  }
+  for (std::thread& t : threads) t.join();
+
+  // Each thread's failure, named when there are several.
+  bool failed = false;
+  auto report_failures = [&] {
+    for (const auto& w : workers) {
+      if (w->failure.ok()) continue;
+      failed = true;
+      std::string who =
+          o.threads > 1 ? "thread " + std::to_string(w->index) + ": " : "";
+      std::fprintf(stderr, "nvmeof perf: %s%s\n", who.c_str(),
+                   w->failure.ToString().c_str());
+    }
+  };
+  if (!started) {
+    report_failures();
+    if (o.threads > 1) {
+      std::fprintf(stderr, "nvmeof perf: not run: a thread did not start\n");
+    }
     return 1;
   }
-  return (errors || verify_errors) ? 1 : 0;
+
+  Totals t;
+  t.queues = workers.front()->queues;
+  Clock::time_point stopped = sh.start;
+  for (const auto& w : workers) {
+    t.hist.Merge(w->stats.hist);
+    t.errors += w->stats.errors.Get();
+    t.verify_errors += w->stats.verify_errors;
+    t.bytes += w->stats.bytes;
+    stopped = std::max(stopped, w->stopped);
+  }
+  t.secs = std::chrono::duration<double>(stopped - sh.start).count();
+  PrintReport(o, t);
+  report_failures();
+  if (plot) {
+    Status st = WritePlot(std::move(plot), o.plot, o, t);
+    if (!st.ok()) {
+      std::fprintf(stderr, "nvmeof perf: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
+  return (failed || t.errors || t.verify_errors) ? 1 : 0;
 }
 
 }  // namespace nvmeof::tools

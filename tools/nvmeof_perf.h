@@ -4,9 +4,15 @@
 #define NVMEOF_TOOLS_NVMEOF_PERF_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "nvmeof/event_loop.h"
 #include "nvmeof/host.h"
+#include "nvmeof/status.h"
 
 namespace nvmeof::tools {
 
@@ -19,13 +25,26 @@ struct PerfOptions {
   int seconds = 10;
   bool verify = false;
   bool json = false;
-  int cpu = -1;       // pin the run to this CPU (-1: no pinning)
-  bool poll = false;  // busy-poll the loop (lowest latency, a core spinning)
+  int threads = 1;        // associations, each with its own thread and loop
+  std::vector<int> cpus;  // thread i runs on cpus[i % size] (empty: anywhere)
+  bool poll = false;      // busy-poll the loops (lowest latency, cores spin)
+  std::string plot;       // write the latency histogram here, as SVG
 };
 
-// Runs the load on `ctrl`'s I/O queues; prints a line a second and the
-// summary. Returns the process exit status (1 on any error).
-int RunPerf(host::Controller& ctrl, const PerfOptions& options);
+// Sets up one association whose queues all belong to `loop`. Called on
+// each perf thread, concurrently, with that thread's loop.
+using PerfConnect =
+    std::function<Result<std::unique_ptr<host::Controller>>(EventLoop& loop)>;
+
+// Runs the load: options.threads threads, each connecting its own
+// association with `connect` and keeping options.queue_depth commands in
+// flight on each of its I/O queues; prints a line a second and the summary
+// (and the plot). The run starts once every thread has connected; if one
+// cannot, none runs. Returns the process exit status (1 on any error).
+int RunPerf(const PerfConnect& connect, const PerfOptions& options);
+
+// "0", "0,2", "0-3", "0-1,4": the CPU numbers, in order.
+Result<std::vector<int>> ParseCpuList(std::string_view list);
 
 }  // namespace nvmeof::tools
 
