@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark of DESIGN.md / issue 6: nvmeof-target pinned to CPU 0,
-# `nvmeof perf` pinned to CPU 1, over 127.0.0.1, a 1 GiB RAM namespace;
-# every workload REPEATS times, interleaved, medians reported; iperf3 on
-# the same two CPUs as the raw-TCP yardstick.
+# `nvmeof perf --poll` pinned to CPU 1, over 127.0.0.1, a 1 GiB RAM
+# namespace; every workload REPEATS times, interleaved, medians reported,
+# with the target's CPU time per I/O (from /proc); iperf3 on the same two
+# CPUs as the raw-TCP yardstick.
 #
 #   bench/run.sh [SECONDS_PER_RUN=10] [REPEATS=3]
 set -euo pipefail
@@ -30,32 +31,62 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-"$TARGET" --ram 1G --nqn "$NQN" --listen "127.0.0.1:$port" --threads 1 --cpus 0 \
-  >"$work/target.log" 2>&1 &
-tpid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/target.log" && break; sleep 0.1; done
+# start_target PORT [ARGS...]: a 1 GiB RAM target on CPU 0; sets tpid.
+start_target() {
+  local p=$1; shift
+  : >"$work/target.log"
+  "$TARGET" --ram 1G --nqn "$NQN" --listen "127.0.0.1:$p" --threads 1 --cpus 0 "$@" \
+    >"$work/target.log" 2>&1 &
+  tpid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$work/target.log" && break; sleep 0.1; done
+}
+stop_target() { kill "$tpid"; wait "$tpid" 2>/dev/null || true; tpid=""; }
+# The target's CPU time (utime + stime) in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$tpid/stat"; }
+hz=$(getconf CLK_TCK)
 
-# name | perf arguments
+# run_perf OUT ARGS...: one perf run on CPU 1, and beside its JSON the
+# target's CPU seconds over the run (OUT.cpu).
+run_perf() {
+  local out=$1; shift
+  local t0 t1
+  t0=$(ticks)
+  "$TOOL" perf --trsvcid "$port" --nqn "$NQN" "$@" --time "$secs" --cpu 1 -o json >"$out"
+  t1=$(ticks)
+  echo "$(( t1 - t0 )) $hz" >"$out.cpu"
+}
+
+# name | perf arguments. The initiator busy-polls, as spdk_nvme_perf does,
+# so that what is measured is the target; the target waits in epoll.
 workloads=(
-  "4K randread QD1|--workload randread --io-size 4096 --queue-depth 1"
-  "4K randread QD32|--workload randread --io-size 4096 --queue-depth 32"
-  "4K randread QD128|--workload randread --io-size 4096 --queue-depth 128"
-  "4K randwrite QD32|--workload randwrite --io-size 4096 --queue-depth 32"
-  "128K read QD16|--workload read --io-size 131072 --queue-depth 16"
-  "4K randread QD32 digests|--workload randread --io-size 4096 --queue-depth 32 -g -G"
-  "128K read QD16 digests|--workload read --io-size 131072 --queue-depth 16 -g -G"
+  "4K randread QD1|--workload randread --io-size 4096 --queue-depth 1 --poll"
+  "4K randread QD32|--workload randread --io-size 4096 --queue-depth 32 --poll"
+  "4K randread QD128|--workload randread --io-size 4096 --queue-depth 128 --poll"
+  "4K randwrite QD32|--workload randwrite --io-size 4096 --queue-depth 32 --poll"
+  "128K read QD16|--workload read --io-size 131072 --queue-depth 16 --poll"
+  "4K randread QD32 digests|--workload randread --io-size 4096 --queue-depth 32 --poll -g -G"
+  "4K randwrite QD32 digests|--workload randwrite --io-size 4096 --queue-depth 32 --poll -g -G"
+  "128K read QD16 digests|--workload read --io-size 131072 --queue-depth 16 --poll -g -G"
 )
-# Fill the namespace once so that reads return data, not never-written zeros.
-"$TOOL" perf --trsvcid "$port" --nqn "$NQN" --workload write --io-size 131072 \
-  --queue-depth 16 --time 3 --cpu 1 -o json >/dev/null
+# The last row: QD1 with the target busy-polling too (nvmeof-target --poll).
+poll_row="4K randread QD1, target --poll"
+poll_args="--workload randread --io-size 4096 --queue-depth 1 --poll"
 
 for ((r = 0; r < reps; r++)); do
+  start_target "$port"
+  # Fill the namespace so that reads return data, not never-written zeros.
+  "$TOOL" perf --trsvcid "$port" --nqn "$NQN" --workload write --io-size 131072 \
+    --queue-depth 16 --time 2 --cpu 1 -o json >/dev/null
   for i in "${!workloads[@]}"; do
-    args=${workloads[$i]#*|}
     # shellcheck disable=SC2086
-    "$TOOL" perf --trsvcid "$port" --nqn "$NQN" $args --time "$secs" --cpu 1 -o json \
-      >"$work/w$i.r$r.json"
+    run_perf "$work/w$i.r$r.json" ${workloads[$i]#*|}
   done
+  stop_target
+  start_target "$port" --poll
+  # shellcheck disable=SC2086
+  run_perf "$work/w${#workloads[@]}.r$r.json" $poll_args
+  stop_target
+
   # Raw TCP on the same CPUs: iperf3 server on 0, client on 1.
   iport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   taskset -c 0 iperf3 -s -B 127.0.0.1 -p "$iport" >/dev/null 2>&1 &
@@ -75,7 +106,7 @@ WAIT
   wait "$ipid" 2>/dev/null || true
 done
 
-python3 - "$work" "$reps" "${#workloads[@]}" "${workloads[@]}" <<'PY'
+python3 - "$work" "$reps" "$((${#workloads[@]} + 1))" "${workloads[@]}" "$poll_row|" <<'PY'
 import json, statistics, sys
 work, reps, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 names = [w.split("|")[0] for w in sys.argv[4:4 + n]]
@@ -89,14 +120,21 @@ for r in range(reps):
         pass
 raw_mbps = med(raw)
 print(f"raw loopback TCP (iperf3, CPU 0 -> 1): {raw_mbps:,.0f} MB/s (median of {len(raw)})\n")
-print("| workload | IOPS | MB/s | avg us | p50 us | p99 us | MB/s vs raw TCP |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| workload | IOPS | MB/s | avg us | p50 us | p99 us | p99.9 us | target CPU | target us/IO | MB/s vs raw TCP |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for i, name in enumerate(names):
     runs = [json.load(open(f"{work}/w{i}.r{r}.json")) for r in range(reps)]
+    cpu = []  # (target CPU seconds, run seconds, I/Os) per run
+    for r, x in enumerate(runs):
+        ticks, hz = open(f"{work}/w{i}.r{r}.json.cpu").read().split()
+        cpu.append((int(ticks) / int(hz), x["seconds"], x["ios"]))
     iops = med([x["iops"] for x in runs]); mbps = med([x["mbps"] for x in runs])
     lat = lambda k: med([x["latency_us"][k] for x in runs])
+    busy = med([c / s * 100 for c, s, _ in cpu if s > 0])
+    us_io = med([c * 1e6 / n for c, _, n in cpu if n > 0])
     errs = sum(x["errors"] for x in runs)
     ratio = mbps / raw_mbps if raw_mbps == raw_mbps and raw_mbps > 0 else float("nan")
     print(f"| {name} | {iops:,.0f} | {mbps:,.0f} | {lat('avg'):.1f} | {lat('p50'):.1f} | "
-          f"{lat('p99'):.1f} | {ratio:.2f} |" + (f" errors {errs}" if errs else ""))
+          f"{lat('p99'):.1f} | {lat('p99_9'):.1f} | {busy:.0f}% | {us_io:.2f} | {ratio:.2f} |"
+          + (f" errors {errs}" if errs else ""))
 PY
