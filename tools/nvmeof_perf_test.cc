@@ -1,10 +1,11 @@
+#include "tools/nvmeof_perf.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "tools/nvmeof_histogram.h"
-#include "tools/nvmeof_perf.h"
 #include "tools/nvmeof_plot.h"
 
 namespace nvmeof::tools {
@@ -65,8 +66,8 @@ TEST(ParseCpuListTest, NumbersAndRanges) {
 }
 
 TEST(ParseCpuListTest, RefusesWhatIsNotAList) {
-  for (const char* bad : {"", ",", "a", "1,", "-1", "3-1", "0-", "1.5",
-                          "0,,1", "99999", " 1"}) {
+  for (const char* bad :
+       {"", ",", "a", "1,", "-1", "3-1", "0-", "1.5", "0,,1", "99999", " 1"}) {
     auto r = ParseCpuList(bad);
     ASSERT_FALSE(r.ok()) << "'" << bad << "'";
     EXPECT_NE(r.status().message().find("--cpus"), std::string::npos);

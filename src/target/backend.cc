@@ -158,8 +158,7 @@ class RamBackend final : public Backend {
   void Zero(uint64_t offset, uint64_t length) {
     uint64_t begin = (offset + kHugePage - 1) / kHugePage * kHugePage;
     uint64_t end = (offset + length) / kHugePage * kHugePage;
-    if (begin < end &&
-        madvise(mem_ + begin, end - begin, MADV_DONTNEED) == 0) {
+    if (begin < end && madvise(mem_ + begin, end - begin, MADV_DONTNEED) == 0) {
       std::memset(mem_ + offset, 0, begin - offset);
       std::memset(mem_ + end, 0, offset + length - end);
       return;

@@ -147,11 +147,11 @@ void ControllerQueue::HandleWrite(Request* r) {
     // A namespace larger than the caches is written with non-temporal
     // stores: the block is rarely read back while it would still be cached.
     const bool stream = r->ns->backend->size_bytes() >= kStreamingMinBytes;
-    r->cmd->ReceiveData(0,
-                        MemDesc(mem + r->offset, r->length).set_streaming(stream),
-                        [this, r](const Status& s) {
-                          Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
-                        });
+    r->cmd->ReceiveData(
+        0, MemDesc(mem + r->offset, r->length).set_streaming(stream),
+        [this, r](const Status& s) {
+          Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
+        });
     return;
   }
   BackendQueue* bq = QueueFor(r->ns);

@@ -156,8 +156,8 @@ PduError TcpQueuePair::ControllerOnEnd(bool ddgst_ok) {
       // into its destination (one copy instead of two). When the command
       // still holds data it has not taken, keep it before the buffer is
       // reused. (The slot may now be a response: only commands have ICD.)
-      if (in_place != nullptr && cmd->refs_in_use() != 0 &&
-          cmd->is_command() && cmd->icd_data_ == in_place) {
+      if (in_place != nullptr && cmd->refs_in_use() != 0 && cmd->is_command() &&
+          cmd->icd_data_ == in_place) {
         if (cmd->icd_taken_ < cmd->icd_length_) {
           std::memcpy(cmd->icd_.get(), in_place, cmd->icd_length_);
           cmd->icd_data_ = cmd->icd_.get();
@@ -208,9 +208,9 @@ void TcpQueuePair::DoReceiveData(Capsule& c, uint32_t offset,
     }
     if (cmd.icd_data_ == nullptr) {
       // Taken once, straight from the receive buffer, which has moved on.
-      completions_.Post(std::move(done),
-                        FailedPreconditionError(
-                            "in-capsule data was already received"));
+      completions_.Post(
+          std::move(done),
+          FailedPreconditionError("in-capsule data was already received"));
       return;
     }
     mem.CopyIn(0, cmd.icd_data_ + offset, mem.length());

@@ -5,7 +5,6 @@
 // controller.
 
 #include <gtest/gtest.h>
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -160,14 +159,13 @@ class TcpWireTest : public ::testing::Test {
     auto fetch = [=, this] {
       std::vector<uint8_t>& sink = icd_sinks_[cmd->sqe().cid];
       sink.assign(cmd->data_length(), 0);
-      cmd->ReceiveData(0, MemDesc(sink.data(), sink.size()),
-                       [=, this](Status s) {
-                         piece_statuses_.push_back(s);
-                         Respond(qp, *cmd, kNvmeSuccess);
-                         std::erase_if(held_, [cmd](const CapsulePtr& h) {
-                           return h.get() == cmd;
-                         });
-                       });
+      cmd->ReceiveData(
+          0, MemDesc(sink.data(), sink.size()), [=, this](Status s) {
+            piece_statuses_.push_back(s);
+            Respond(qp, *cmd, kNvmeSuccess);
+            std::erase_if(
+                held_, [cmd](const CapsulePtr& h) { return h.get() == cmd; });
+          });
     };
     if (icd_mode_ == IcdMode::kDuringDelivery) {
       fetch();

@@ -70,8 +70,9 @@ TEST(MemDescTest, StreamingCopiesMatchPlainCopies) {
                           {out.data() + dst_shift + half, len - half}};
       iovec src_iov[2] = {{src.data() + 5, len / 3},
                           {src.data() + 5 + len / 3, len - len / 3}};
-      MemDesc(dst_iov, 2).set_streaming(true).CopyFrom(0, MemDesc(src_iov, 2),
-                                                       0, len);
+      MemDesc(dst_iov, 2)
+          .set_streaming(true)
+          .CopyFrom(0, MemDesc(src_iov, 2), 0, len);
       ASSERT_TRUE(std::equal(out.begin() + dst_shift,
                              out.begin() + dst_shift + len, src.begin() + 5))
           << dst_shift << " " << len;
