@@ -18,6 +18,7 @@
 #include "nvmeof/proto/log_pages.h"
 #include "nvmeof/proto/nqn.h"
 #include "nvmeof/tcp.h"
+#include "tools/cpu_list.h"
 #include "tools/nvmeof_perf.h"
 #include "tools/nvmeof_print.h"
 

@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "nvmeof/event_loop.h"
@@ -42,9 +41,6 @@ using PerfConnect =
 // (and the plot). The run starts once every thread has connected; if one
 // cannot, none runs. Returns the process exit status (1 on any error).
 int RunPerf(const PerfConnect& connect, const PerfOptions& options);
-
-// "0", "0,2", "0-3", "0-1,4": the CPU numbers, in order.
-Result<std::vector<int>> ParseCpuList(std::string_view list);
 
 }  // namespace nvmeof::tools
 

@@ -25,6 +25,7 @@
 #include "nvmeof/tcp.h"
 #include "target/build_target.h"
 #include "target/config.h"
+#include "tools/cpu_list.h"
 
 namespace {
 
@@ -86,7 +87,7 @@ int main(int argc, char** argv) try {
   std::string config_path;
   std::string log_level = "info";
   bool print_config = false;
-  std::vector<int> cpus;
+  std::string cpus_arg;
   bool poll = false;
   app.add_option("--ram", ram,
                  "serve one RAM namespace of this size (e.g. 1G, 512M) without "
@@ -107,14 +108,23 @@ int main(int argc, char** argv) try {
                  "--ram and the others");
   app.add_option("--log-level", log_level, "error, warn, info or debug")
       ->capture_default_str();
-  app.add_option("--cpus", cpus,
-                 "pin the I/O threads to these CPUs, in turn (e.g. --cpus 0,2)")
-      ->delimiter(',');
+  app.add_option("--cpus", cpus_arg,
+                 "pin the I/O threads to these CPUs, in turn (as 0,2 or 0-3)");
   app.add_flag("--poll", poll,
                "busy-poll: threads never sleep (lowest latency, a core each)");
   app.add_flag("--print-config", print_config,
                "print the effective config as JSON and exit");
   CLI11_PARSE(app, argc, argv);
+  std::vector<int> cpus;
+  if (!cpus_arg.empty()) {
+    auto list = nvmeof::tools::ParseCpuList(cpus_arg);
+    if (!list.ok()) {
+      std::fprintf(stderr, "nvmeof-target: %s\n",
+                   list.status().ToString().c_str());
+      return 2;
+    }
+    cpus = std::move(*list);
+  }
 
   nvmeof::Result<nvmeof::target::TargetConfig> config =
       nvmeof::InvalidArgumentError("no config");
