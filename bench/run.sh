@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-# start_target PORT [ARGS...]: a 1 GiB RAM target on CPU 0; sets tpid.
+# start_target PORT [ARGS...]: a 1 GiB RAM target on CPU 0, filled; sets tpid.
 start_target() {
   local p=$1; shift
   : >"$work/target.log"
@@ -39,6 +39,10 @@ start_target() {
     >"$work/target.log" 2>&1 &
   tpid=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/target.log" && break; sleep 0.1; done
+  # Fill the namespace so that reads return data, not never-written zeros
+  # (which the kernel maps to one shared page, always in cache).
+  "$TOOL" perf --trsvcid "$p" --nqn "$NQN" --workload write --io-size 131072 \
+    --queue-depth 16 --time 2 --cpu 1 -o json >/dev/null
 }
 stop_target() { kill "$tpid"; wait "$tpid" 2>/dev/null || true; tpid=""; }
 # The target's CPU time (utime + stime) in clock ticks.
@@ -68,24 +72,29 @@ workloads=(
   "4K randwrite QD32 digests|--workload randwrite --io-size 4096 --queue-depth 32 --poll -g -G"
   "128K read QD16 digests|--workload read --io-size 131072 --queue-depth 16 --poll -g -G"
 )
-# The last row: QD1 with the target busy-polling too (nvmeof-target --poll).
-poll_row="4K randread QD1, target --poll"
-poll_args="--workload randread --io-size 4096 --queue-depth 1 --poll"
+# Rows with the target polling: name | target arguments | perf arguments.
+target_rows=(
+  "4K randread QD1, target --poll|--poll|--workload randread --io-size 4096 --queue-depth 1 --poll"
+  "4K randread QD1, target --poll-idle 50|--poll-idle 50|--workload randread --io-size 4096 --queue-depth 1 --poll"
+  "4K randread QD32, target --poll-idle 50|--poll-idle 50|--workload randread --io-size 4096 --queue-depth 32 --poll"
+  "4K randwrite QD32, target --poll-idle 50|--poll-idle 50|--workload randwrite --io-size 4096 --queue-depth 32 --poll"
+)
 
 for ((r = 0; r < reps; r++)); do
   start_target "$port"
-  # Fill the namespace so that reads return data, not never-written zeros.
-  "$TOOL" perf --trsvcid "$port" --nqn "$NQN" --workload write --io-size 131072 \
-    --queue-depth 16 --time 2 --cpu 1 -o json >/dev/null
   for i in "${!workloads[@]}"; do
     # shellcheck disable=SC2086
     run_perf "$work/w$i.r$r.json" ${workloads[$i]#*|}
   done
   stop_target
-  start_target "$port" --poll
-  # shellcheck disable=SC2086
-  run_perf "$work/w${#workloads[@]}.r$r.json" $poll_args
-  stop_target
+  for j in "${!target_rows[@]}"; do
+    IFS='|' read -r _ targs pargs <<<"${target_rows[$j]}"
+    # shellcheck disable=SC2086
+    start_target "$port" $targs
+    # shellcheck disable=SC2086
+    run_perf "$work/w$((${#workloads[@]} + j)).r$r.json" $pargs
+    stop_target
+  done
 
   # Raw TCP on the same CPUs: iperf3 server on 0, client on 1.
   iport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -106,7 +115,8 @@ WAIT
   wait "$ipid" 2>/dev/null || true
 done
 
-python3 - "$work" "$reps" "$((${#workloads[@]} + 1))" "${workloads[@]}" "$poll_row|" <<'PY'
+python3 - "$work" "$reps" "$((${#workloads[@]} + ${#target_rows[@]}))" "${workloads[@]}" \
+  "${target_rows[@]}" <<'PY'
 import json, statistics, sys
 work, reps, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 names = [w.split("|")[0] for w in sys.argv[4:4 + n]]

@@ -89,6 +89,7 @@ int main(int argc, char** argv) try {
   bool print_config = false;
   std::string cpus_arg;
   bool poll = false;
+  int poll_idle_us = 0;
   app.add_option("--ram", ram,
                  "serve one RAM namespace of this size (e.g. 1G, 512M) without "
                  "a config file");
@@ -112,6 +113,11 @@ int main(int argc, char** argv) try {
                  "pin the I/O threads to these CPUs, in turn (as 0,2 or 0-3)");
   app.add_flag("--poll", poll,
                "busy-poll: threads never sleep (lowest latency, a core each)");
+  app.add_option("--poll-idle", poll_idle_us,
+                 "adaptive polling: a thread that found work keeps polling "
+                 "this many microseconds before it sleeps (e.g. 50; 0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_flag("--print-config", print_config,
                "print the effective config as JSON and exit");
   CLI11_PARSE(app, argc, argv);
@@ -174,7 +180,8 @@ int main(int argc, char** argv) try {
     return 1;
   }
   nvmeof::Status started =
-      (*target)->Start(static_cast<int>(config->threads), cpus, poll);
+      (*target)->Start(static_cast<int>(config->threads), cpus, poll,
+                       std::chrono::microseconds(poll_idle_us));
   if (!started.ok()) {
     std::fprintf(stderr, "nvmeof-target: %s\n", started.ToString().c_str());
     return 1;

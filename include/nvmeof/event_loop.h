@@ -103,6 +103,12 @@ class EventLoop {
   // Busy polling: turns never sleep in epoll (lowest latency, one core
   // spinning). Set before Run().
   void set_busy_poll(bool on) { busy_poll_ = on; }
+  // Adaptive polling: after a turn that found work, turns keep polling
+  // (never sleep) until `idle` passes with nothing to do; then they sleep
+  // in epoll again. Under load the thread stays awake, so that no event
+  // waits for a wake-up; an idle loop still sleeps. Zero (the default):
+  // off. Set before Run().
+  void set_poll_idle(Clock::duration idle) { poll_idle_ = idle; }
 
   // Makes Run() return after the current turn. Thread-safe. Work still
   // posted stays queued and runs if the loop runs again.
@@ -164,6 +170,9 @@ class EventLoop {
   std::atomic<bool> stop_{false};
   Clock::time_point now_;
   bool busy_poll_ = false;
+  Clock::duration poll_idle_{};
+  // The last turn that found work (min: none yet).
+  Clock::time_point last_work_ = Clock::time_point::min();
 
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;  // guarded by post_mu_

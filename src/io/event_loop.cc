@@ -78,6 +78,10 @@ void EventLoop::Stop() {
 
 int EventLoop::WaitMs(Clock::duration max_wait) const {
   if (task_head_ != nullptr || busy_poll_) return 0;
+  // now_ is when the last turn's epoll returned: no clock read here.
+  if (poll_idle_ > Clock::duration::zero() && now_ < last_work_ + poll_idle_) {
+    return 0;
+  }
   Clock::duration wait = max_wait;
   if (!timer_heap_.empty()) {
     Clock::duration until = timer_heap_.top().deadline - Clock::now();
@@ -99,6 +103,7 @@ bool EventLoop::RunOnce(Clock::duration max_wait) {
   int n = epoll_wait(epoll_fd_, batch.events, kMaxEvents, WaitMs(max_wait));
   now_ = Clock::now();
   batch.count = n < 0 ? 0 : n;  // EINTR: a signal; just run the rest
+  if (n > 0) last_work_ = now_;
   for (batch.index = 0; batch.index < batch.count; ++batch.index) {
     epoll_event& e = batch.events[batch.index];
     if (e.data.ptr == nullptr) {  // the eventfd: Post() or Stop()

@@ -105,6 +105,34 @@ TEST(EventLoopTest, StopFromAnotherThreadWakesTheLoop) {
   SUCCEED();
 }
 
+// set_poll_idle: a turn sleeps until something happens, unless work came
+// within the idle period; then it polls (returns at once). Told apart by a
+// timer: a sleeping turn waits for it and fires it, a polling one does not.
+TEST(EventLoopTest, PollIdleKeepsPollingOnlyAfterWork) {
+  auto loop = NewLoop();
+  loop->set_poll_idle(std::chrono::hours(1));
+  // No work yet: the turn sleeps until the timer is due.
+  bool fired = false;
+  loop->AddTimer(milliseconds(20), [&] { fired = true; });
+  ASSERT_TRUE(loop->RunOnce(std::chrono::hours(1)));
+  EXPECT_TRUE(fired);
+  // A timer is not work; an event is (here the eventfd, from Post).
+  bool ran = false;
+  loop->Post([&] { ran = true; });
+  ASSERT_TRUE(loop->RunOnce(std::chrono::hours(1)));
+  ASSERT_TRUE(ran);
+  // Within the idle period the turns poll: they return with the timer
+  // still pending.
+  bool late = false;
+  EventLoop::TimerId id =
+      loop->AddTimer(std::chrono::seconds(5), [&] { late = true; });
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(loop->RunOnce(std::chrono::seconds(10)));
+  }
+  EXPECT_FALSE(late);
+  EXPECT_TRUE(loop->CancelTimer(id));
+}
+
 class CountingTask : public EventLoop::Task {
  public:
   explicit CountingTask(EventLoop* loop, int reschedule = 0)

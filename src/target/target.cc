@@ -73,8 +73,8 @@ const ListenParams& Target::port_params(const Port& port) const {
   return port_params_.front();
 }
 
-Status Target::Start(int threads, const std::vector<int>& cpus,
-                     bool busy_poll) {
+Status Target::Start(int threads, const std::vector<int>& cpus, bool busy_poll,
+                     std::chrono::microseconds poll_idle) {
   if (started_) return FailedPreconditionError("target already started");
   if (threads <= 0)
     threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -123,6 +123,7 @@ Status Target::Start(int threads, const std::vector<int>& cpus,
   for (size_t i = 0; i < threads_.size(); ++i) {
     EventLoop* loop = threads_[i]->loop;
     loop->set_busy_poll(busy_poll);
+    loop->set_poll_idle(poll_idle);
     const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
     threads_[i]->thread = std::thread([loop, cpu] {
       if (cpu >= 0) {

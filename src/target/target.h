@@ -60,10 +60,12 @@ class Target {
 
   // Starts `threads` I/O threads (0: the number of cores) and listens on
   // every port. With `cpus`, thread i runs on cpus[i % cpus.size()]; with
-  // `busy_poll`, the threads never sleep. On failure nothing is left
-  // running.
+  // `busy_poll`, the threads never sleep; with `poll_idle`, a thread that
+  // found work keeps polling that long before it sleeps again
+  // (EventLoop::set_poll_idle). On failure nothing is left running.
   Status Start(int threads, const std::vector<int>& cpus = {},
-               bool busy_poll = false);
+               bool busy_poll = false,
+               std::chrono::microseconds poll_idle = {});
   // The addresses actually bound (a port "0" resolved), in AddPort order.
   std::vector<TransportAddress> listen_addresses() const;
   // Stops accepting, closes every connection (in-flight commands fail with

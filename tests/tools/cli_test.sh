@@ -91,6 +91,7 @@ check "perf --verify (randrw, 2 queues)" bash -c "'$TOOL' perf ${IO[*]} --worklo
 check "perf text output" bash -c "'$TOOL' perf ${IO[*]} --workload randread --time 1 | grep -q 'latency us: avg'"
 check "perf --threads 2 --verify: disjoint shares, merged counts" bash -c "'$TOOL' perf ${IO[*]} --workload randrw --mix 50 --queue-depth 4 --threads 2 --cpus 0 --time 2 --verify -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"threads\"]==2 and d[\"ios\"]>0 and d[\"errors\"]==0 and d[\"verify_errors\"]==0 and sum(b[\"count\"] for b in d[\"histogram\"])==d[\"ios\"], d'"
 check "perf --plot writes an SVG of the histogram" bash -c "'$TOOL' perf ${IO[*]} --workload read --time 1 --plot '$work/lat.svg' >/dev/null && python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); ns=\"{http://www.w3.org/2000/svg}\"; assert r.tag==ns+\"svg\"; g=r.find(ns+\"g\"); assert len(g.findall(ns+\"rect\"))>0' '$work/lat.svg'"
+refuse "target --poll-idle out of range" "not in range" "$TARGET" --ram 1M --poll-idle 2000000
 refuse "target --cpus that is not a list" "expected CPU numbers" "$TARGET" --ram 1M --cpus 0,x
 refuse "perf --cpus that is not a list" "expected CPU numbers" "$TOOL" perf "${IO[@]}" --cpus 1-0 --time 1
 refuse "perf --plot to a directory that does not exist" "cannot write $work/none/x.svg" "$TOOL" perf "${IO[@]}" --time 1 --plot "$work/none/x.svg"
