@@ -13,9 +13,6 @@
 
 #include "tools/nvmeof_perf.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -29,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/cpu.h"
 #include "tools/nvmeof_histogram.h"
 #include "tools/nvmeof_plot.h"
 
@@ -203,22 +201,12 @@ struct Association {
   Share share;
 };
 
-Status PinThread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  if (err != 0)
-    return ErrnoError(err, "cannot pin to CPU " + std::to_string(cpu));
-  return Status();
-}
-
 // On perf thread `index`: pins it, connects, and reads the namespace.
 Result<Association> Connect(const PerfConnect& connect, const PerfOptions& o,
                             int index) {
   Association a;
   if (!o.cpus.empty()) {
-    NVMEOF_RETURN_IF_ERROR(PinThread(o.cpus[index % o.cpus.size()]));
+    NVMEOF_RETURN_IF_ERROR(PinCurrentThread(o.cpus[index % o.cpus.size()]));
   }
   NVMEOF_ASSIGN_OR_RETURN(a.loop, EventLoop::Create());
   NVMEOF_ASSIGN_OR_RETURN(a.ctrl, connect(*a.loop));

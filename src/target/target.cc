@@ -1,11 +1,9 @@
 #include "target/target.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <cstdio>
 #include <future>
 
+#include "io/cpu.h"
 #include "nvmeof/proto/nqn.h"
 #include "target/queue.h"
 
@@ -126,12 +124,8 @@ Status Target::Start(int threads, const std::vector<int>& cpus, bool busy_poll,
     loop->set_poll_idle(poll_idle);
     const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
     threads_[i]->thread = std::thread([loop, cpu] {
-      if (cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-      }
+      // As before: a CPU that cannot be had leaves the thread unpinned.
+      if (cpu >= 0) PinCurrentThread(cpu).IgnoreError();
       loop->Run();
     });
   }
