@@ -30,6 +30,8 @@
 
 #include "nvmeof/callback.h"
 #include "nvmeof/event_loop.h"
+#include "nvmeof/intrusive_fifo.h"
+#include "nvmeof/pool.h"
 #include "nvmeof/mem_desc.h"
 #include "nvmeof/proto/identify.h"
 #include "nvmeof/proto/nvme.h"
@@ -232,10 +234,8 @@ class Controller {
   EventLoop::TimerId fast_fail_timer_ = 0;
   bool fast_io_failed_ = false;
   // Requests waiting for the association to come back, in order.
-  IoRequest* held_head_ = nullptr;
-  IoRequest* held_tail_ = nullptr;
-  IoRequest* free_requests_ = nullptr;
-  std::vector<std::unique_ptr<IoRequest[]>> request_chunks_;
+  IntrusiveFifo<IoRequest> held_;
+  Pool<IoRequest> requests_{0, 256};
 
   std::vector<uint32_t> active_nsids_;
   bool aer_enabled_ = false;

@@ -10,28 +10,12 @@
 
 namespace nvmeof::host {
 
-Controller::IoRequest* Controller::NewRequest() {
-  if (free_requests_ == nullptr) {
-    // Grows in chunks, then recycles: no allocation in steady state.
-    constexpr size_t kChunk = 256;
-    request_chunks_.push_back(std::make_unique<IoRequest[]>(kChunk));
-    IoRequest* chunk = request_chunks_.back().get();
-    for (size_t i = 0; i < kChunk; ++i) {
-      chunk[i].next = free_requests_;
-      free_requests_ = &chunk[i];
-    }
-  }
-  IoRequest* r = free_requests_;
-  free_requests_ = r->next;
-  r->next = nullptr;
-  return r;
-}
+Controller::IoRequest* Controller::NewRequest() { return requests_.Get(); }
 
 void Controller::FreeRequest(IoRequest* r) {
   r->done.Reset();
   r->data = MemDesc();
-  r->next = free_requests_;
-  free_requests_ = r;
+  requests_.Put(r);
 }
 
 void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
@@ -48,12 +32,7 @@ void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
       return;
     case State::kReconnecting:
       if (!fast_io_failed_) {
-        if (held_tail_ == nullptr) {
-          held_head_ = held_tail_ = r;
-        } else {
-          held_tail_->next = r;
-          held_tail_ = r;
-        }
+        held_.Push(r);
         return;
       }
       [[fallthrough]];
@@ -80,13 +59,7 @@ void Controller::OnIoDone(IoRequest* r, Completion c) {
   // waits for the association to come back, if the application said so.
   if (!c.status.ok() && state_ == State::kReconnecting &&
       options_.retry_after_reconnect && !fast_io_failed_) {
-    r->next = nullptr;
-    if (held_tail_ == nullptr) {
-      held_head_ = held_tail_ = r;
-    } else {
-      held_tail_->next = r;
-      held_tail_ = r;
-    }
+    held_.Push(r);
     return;
   }
   CompletionCallback done = std::move(r->done);
@@ -106,16 +79,14 @@ void Controller::FailRequest(IoRequest* r, const Status& why) {
 }
 
 void Controller::FailHeld(const Status& why) {
-  IoRequest* r = held_head_;
-  held_head_ = held_tail_ = nullptr;
-  while (r != nullptr) {
-    IoRequest* next = r->next;
+  IntrusiveFifo<IoRequest> failing = std::move(held_);
+  while (!failing.empty()) {
+    IoRequest* r = failing.Pop();
     CompletionCallback done = std::move(r->done);
     FreeRequest(r);
     Completion c;
     c.status = why;
     if (done) done(std::move(c));
-    r = next;
   }
 }
 
@@ -198,14 +169,8 @@ void Controller::TryReconnect() {
     NVMEOF_LOG(kInfo, "controller reconnected: cntlid %u", cntlid_);
     StartKeepAlive();
     EnableAsyncEvents().IgnoreError();
-    IoRequest* r = held_head_;
-    held_head_ = held_tail_ = nullptr;
-    while (r != nullptr) {
-      IoRequest* next = r->next;
-      r->next = nullptr;
-      Dispatch(r);
-      r = next;
-    }
+    IntrusiveFifo<IoRequest> resumed = std::move(held_);
+    while (!resumed.empty()) Dispatch(resumed.Pop());
     return;
   }
   TearDownQueues(s);

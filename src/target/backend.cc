@@ -87,45 +87,6 @@ Status Backend::Sync() { return Status(); }
 
 BackendQueue::~BackendQueue() = default;
 
-// ---- CompletionFifo ----
-
-CompletionFifo::CompletionFifo(EventLoop& loop, size_t* in_flight)
-    : loop_(loop), in_flight_(in_flight), pool_(64) {}
-
-CompletionFifo::~CompletionFifo() {
-  if (alive_ != nullptr) *alive_ = false;
-  loop_.Unschedule(this);
-  while (!fifo_.empty()) {
-    Node* node = fifo_.Pop();
-    node->done.Reset();
-    --*in_flight_;
-    pool_.Put(node);
-  }
-}
-
-void CompletionFifo::Post(BackendCallback done, NvmeStatus status) {
-  Node* node = pool_.Get();
-  node->done = std::move(done);
-  node->status = status;
-  fifo_.Push(node);
-  loop_.Schedule(this);
-}
-
-void CompletionFifo::Run() {
-  bool alive = true;
-  alive_ = &alive;
-  while (!fifo_.empty()) {
-    Node* node = fifo_.Pop();
-    BackendCallback done = node->done.Take();
-    NvmeStatus status = node->status;
-    pool_.Put(node);  // before the callback, which may post again
-    --*in_flight_;
-    done(status);
-    if (!alive) return;  // the callback destroyed the owner
-  }
-  alive_ = nullptr;
-}
-
 namespace {
 
 constexpr NvmeStatus kWriteProtected =
@@ -173,7 +134,7 @@ class RamBackend final : public Backend {
 class RamQueue final : public BackendQueue {
  public:
   RamQueue(RamBackend* backend, EventLoop& loop)
-      : backend_(backend), completions_(loop, &in_flight_) {}
+      : backend_(backend), completions_(&loop, &in_flight_) {}
 
   void Read(uint64_t offset, const MemDesc& dst,
             BackendCallback done) override {
@@ -215,7 +176,7 @@ class RamQueue final : public BackendQueue {
   }
 
   RamBackend* const backend_;
-  CompletionFifo completions_;
+  BackendCompletions completions_;
 };
 
 Result<std::unique_ptr<BackendQueue>> RamBackend::OpenQueue(EventLoop& loop) {
@@ -234,7 +195,7 @@ class NullBackend final : public Backend {
 class NullQueue final : public BackendQueue {
  public:
   NullQueue(const NullBackend* backend, EventLoop& loop)
-      : backend_(backend), completions_(loop, &in_flight_) {}
+      : backend_(backend), completions_(&loop, &in_flight_) {}
 
   void Read(uint64_t offset, const MemDesc& dst,
             BackendCallback done) override {
@@ -277,7 +238,7 @@ class NullQueue final : public BackendQueue {
   }
 
   const NullBackend* const backend_;
-  CompletionFifo completions_;
+  BackendCompletions completions_;
 };
 
 Result<std::unique_ptr<BackendQueue>> NullBackend::OpenQueue(EventLoop& loop) {

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/callback_queue.h"
 #include "nvmeof/callback.h"
 #include "nvmeof/event_loop.h"
 #include "nvmeof/mem_desc.h"
@@ -179,93 +180,9 @@ class BackendQueue {
 
 // ---- Building blocks shared by the backends (not for the controller) ----
 
-// A free list of T nodes (T has a `T* next` member) that grows in chunks
-// and never shrinks: Get() allocates only when every node is in use.
-template <typename T>
-class NodePool {
- public:
-  explicit NodePool(size_t initial) { Grow(initial); }
-  NodePool(const NodePool&) = delete;
-  NodePool& operator=(const NodePool&) = delete;
-
-  T* Get() {
-    if (free_ == nullptr) Grow(kGrowBy);
-    T* node = free_;
-    free_ = node->next;
-    node->next = nullptr;
-    return node;
-  }
-  void Put(T* node) {
-    node->next = free_;
-    free_ = node;
-  }
-
- private:
-  static constexpr size_t kGrowBy = 64;
-  void Grow(size_t n) {
-    chunks_.push_back(std::make_unique<T[]>(n));
-    T* chunk = chunks_.back().get();
-    for (size_t i = n; i > 0; --i) Put(&chunk[i - 1]);
-  }
-
-  std::vector<std::unique_ptr<T[]>> chunks_;
-  T* free_ = nullptr;
-};
-
-// An intrusive FIFO of T nodes linked through `T* next`.
-template <typename T>
-class NodeFifo {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void Push(T* node) {
-    node->next = nullptr;
-    if (tail_ == nullptr) {
-      head_ = node;
-    } else {
-      tail_->next = node;
-    }
-    tail_ = node;
-  }
-  // REQUIRES: !empty().
-  T* Pop() {
-    T* node = head_;
-    head_ = node->next;
-    if (head_ == nullptr) tail_ = nullptr;
-    node->next = nullptr;
-    return node;
-  }
-
- private:
-  T* head_ = nullptr;
-  T* tail_ = nullptr;
-};
-
-// Completions to deliver later on a loop: Post() queues a callback and its
-// status; an EventLoop task runs them at the end of the turn, in order,
-// decrementing `*in_flight` before each. Nodes are recycled.
-class CompletionFifo final : private EventLoop::Task {
- public:
-  // REQUIRES: `loop` and `in_flight` outlive *this.
-  CompletionFifo(EventLoop& loop, size_t* in_flight);
-  // Drops the callbacks not yet run, without calling them.
-  ~CompletionFifo();
-
-  void Post(BackendCallback done, NvmeStatus status);
-
- private:
-  struct Node {
-    BackendCallback done;
-    NvmeStatus status;
-    Node* next = nullptr;
-  };
-  void Run() override;
-
-  EventLoop& loop_;
-  size_t* const in_flight_;
-  NodePool<Node> pool_;
-  NodeFifo<Node> fifo_;
-  bool* alive_ = nullptr;  // set while Run() dispatches; cleared by the dtor
-};
+// Completions a backend queue delivers later on its loop (CallbackQueue,
+// counting the queue's in_flight()).
+using BackendCompletions = CallbackQueue<NvmeStatus>;
 
 // The status for an operation on [offset, offset + length) of a backend of
 // `size` bytes: Success, LBA Out of Range (DNR) past the end, or Invalid

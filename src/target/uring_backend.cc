@@ -118,7 +118,7 @@ class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
         loop_(loop),
         event_fd_(std::move(event_fd)),
         pool_(kUringQueueDepth),
-        early_(loop, &in_flight_),
+        early_(&loop, &in_flight_),
         submit_task_(this) {}
 
   NvmeStatus Check(uint64_t offset, uint64_t length) const {
@@ -165,10 +165,10 @@ class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
   Fd event_fd_;
   io_uring ring_{};
   bool ring_ready_ = false;
-  NodePool<UringOp> pool_;
-  NodeFifo<UringOp> waiting_;  // started, no slot yet
+  Pool<UringOp> pool_;
+  IntrusiveFifo<UringOp> waiting_;  // started, no slot yet
   unsigned in_kernel_ = 0;     // slots in use: SQEs prepared or submitted
-  CompletionFifo early_;       // operations refused before reaching the kernel
+  BackendCompletions early_;      // operations refused before reaching the kernel
   SubmitTask submit_task_;
   EventLoop::TimerId retry_timer_ = 0;
   bool punch_hole_refused_ = false;  // EOPNOTSUPP seen: skip next time

@@ -22,7 +22,7 @@
 #include "tcp/cid_table.h"
 #include "tcp/pdu_reader.h"
 #include "tcp/tx_queue.h"
-#include "transport/completion_queue.h"
+#include "io/callback_queue.h"
 
 namespace nvmeof::tcp {
 
@@ -184,7 +184,7 @@ class TcpQueuePair final : public QueuePair,
   uint32_t interest_ = 0;  // epoll events registered; 0: not registered
   PduReader reader_;
   TxQueue tx_;
-  CompletionQueue completions_;
+  CallbackQueue<Status> completions_;
   std::unique_ptr<TcpCapsule[]> capsules_;
   size_t pool_capacity_;
   PduFormat tx_format_;  // how our PDUs are formatted (fixed by IC)

@@ -7,18 +7,7 @@
 namespace nvmeof::tcp {
 
 TxItem* TxQueue::NewItem() {
-  if (free_ == nullptr) {
-    constexpr size_t kChunk = 64;
-    chunks_.push_back(std::make_unique<TxItem[]>(kChunk));
-    TxItem* chunk = chunks_.back().get();
-    for (size_t i = 0; i < kChunk; ++i) {
-      chunk[i].next = free_;
-      free_ = &chunk[i];
-    }
-  }
-  TxItem* item = free_;
-  free_ = item->next;
-  item->next = nullptr;
+  TxItem* item = pool_.Get();
   item->header_len = 0;
   item->data_iov_count = 0;
   item->data_len = 0;
@@ -32,24 +21,14 @@ TxItem* TxQueue::NewItem() {
 void TxQueue::Recycle(TxItem* item) {
   item->done.Reset();
   item->capsule = nullptr;
-  item->next = free_;
-  free_ = item;
-}
-
-void TxQueue::Push(TxItem* item) {
-  item->next = nullptr;
-  if (tail_ == nullptr) {
-    head_ = tail_ = item;
-  } else {
-    tail_->next = item;
-    tail_ = item;
-  }
+  pool_.Put(item);
 }
 
 size_t TxQueue::Gather(iovec* iov, size_t* bytes) const {
   size_t n = 0;
   *bytes = 0;
-  for (const TxItem* item = head_; item != nullptr; item = item->next) {
+  for (const TxItem* item = queue_.front(); item != nullptr;
+       item = IntrusiveFifo<TxItem>::NextOf(item)) {
     // An item goes in whole or not at all (but the first, which may be
     // partly sent already), so that the iovec array never ends mid-item
     // with a piece that could not be described.

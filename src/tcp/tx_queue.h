@@ -20,6 +20,8 @@
 #include <memory>
 #include <vector>
 
+#include "nvmeof/intrusive_fifo.h"
+#include "nvmeof/pool.h"
 #include "nvmeof/mem_desc.h"
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
@@ -62,8 +64,8 @@ class TxQueue {
   TxItem* NewItem();
   void Recycle(TxItem* item);
   // Queues `item` after the others.
-  void Push(TxItem* item);
-  bool empty() const { return head_ == nullptr; }
+  void Push(TxItem* item) { queue_.Push(item); }
+  bool empty() const { return queue_.empty(); }
 
   enum class FlushResult { kDone, kBlocked, kError };
   // Sends what the socket takes. Calls complete(item) for each item wholly
@@ -75,12 +77,7 @@ class TxQueue {
   // Removes every queued item, calling drop(item) on each, in order.
   template <typename Drop>
   void DropAll(Drop&& drop) {
-    while (head_ != nullptr) {
-      TxItem* item = head_;
-      head_ = item->next;
-      if (head_ == nullptr) tail_ = nullptr;
-      drop(item);
-    }
+    while (!queue_.empty()) drop(queue_.Pop());
   }
 
  private:
@@ -88,10 +85,8 @@ class TxQueue {
   // Fills iov from the queued items; returns the count and the bytes.
   size_t Gather(iovec* iov, size_t* bytes) const;
 
-  TxItem* head_ = nullptr;
-  TxItem* tail_ = nullptr;
-  TxItem* free_ = nullptr;
-  std::vector<std::unique_ptr<TxItem[]>> chunks_;
+  IntrusiveFifo<TxItem> queue_;
+  Pool<TxItem> pool_;
 };
 
 // ---- implementation of the template ----
@@ -103,7 +98,7 @@ template <typename Complete>
 TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete,
                                     Status* error) {
   iovec iov[kMaxIov];
-  while (head_ != nullptr) {
+  while (!queue_.empty()) {
     size_t bytes = 0;
     size_t n = Gather(iov, &bytes);
     ssize_t sent = SendIov(fd, iov, n);
@@ -115,8 +110,8 @@ TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete,
       return FlushResult::kError;
     }
     size_t left = static_cast<size_t>(sent);
-    while (head_ != nullptr && left > 0) {
-      TxItem* item = head_;
+    while (!queue_.empty() && left > 0) {
+      TxItem* item = queue_.front();
       uint32_t remaining = item->total() - item->sent;
       if (left < remaining) {
         item->sent += static_cast<uint32_t>(left);
@@ -124,10 +119,7 @@ TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete,
         break;
       }
       left -= remaining;
-      head_ = item->next;
-      if (head_ == nullptr) tail_ = nullptr;
-      item->next = nullptr;
-      complete(item);
+      complete(queue_.Pop());
     }
     if (static_cast<size_t>(sent) < bytes) return FlushResult::kBlocked;
   }

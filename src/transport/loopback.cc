@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "transport/completion_queue.h"
+#include "io/callback_queue.h"
 
 namespace nvmeof {
 namespace {
@@ -81,7 +81,7 @@ class LoopbackQueuePair final : public QueuePair, private EventLoop::Task {
   // for the controller end with `host_data_status`.
   void Detach(const Status& host_data_status);
 
-  CompletionQueue completions_;
+  CallbackQueue<Status> completions_;
   std::unique_ptr<LoopbackCapsule[]> capsules_;
   size_t pool_size_;
   uint32_t icd_capacity_ = 0;  // controller: in-capsule data buffer size
