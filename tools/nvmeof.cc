@@ -127,7 +127,7 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
+Result<std::unique_ptr<host::Association>> Open(EventLoop& loop, const Common& c,
                                                bool discovery) {
   NVMEOF_ASSIGN_OR_RETURN(TransportType t, ParseTransportType(c.transport));
   host::ConnectOptions o;
@@ -162,8 +162,8 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
   o.kato_ms = discovery ? 0 : static_cast<uint32_t>(c.kato_s) * 1000;
   o.ctrl_loss_tmo = std::chrono::seconds(c.ctrl_loss_tmo_s);
   o.reconnect_delay = std::chrono::seconds(c.reconnect_delay_s);
-  Result<std::unique_ptr<host::Controller>> ctrl =
-      host::Controller::Connect(loop, o);
+  Result<std::unique_ptr<host::Association>> ctrl =
+      host::Association::Connect(loop, o);
   if (!ctrl.ok()) {
     return ctrl.status().WithContext(c.traddr + ":" + c.trsvcid + " " +
                                      o.subnqn);
@@ -172,7 +172,7 @@ Result<std::unique_ptr<host::Controller>> Open(EventLoop& loop, const Common& c,
 }
 
 // The namespace's block size (Identify Namespace, current LBA format).
-Result<uint32_t> BlockSize(host::Controller& ctrl, uint32_t nsid) {
+Result<uint32_t> BlockSize(host::Association& ctrl, uint32_t nsid) {
   NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> buf, ctrl.Identify(0x00, nsid));
   IdentifyNamespace id;
   std::memcpy(&id, buf.data(), sizeof(id));
@@ -184,7 +184,7 @@ Result<uint32_t> BlockSize(host::Controller& ctrl, uint32_t nsid) {
 
 // Read, Write or Compare of `buf` at `slba`, split at MDTS.
 // Read, Write or Compare of `buf` at `slba`; the library splits at MDTS.
-Status Transfer(host::Controller& ctrl, uint8_t opcode, uint32_t nsid,
+Status Transfer(host::Association& ctrl, uint8_t opcode, uint32_t nsid,
                 uint64_t slba, uint32_t block_size, std::vector<uint8_t>& buf) {
   bool done = false;
   host::Completion out;
@@ -216,10 +216,10 @@ int RunVerb(const std::string& verb, Common& c, const PerfOptions& perf,
   if (!loop_r.ok()) return Fail(loop_r.status().ToString());
   EventLoop& loop = **loop_r;
   const bool json = c.output == "json";
-  Result<std::unique_ptr<host::Controller>> opened =
+  Result<std::unique_ptr<host::Association>> opened =
       Open(loop, c, verb == "discover");
   if (!opened.ok()) return Fail(opened.status().ToString());
-  host::Controller& ctrl = **opened;
+  host::Association& ctrl = **opened;
 
   if (verb == "discover") {
     auto page = ctrl.ReadDiscoveryLog();

@@ -81,7 +81,7 @@ struct Share {
 // here are indexes into the thread's share.
 class PerfRun {
  public:
-  PerfRun(host::Controller& ctrl, const PerfOptions& o, uint64_t block,
+  PerfRun(host::Association& ctrl, const PerfOptions& o, uint64_t block,
           Share share, uint64_t seed, PerfStats& stats)
       : ctrl_(ctrl),
         o_(o),
@@ -150,7 +150,7 @@ class PerfRun {
     if (o_.verify) busy_[slot] = 0;
     // A failed association fails every command at once: resubmitting
     // would spin. (While reconnecting, commands wait and come back here.)
-    if (ctrl_.state() != host::Controller::State::kLive) return;
+    if (ctrl_.state() != host::Association::State::kLive) return;
     Submit(j);
   }
 
@@ -174,7 +174,7 @@ class PerfRun {
     return true;
   }
 
-  host::Controller& ctrl_;
+  host::Association& ctrl_;
   const PerfOptions& o_;
   PerfStats& stats_;
   const uint64_t block_, blocks_per_io_;
@@ -196,7 +196,7 @@ class PerfRun {
 // One thread's association and its share of the namespace.
 struct Association {
   std::unique_ptr<EventLoop> loop;
-  std::unique_ptr<host::Controller> ctrl;  // declared after: it uses loop
+  std::unique_ptr<host::Association> ctrl;  // declared after: it uses loop
   uint64_t block = 0;                      // bytes per LBA
   Share share;
 };
@@ -281,7 +281,7 @@ struct Worker {
 // shared end; then lets what is in flight finish and disconnects.
 void RunLoad(Shared& sh, Worker& w, Association& a) {
   const PerfOptions& o = sh.o;
-  host::Controller& ctrl = *a.ctrl;
+  host::Association& ctrl = *a.ctrl;
   EventLoop& loop = *a.loop;
   w.queues = ctrl.io_queue_count();
   std::vector<Job> jobs(size_t{w.queues} * o.queue_depth);
@@ -297,7 +297,7 @@ void RunLoad(Shared& sh, Worker& w, Association& a) {
   run.Stop();
   // Let what is in flight finish, unless the association is gone: then
   // nothing would, and the disconnect below ends it.
-  if (ctrl.state() == host::Controller::State::kLive) {
+  if (ctrl.state() == host::Association::State::kLive) {
     loop.RunUntil(
         [&] {
           return std::none_of(jobs.begin(), jobs.end(),

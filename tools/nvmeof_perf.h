@@ -33,7 +33,7 @@ struct PerfOptions {
 // Sets up one association whose queues all belong to `loop`. Called on
 // each perf thread, concurrently, with that thread's loop.
 using PerfConnect =
-    std::function<Result<std::unique_ptr<host::Controller>>(EventLoop& loop)>;
+    std::function<Result<std::unique_ptr<host::Association>>(EventLoop& loop)>;
 
 // Runs the load: options.threads threads, each connecting its own
 // association with `connect` and keeping options.queue_depth commands in

@@ -23,8 +23,8 @@
 #include "io/socket.h"
 #include "nvmeof/log.h"
 #include "nvmeof/tcp.h"
-#include "target/build_target.h"
-#include "target/config.h"
+#include "controller/build_target.h"
+#include "controller/config.h"
 #include "tools/cpu_list.h"
 
 namespace {
@@ -32,7 +32,7 @@ namespace {
 constexpr char kDefaultNqn[] = "nqn.2024-11.io.nvmeof:ram0";
 
 // The config that the flags describe.
-nvmeof::Result<nvmeof::target::TargetConfig> ConfigFromFlags(
+nvmeof::Result<nvmeof::controller::TargetConfig> ConfigFromFlags(
     const std::string& ram, const std::vector<std::string>& listen,
     const std::string& nqn, const std::vector<std::string>& hosts, int threads,
     const std::string& log_level) {
@@ -52,10 +52,10 @@ nvmeof::Result<nvmeof::target::TargetConfig> ConfigFromFlags(
                            {"ports", ports},
                            {"threads", threads},
                            {"log_level", log_level}};
-  return nvmeof::target::ParseConfig(config.dump(), "command line");
+  return nvmeof::controller::ParseConfig(config.dump(), "command line");
 }
 
-void PrintHowToConnect(const nvmeof::target::TargetConfig& config,
+void PrintHowToConnect(const nvmeof::controller::TargetConfig& config,
                        const std::vector<nvmeof::TransportAddress>& bound) {
   for (size_t i = 0; i < config.ports.size() && i < bound.size(); ++i) {
     const auto& p = config.ports[i];
@@ -132,7 +132,7 @@ int main(int argc, char** argv) try {
     cpus = std::move(*list);
   }
 
-  nvmeof::Result<nvmeof::target::TargetConfig> config =
+  nvmeof::Result<nvmeof::controller::TargetConfig> config =
       nvmeof::InvalidArgumentError("no config");
   if (!config_path.empty()) {
     if (!ram.empty() || !listen.empty() || !hosts.empty()) {
@@ -141,7 +141,7 @@ int main(int argc, char** argv) try {
                    "--allow-host\n");
       return 2;
     }
-    config = nvmeof::target::LoadConfig(config_path);
+    config = nvmeof::controller::LoadConfig(config_path);
   } else {
     if (ram.empty()) {
       std::fprintf(
@@ -159,7 +159,7 @@ int main(int argc, char** argv) try {
   }
   nvmeof::SetLogSeverity(static_cast<nvmeof::LogSeverity>(config->log_level));
   if (print_config) {
-    std::printf("%s\n", nvmeof::target::ToJson(*config).c_str());
+    std::printf("%s\n", nvmeof::controller::ToJson(*config).c_str());
     return 0;
   }
 
@@ -173,7 +173,7 @@ int main(int argc, char** argv) try {
   signal(SIGPIPE, SIG_IGN);
 
   nvmeof::RegisterTcpTransport();
-  auto target = nvmeof::target::BuildTarget(*config);
+  auto target = nvmeof::controller::BuildTarget(*config);
   if (!target.ok()) {
     std::fprintf(stderr, "nvmeof-target: %s\n",
                  target.status().ToString().c_str());

@@ -1,13 +1,13 @@
 // The host (initiator): an association with a remote NVMe-oF controller.
 //
-// Controller::Connect sets up an association the way the Linux host does:
+// Association::Connect sets up an association the way the Linux host does:
 // the admin queue (Fabrics Connect with the host NQN and host ID, dynamic
 // CNTLID), CC.EN and CSTS.RDY within CAP.TO, Identify Controller, Number of
 // Queues, then the I/O queues (one transport connection each), and a
 // keep-alive at KATO / 2. Commands are then submitted asynchronously, with
 // blocking wrappers for tools and tests.
 //
-// Threads: a Controller belongs to one EventLoop; every method is called on
+// Threads: an Association belongs to one EventLoop; every method is called on
 // its thread, and every callback runs there, never inside the call that
 // submitted the command. The blocking calls run that loop on the calling
 // thread until they are done (REQUIRES: the loop is not running anywhere
@@ -100,14 +100,14 @@ using CompletionCallback = Callback<void(Completion)>;
 
 class HostQueue;
 
-class Controller {
+class Association {
  public:
   // Connects and sets up the association; runs `loop` until done.
-  static Result<std::unique_ptr<Controller>> Connect(
+  static Result<std::unique_ptr<Association>> Connect(
       EventLoop& loop, const ConnectOptions& options);
-  ~Controller();
-  Controller(const Controller&) = delete;
-  Controller& operator=(const Controller&) = delete;
+  ~Association();
+  Association(const Association&) = delete;
+  Association& operator=(const Association&) = delete;
 
   uint16_t cntlid() const { return cntlid_; }
   const IdentifyController& identify() const { return id_; }
@@ -175,7 +175,7 @@ class Controller {
   void Disconnect();
 
  private:
-  Controller(EventLoop* loop, ConnectOptions options);
+  Association(EventLoop* loop, ConnectOptions options);
   Status ConnectAdmin();
   Status EnableController();
   Status ConnectIoQueues();

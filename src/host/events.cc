@@ -13,7 +13,7 @@
 
 namespace nvmeof::host {
 
-Status Controller::RefreshNamespaces() {
+Status Association::RefreshNamespaces() {
   NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> list, Identify(0x02, 0));
   active_nsids_.clear();
   const auto* ids = reinterpret_cast<const uint32_t*>(list.data());
@@ -23,7 +23,7 @@ Status Controller::RefreshNamespaces() {
   return Status();
 }
 
-Status Controller::EnableAsyncEvents() {
+Status Association::EnableAsyncEvents() {
   if (!options_.async_events || is_discovery() ||
       (id_.oaes & kOaesNamespaceAttribute) == 0) {
     return Status();
@@ -45,14 +45,14 @@ Status Controller::EnableAsyncEvents() {
   return Status();
 }
 
-void Controller::SubmitAer() {
+void Association::SubmitAer() {
   if (!aer_enabled_ || state_ != State::kLive || disconnected_) return;
   Sqe sqe{};
   sqe.opcode = static_cast<uint8_t>(AdminOpcode::kAsyncEventRequest);
   SubmitAdmin(sqe, {}, false, [this](const Completion& c) { OnAer(c); });
 }
 
-void Controller::OnAer(const Completion& c) {
+void Association::OnAer(const Completion& c) {
   if (!c.ok()) return;  // the association went away (or refused the AER)
   ++async_events_;
   const AsyncEvent e = AsyncEvent::FromDw0(c.cqe.dw0);

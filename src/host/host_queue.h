@@ -32,7 +32,7 @@ class HostQueue {
   bool failed() const { return failed_; }
   size_t in_flight() const { return in_flight_; }
 
-  // See Controller::SubmitAdmin. `sqe.cid` is replaced.
+  // See Association::SubmitAdmin. `sqe.cid` is replaced.
   void Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
               CompletionCallback done);
   // Closes the connection: every outstanding command fails with `why`.

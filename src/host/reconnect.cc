@@ -10,15 +10,15 @@
 
 namespace nvmeof::host {
 
-Controller::IoRequest* Controller::NewRequest() { return requests_.Get(); }
+Association::IoRequest* Association::NewRequest() { return requests_.Get(); }
 
-void Controller::FreeRequest(IoRequest* r) {
+void Association::FreeRequest(IoRequest* r) {
   r->done.Reset();
   r->data = MemDesc();
   requests_.Put(r);
 }
 
-void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
+void Association::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
                           bool to_controller, CompletionCallback done) {
   IoRequest* r = NewRequest();
   r->qid = qid;
@@ -45,7 +45,7 @@ void Controller::SubmitIo(uint16_t qid, const Sqe& sqe, const MemDesc& data,
   }
 }
 
-void Controller::Dispatch(IoRequest* r) {
+void Association::Dispatch(IoRequest* r) {
   // A new association may grant fewer queues: spread over what there is.
   const uint16_t n = io_queue_count();
   const uint16_t qid = static_cast<uint16_t>(n == 0 ? 1 : (r->qid - 1) % n + 1);
@@ -54,7 +54,7 @@ void Controller::Dispatch(IoRequest* r) {
       [this, r](Completion c) { OnIoDone(r, std::move(c)); });
 }
 
-void Controller::OnIoDone(IoRequest* r, Completion c) {
+void Association::OnIoDone(IoRequest* r, Completion c) {
   // A command that ended with its connection (not with an NVMe status)
   // waits for the association to come back, if the application said so.
   if (!c.status.ok() && state_ == State::kReconnecting &&
@@ -67,7 +67,7 @@ void Controller::OnIoDone(IoRequest* r, Completion c) {
   if (done) done(std::move(c));
 }
 
-void Controller::FailRequest(IoRequest* r, const Status& why) {
+void Association::FailRequest(IoRequest* r, const Status& why) {
   // Through the loop, never inside the caller's call.
   loop_->Defer([this, r, why] {
     CompletionCallback done = std::move(r->done);
@@ -78,7 +78,7 @@ void Controller::FailRequest(IoRequest* r, const Status& why) {
   });
 }
 
-void Controller::FailHeld(const Status& why) {
+void Association::FailHeld(const Status& why) {
   IntrusiveFifo<IoRequest> failing = std::move(held_);
   while (!failing.empty()) {
     IoRequest* r = failing.Pop();
@@ -90,7 +90,7 @@ void Controller::FailHeld(const Status& why) {
   }
 }
 
-void Controller::OnQueueFailed(Status why) {
+void Association::OnQueueFailed(Status why) {
   if (state_ != State::kLive || disconnected_) return;
   failure_ = why.ok() ? UnavailableError("controller closed the connection")
                       : std::move(why);
@@ -125,14 +125,14 @@ void Controller::OnQueueFailed(Status why) {
 
 // Closes every queue; their outstanding commands complete with `why` (and
 // are held for retry by OnIoDone when that is the policy).
-void Controller::TearDownQueues(const Status& why) {
+void Association::TearDownQueues(const Status& why) {
   for (auto& q : io_queues_) q->Close(why);
   io_queues_.clear();
   if (admin_ != nullptr) admin_->Close(why);
   admin_.reset();
 }
 
-void Controller::ScheduleReconnect() {
+void Association::ScheduleReconnect() {
   if (state_ != State::kReconnecting) return;
   reconnect_timer_ = loop_->AddTimer(options_.reconnect_delay, [this] {
     reconnect_timer_ = 0;
@@ -140,7 +140,7 @@ void Controller::ScheduleReconnect() {
   });
 }
 
-Status Controller::Reestablish() {
+Status Association::Reestablish() {
   NVMEOF_RETURN_IF_ERROR(ConnectAdmin());
   NVMEOF_RETURN_IF_ERROR(EnableController());
   NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> id, Identify(0x01, 0));
@@ -154,7 +154,7 @@ Status Controller::Reestablish() {
   return ConnectIoQueues();
 }
 
-void Controller::TryReconnect() {
+void Association::TryReconnect() {
   if (state_ != State::kReconnecting || disconnected_) return;
   Status s = Reestablish();
   if (s.ok()) {

@@ -11,7 +11,7 @@
 
 #include "nvmeof/host.h"
 #include "nvmeof/tcp.h"
-#include "target/target.h"
+#include "controller/target.h"
 
 namespace nvmeof {
 namespace {
@@ -40,16 +40,16 @@ class ReconnectTest : public ::testing::Test {
 
   // A target serving the file namespace on 127.0.0.1:`port`.
   void StartTarget(const std::string& port) {
-    target_ = std::make_unique<target::Target>();
+    target_ = std::make_unique<controller::Target>();
     auto s =
-        std::make_unique<target::Subsystem>(kNqn, target::SubsystemType::kNvm);
-    target::BackendConfig bc;
-    bc.kind = target::BackendConfig::Kind::kFile;
+        std::make_unique<controller::Subsystem>(kNqn, controller::SubsystemType::kNvm);
+    controller::BackendConfig bc;
+    bc.kind = controller::BackendConfig::Kind::kFile;
     bc.path = path_;
     bc.size = kSize;
-    auto backend = target::Backend::Open(bc);
+    auto backend = controller::Backend::Open(bc);
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    auto ns = std::make_unique<target::Namespace>();
+    auto ns = std::make_unique<controller::Namespace>();
     ns->nsid = 1;
     ns->num_blocks = kSize / 512;
     ns->backend = std::move(backend).value();
@@ -110,8 +110,8 @@ class ReconnectTest : public ::testing::Test {
 
   std::string dir_, path_, port_;
   std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<target::Target> target_;
-  std::unique_ptr<host::Controller> ctrl_;
+  std::unique_ptr<controller::Target> target_;
+  std::unique_ptr<host::Association> ctrl_;
   std::map<uint32_t, Write> writes_;
   uint32_t next_seq_ = 0;
   int outstanding_ = 0;
@@ -120,7 +120,7 @@ class ReconnectTest : public ::testing::Test {
 };
 
 TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
-  auto c = host::Controller::Connect(*loop_, Options());
+  auto c = host::Association::Connect(*loop_, Options());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 16; ++i) Submit(next_seq_++);
@@ -132,7 +132,7 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
   const std::string port = port_;
   StopTarget();
   ASSERT_TRUE(loop_->RunUntil(
-      [&] { return ctrl_->state() == host::Controller::State::kReconnecting; },
+      [&] { return ctrl_->state() == host::Association::State::kReconnecting; },
       std::chrono::seconds(10)));
   StartTarget(port);
   ASSERT_TRUE(loop_->RunUntil([&] { return ctrl_->reconnects() == 1; },
@@ -147,7 +147,7 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
   // Every command completed exactly once, all of them acknowledged (the
   // ones in flight at the failure were retried), and every acknowledged
   // write is on the namespace.
-  EXPECT_EQ(ctrl_->state(), host::Controller::State::kLive);
+  EXPECT_EQ(ctrl_->state(), host::Association::State::kLive);
   std::vector<uint8_t> back(4096);
   for (auto& [seq, w] : writes_) {
     ASSERT_EQ(w.completions, 1) << "seq " << seq;
@@ -167,7 +167,7 @@ TEST_F(ReconnectTest, AssociationComesBackAndNoAcknowledgedWriteIsLost) {
 TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
   host::ConnectOptions o = Options();
   o.ctrl_loss_tmo = std::chrono::milliseconds(300);
-  auto c = host::Controller::Connect(*loop_, o);
+  auto c = host::Association::Connect(*loop_, o);
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 8; ++i) Submit(next_seq_++);
@@ -176,14 +176,14 @@ TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
   writing_ = false;
   StopTarget();  // and it never comes back
   ASSERT_TRUE(loop_->RunUntil(
-      [&] { return ctrl_->state() != host::Controller::State::kLive; },
+      [&] { return ctrl_->state() != host::Association::State::kLive; },
       std::chrono::seconds(10)));
   // Writes submitted while reconnecting wait, then fail at ctrl_loss_tmo.
   const uint32_t first_late = next_seq_;
   for (int i = 0; i < 4; ++i) Submit(next_seq_++);
   ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
                               std::chrono::seconds(20)));
-  EXPECT_EQ(ctrl_->state(), host::Controller::State::kFailed);
+  EXPECT_EQ(ctrl_->state(), host::Association::State::kFailed);
   EXPECT_NE(ctrl_->failure().message().find("controller loss timeout"),
             std::string::npos)
       << ctrl_->failure().ToString();
@@ -213,7 +213,7 @@ TEST_F(ReconnectTest, ControllerLossTimeoutFailsWaitingCommands) {
 TEST_F(ReconnectTest, WithoutRetryInFlightCommandsFailAtOnce) {
   host::ConnectOptions o = Options();
   o.retry_after_reconnect = false;
-  auto c = host::Controller::Connect(*loop_, o);
+  auto c = host::Association::Connect(*loop_, o);
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   for (int i = 0; i < 8; ++i) Submit(next_seq_++);
@@ -223,13 +223,13 @@ TEST_F(ReconnectTest, WithoutRetryInFlightCommandsFailAtOnce) {
   const std::string port = port_;
   StopTarget();
   ASSERT_TRUE(loop_->RunUntil(
-      [&] { return ctrl_->state() == host::Controller::State::kReconnecting; },
+      [&] { return ctrl_->state() == host::Association::State::kReconnecting; },
       std::chrono::seconds(10)));
   // Writes in flight end with the connection (no wait for ctrl_loss_tmo);
   // those the target had answered already are acknowledged.
   ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
                               std::chrono::seconds(10)));
-  EXPECT_EQ(ctrl_->state(), host::Controller::State::kReconnecting);
+  EXPECT_EQ(ctrl_->state(), host::Association::State::kReconnecting);
   for (auto& [seq, w] : writes_) EXPECT_EQ(w.completions, 1) << "seq " << seq;
   StartTarget(port);
   ASSERT_TRUE(loop_->RunUntil([&] { return ctrl_->reconnects() == 1; },
@@ -241,19 +241,19 @@ TEST_F(ReconnectTest, WithoutRetryInFlightCommandsFailAtOnce) {
 TEST_F(ReconnectTest, FastIoFailTimeoutFailsWaitingIo) {
   host::ConnectOptions o = Options();
   o.fast_io_fail_tmo = std::chrono::milliseconds(100);
-  auto c = host::Controller::Connect(*loop_, o);
+  auto c = host::Association::Connect(*loop_, o);
   ASSERT_TRUE(c.ok());
   ctrl_ = std::move(c).value();
   writing_ = false;
   const std::string port = port_;
   StopTarget();
   ASSERT_TRUE(loop_->RunUntil(
-      [&] { return ctrl_->state() == host::Controller::State::kReconnecting; },
+      [&] { return ctrl_->state() == host::Association::State::kReconnecting; },
       std::chrono::seconds(10)));
   for (int i = 0; i < 4; ++i) Submit(next_seq_++);
   ASSERT_TRUE(loop_->RunUntil([&] { return outstanding_ == 0; },
                               std::chrono::seconds(10)));
-  EXPECT_EQ(ctrl_->state(), host::Controller::State::kReconnecting);
+  EXPECT_EQ(ctrl_->state(), host::Association::State::kReconnecting);
   for (auto& [seq, w] : writes_) {
     EXPECT_EQ(w.completions, 1);
     EXPECT_EQ(w.status.code(), StatusCode::kUnavailable) << w.status.ToString();

@@ -32,7 +32,7 @@ struct Split {
 
 }  // namespace
 
-void Controller::SubmitRw(uint16_t qid, uint8_t opcode, uint32_t nsid,
+void Association::SubmitRw(uint16_t qid, uint8_t opcode, uint32_t nsid,
                           uint64_t slba, uint32_t block_size,
                           const MemDesc& data, CompletionCallback done) {
   const bool to_controller = (opcode & 0x1) != 0;  // Write, Compare

@@ -1,0 +1,493 @@
+// The configuration schema: walks the parsed JSON, applies defaults, derives
+// identifiers and checks every field and cross-reference (config.h).
+// Writing a config back out is in config_json.cc.
+
+#include "controller/config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <map>
+#include <utility>
+
+#include "io/socket.h"
+#include "nvmeof/proto/nqn.h"
+#include "controller/config_reader.h"
+#include "controller/config_values.h"
+
+namespace nvmeof::controller {
+namespace {
+
+using config_internal::AsString;
+using config_internal::ChildPath;
+using config_internal::ErrorAt;
+using config_internal::ExpectArray;
+using config_internal::ExpectObject;
+using config_internal::IndexPath;
+using config_internal::Json;
+using config_internal::ObjectReader;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kMaxNsid = 0xFFFFFFFE;
+// A guard against pointing the daemon at /dev/zero or a disk image.
+constexpr size_t kMaxConfigFileSize = 16 * kMiB;
+
+// Identify Controller SN (20 bytes) and MN (40 bytes) hold printable ASCII.
+Status CheckAsciiField(const std::string& value, size_t max,
+                       std::string_view path) {
+  if (value.empty() || value.size() > max) {
+    return ErrorAt(path, "must be 1 to " + std::to_string(max) +
+                             " characters, got " +
+                             std::to_string(value.size()));
+  }
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e) {
+      return ErrorAt(path, "must be printable ASCII, got " +
+                               config_internal::Describe(Json(value)));
+    }
+  }
+  return Status::Ok();
+}
+
+// Reads an identifier made of hex digits (`out.size()` bytes) from `key`.
+Status ReadHexId(const ObjectReader& r, std::string_view key,
+                 std::span<uint8_t> out) {
+  const Json* v = r.Find(key);
+  if (v == nullptr) return Status::Ok();
+  NVMEOF_ASSIGN_OR_RETURN(std::string text, AsString(*v, r.PathOf(key)));
+  if (!config_internal::ParseHex(text, out)) {
+    return ErrorAt(r.PathOf(key), "must be " + std::to_string(out.size() * 2) +
+                                      " hex digits, got " +
+                                      config_internal::Describe(*v));
+  }
+  return Status::Ok();
+}
+
+Result<NamespaceConfig> ReadNamespace(const Json& value,
+                                      const std::string& path, size_t index,
+                                      const std::string& nqn) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(
+      r.CheckKnownKeys({"nsid", "backend", "path", "size", "block_size",
+                        "direct", "read_only", "uuid", "nguid", "eui64"}));
+  NamespaceConfig ns;
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t nsid,
+      r.Uint("nsid", 1, kMaxNsid, std::min<uint64_t>(index + 1, kMaxNsid)));
+  ns.nsid = static_cast<uint32_t>(nsid);
+  if (!r.Has("backend")) return r.Missing("backend");
+  NVMEOF_ASSIGN_OR_RETURN(
+      size_t backend, r.Enum("backend", {"ram", "null", "file", "block"}, 0));
+  ns.backend = static_cast<BackendKind>(backend);
+  const bool on_disk =
+      ns.backend == BackendKind::kFile || ns.backend == BackendKind::kBlock;
+  const std::string not_for = "not allowed for backend '" +
+                              std::string(BackendKindName(ns.backend)) + "'";
+
+  if (on_disk) {
+    if (!r.Has("path")) return r.Missing("path");
+    NVMEOF_ASSIGN_OR_RETURN(ns.path, r.String("path", ""));
+    if (ns.path.empty() || ns.path.find('\0') != std::string::npos) {
+      return ErrorAt(r.PathOf("path"), "must be a non-empty file name");
+    }
+  } else if (r.Has("path")) {
+    return ErrorAt(r.PathOf("path"), not_for);
+  }
+
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t block_size,
+                          r.Size("block_size", 0, UINT64_MAX, 512));
+  if (block_size != 512 && block_size != 4096) {
+    return ErrorAt(r.PathOf("block_size"),
+                   "must be 512 or 4096, got " + std::to_string(block_size));
+  }
+  ns.block_size = static_cast<uint32_t>(block_size);
+
+  if (ns.backend == BackendKind::kBlock) {
+    if (r.Has("size")) {
+      return ErrorAt(r.PathOf("size"),
+                     not_for + " (a block device has its own size)");
+    }
+  } else if (ns.backend != BackendKind::kFile && !r.Has("size")) {
+    return r.Missing("size");
+  } else if (r.Has("size")) {
+    NVMEOF_ASSIGN_OR_RETURN(ns.size, r.Size("size", 1, UINT64_MAX, 0));
+    if (ns.size % ns.block_size != 0) {
+      return ErrorAt(r.PathOf("size"),
+                     "must be a multiple of the block size (" +
+                         std::to_string(ns.block_size) + "), got " +
+                         std::to_string(ns.size));
+    }
+  }
+
+  if (!on_disk && r.Has("direct")) {
+    return ErrorAt(r.PathOf("direct"), not_for);
+  }
+  NVMEOF_ASSIGN_OR_RETURN(ns.direct, r.Bool("direct", false));
+  NVMEOF_ASSIGN_OR_RETURN(ns.read_only, r.Bool("read_only", false));
+
+  if (const Json* v = r.Find("uuid")) {
+    NVMEOF_ASSIGN_OR_RETURN(std::string text, AsString(*v, r.PathOf("uuid")));
+    Result<std::array<uint8_t, 16>> uuid = config_internal::ParseUuid(text);
+    if (!uuid.ok()) return ErrorAt(r.PathOf("uuid"), uuid.status().message());
+    ns.uuid = *uuid;
+  } else {
+    ns.uuid = config_internal::DeriveUuid(nqn, ns.nsid);
+  }
+  if (r.Has("nguid")) {
+    NVMEOF_RETURN_IF_ERROR(ReadHexId(r, "nguid", ns.nguid));
+  } else {
+    ns.nguid = config_internal::DeriveNguid(nqn, ns.nsid);
+  }
+  NVMEOF_RETURN_IF_ERROR(ReadHexId(r, "eui64", ns.eui64));
+  return ns;
+}
+
+// Reads an array of distinct valid NQNs: a subsystem's hosts or a port's
+// subsystems.
+Result<std::vector<std::string>> ReadNqnList(const Json& value,
+                                             const std::string& path) {
+  NVMEOF_RETURN_IF_ERROR(ExpectArray(value, path));
+  std::vector<std::string> nqns;
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string item_path = IndexPath(path, i);
+    NVMEOF_ASSIGN_OR_RETURN(std::string nqn, AsString(value[i], item_path));
+    Status valid = ValidateNqn(nqn);
+    if (!valid.ok()) return ErrorAt(item_path, valid.message());
+    for (size_t j = 0; j < nqns.size(); ++j) {
+      if (nqns[j] == nqn) {
+        return ErrorAt(item_path, "duplicate of " + IndexPath(path, j));
+      }
+    }
+    nqns.push_back(std::move(nqn));
+  }
+  return nqns;
+}
+
+Result<SubsystemConfig> ReadSubsystem(const Json& value,
+                                      const std::string& path) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
+      {"nqn", "serial", "model", "allow_any_host", "hosts", "namespaces"}));
+  SubsystemConfig s;
+  if (!r.Has("nqn")) return r.Missing("nqn");
+  NVMEOF_ASSIGN_OR_RETURN(s.nqn, r.String("nqn", ""));
+  if (Status valid = ValidateNqn(s.nqn); !valid.ok()) {
+    return ErrorAt(r.PathOf("nqn"), valid.message());
+  }
+  if (s.nqn == kDiscoveryNqn) {
+    return ErrorAt(r.PathOf("nqn"),
+                   "the discovery NQN is reserved for the discovery "
+                   "service, which every port serves");
+  }
+  NVMEOF_ASSIGN_OR_RETURN(
+      s.serial, r.String("serial", config_internal::DeriveSerial(s.nqn)));
+  NVMEOF_RETURN_IF_ERROR(CheckAsciiField(s.serial, 20, r.PathOf("serial")));
+  NVMEOF_ASSIGN_OR_RETURN(s.model, r.String("model", "nvmeof"));
+  NVMEOF_RETURN_IF_ERROR(CheckAsciiField(s.model, 40, r.PathOf("model")));
+
+  if (const Json* hosts = r.Find("hosts")) {
+    NVMEOF_ASSIGN_OR_RETURN(s.hosts, ReadNqnList(*hosts, r.PathOf("hosts")));
+  }
+  NVMEOF_ASSIGN_OR_RETURN(s.allow_any_host,
+                          r.Bool("allow_any_host", s.hosts.empty()));
+  if (s.allow_any_host && !s.hosts.empty()) {
+    return ErrorAt(r.PathOf("allow_any_host"),
+                   "true contradicts the non-empty 'hosts' list (ambiguous: "
+                   "remove one of them)");
+  }
+
+  if (const Json* list = r.Find("namespaces")) {
+    std::string list_path = r.PathOf("namespaces");
+    NVMEOF_RETURN_IF_ERROR(ExpectArray(*list, list_path));
+    std::map<uint32_t, size_t> by_nsid;  // nsid -> index in the list
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string ns_path = IndexPath(list_path, i);
+      NVMEOF_ASSIGN_OR_RETURN(NamespaceConfig ns,
+                              ReadNamespace((*list)[i], ns_path, i, s.nqn));
+      auto [it, inserted] = by_nsid.emplace(ns.nsid, i);
+      if (!inserted) {
+        return ErrorAt(ChildPath(ns_path, "nsid"),
+                       "nsid " + std::to_string(ns.nsid) +
+                           " is already used by " +
+                           IndexPath(list_path, it->second));
+      }
+      s.namespaces.push_back(std::move(ns));
+    }
+  }
+  return s;
+}
+
+Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
+      {"in_capsule_data_size", "max_h2c_data", "c2h_data_pdu_size",
+       "header_digest", "data_digest", "max_queue_size", "max_io_queues"}));
+  PortParams p;
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t icd, r.Size("in_capsule_data_size", 0, kMiB,
+                                               p.in_capsule_data_size));
+  if (icd % 16 != 0) {
+    return ErrorAt(r.PathOf("in_capsule_data_size"),
+                   "must be a multiple of 16, got " + std::to_string(icd));
+  }
+  p.in_capsule_data_size = static_cast<uint32_t>(icd);
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t h2c, r.Size("max_h2c_data", 4096, 16 * kMiB, p.max_h2c_data));
+  if (h2c % 4 != 0) {
+    return ErrorAt(r.PathOf("max_h2c_data"),
+                   "must be a multiple of 4, got " + std::to_string(h2c));
+  }
+  p.max_h2c_data = static_cast<uint32_t>(h2c);
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t c2h, r.Size("c2h_data_pdu_size", 4096,
+                                               16 * kMiB, p.c2h_data_pdu_size));
+  p.c2h_data_pdu_size = static_cast<uint32_t>(c2h);
+  NVMEOF_ASSIGN_OR_RETURN(p.header_digest, r.Bool("header_digest", true));
+  NVMEOF_ASSIGN_OR_RETURN(p.data_digest, r.Bool("data_digest", true));
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t qsize,
+                          r.Uint("max_queue_size", 2, 1024, p.max_queue_size));
+  p.max_queue_size = static_cast<uint16_t>(qsize);
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t queues,
+                          r.Uint("max_io_queues", 1, 65534, p.max_io_queues));
+  p.max_io_queues = static_cast<uint16_t>(queues);
+  return p;
+}
+
+Result<PortConfig> ReadPort(const Json& value, const std::string& path,
+                            size_t index,
+                            const std::vector<SubsystemConfig>& subsystems) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(
+      r.CheckKnownKeys({"id", "transport", "family", "address", "port",
+                        "subsystems", "params"}));
+  PortConfig p;
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t id,
+      r.Uint("id", 1, 65535, std::min<uint64_t>(index + 1, 65535)));
+  p.id = static_cast<uint16_t>(id);
+  NVMEOF_ASSIGN_OR_RETURN(size_t transport, r.Enum("transport", {"tcp"}, 0));
+  (void)transport;  // the only one
+  p.transport = TransportType::kTcp;
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t port, r.Uint("port", 1, 65535, 4420));
+  p.port = static_cast<uint16_t>(port);
+
+  NVMEOF_ASSIGN_OR_RETURN(std::string address,
+                          r.String("address", "127.0.0.1"));
+  Result<SocketAddress> parsed = SocketAddress::Parse(address, p.port);
+  if (!parsed.ok()) {
+    return ErrorAt(r.PathOf("address"), parsed.status().message());
+  }
+  p.address = parsed->Host();
+  p.family = parsed->family() == AF_INET6 ? AddressFamily::kIpv6
+                                          : AddressFamily::kIpv4;
+  if (r.Has("family")) {
+    NVMEOF_ASSIGN_OR_RETURN(size_t family,
+                            r.Enum("family", {"ipv4", "ipv6"}, 0));
+    if (static_cast<AddressFamily>(family) != p.family) {
+      return ErrorAt(r.PathOf("family"),
+                     "'" +
+                         std::string(AddressFamilyName(
+                             static_cast<AddressFamily>(family))) +
+                         "' contradicts the address '" + address + "' (an " +
+                         (p.family == AddressFamily::kIpv6 ? "IPv6" : "IPv4") +
+                         " address)");
+    }
+  }
+
+  if (const Json* list = r.Find("subsystems")) {
+    std::string list_path = r.PathOf("subsystems");
+    NVMEOF_ASSIGN_OR_RETURN(p.subsystems, ReadNqnList(*list, list_path));
+    std::vector<std::string_view> known;
+    known.reserve(subsystems.size());
+    for (const SubsystemConfig& s : subsystems) known.push_back(s.nqn);
+    for (size_t i = 0; i < p.subsystems.size(); ++i) {
+      const std::string& nqn = p.subsystems[i];
+      bool found = false;
+      for (std::string_view k : known) found = found || k == nqn;
+      if (found) continue;
+      std::string reason =
+          nqn == kDiscoveryNqn
+              ? "the discovery subsystem is served on every port; do not "
+                "list it"
+              : "names no configured subsystem";
+      std::string_view hint = config_internal::Suggest(nqn, known);
+      if (!hint.empty())
+        reason += " (did you mean '" + std::string(hint) + "'?)";
+      return ErrorAt(IndexPath(list_path, i), reason);
+    }
+  } else {
+    for (const SubsystemConfig& s : subsystems) p.subsystems.push_back(s.nqn);
+  }
+
+  if (const Json* params = r.Find("params")) {
+    NVMEOF_ASSIGN_OR_RETURN(p.params,
+                            ReadPortParams(*params, r.PathOf("params")));
+  }
+  return p;
+}
+
+// Two listeners on one port of one family collide when their addresses are
+// equal or one of them is the wildcard.
+bool PortsCollide(const PortConfig& a, const PortConfig& b) {
+  if (a.port != b.port || a.family != b.family) return false;
+  auto wildcard = [](const PortConfig& p) {
+    return p.address == "0.0.0.0" || p.address == "::";
+  };
+  return a.address == b.address || wildcard(a) || wildcard(b);
+}
+
+// UUIDs, NGUIDs and EUI64s identify a namespace globally: no two namespaces
+// of the target may share one (zero EUI64s, "not reported", excepted).
+Status CheckIdsUnique(const std::vector<SubsystemConfig>& subsystems) {
+  std::map<std::string, std::string> seen;  // "kind:hex" -> its path
+  for (size_t s = 0; s < subsystems.size(); ++s) {
+    const auto& namespaces = subsystems[s].namespaces;
+    for (size_t n = 0; n < namespaces.size(); ++n) {
+      const NamespaceConfig& ns = namespaces[n];
+      std::string ns_path =
+          IndexPath(ChildPath(IndexPath("$.subsystems", s), "namespaces"), n);
+      std::pair<std::string_view, std::string> ids[] = {
+          {"uuid", config_internal::FormatHex(ns.uuid)},
+          {"nguid", config_internal::FormatHex(ns.nguid)},
+          {"eui64", config_internal::FormatHex(ns.eui64)}};
+      for (const auto& [kind, hex] : ids) {
+        if (kind == "eui64" && hex == std::string(16, '0')) continue;
+        std::string field = ChildPath(ns_path, kind);
+        auto [it, inserted] =
+            seen.emplace(std::string(kind) + ":" + hex, field);
+        if (!inserted) return ErrorAt(field, "duplicate of " + it->second);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<TargetConfig> ReadTarget(const Json& root) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(root, "$"));
+  ObjectReader r(root, "$");
+  NVMEOF_RETURN_IF_ERROR(
+      r.CheckKnownKeys({"subsystems", "ports", "threads", "log_level"}));
+  TargetConfig config;
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t threads, r.Uint("threads", 0, 1024, 0));
+  config.threads = static_cast<uint32_t>(threads);
+  NVMEOF_ASSIGN_OR_RETURN(
+      size_t level, r.Enum("log_level", {"error", "warn", "info", "debug"}, 2));
+  config.log_level = static_cast<LogLevel>(level);
+
+  const Json* subsystems = r.Find("subsystems");
+  if (subsystems == nullptr) return r.Missing("subsystems");
+  std::string subsystems_path = r.PathOf("subsystems");
+  NVMEOF_RETURN_IF_ERROR(ExpectArray(*subsystems, subsystems_path));
+  if (subsystems->empty()) {
+    return ErrorAt(subsystems_path, "must list at least one subsystem");
+  }
+  for (size_t i = 0; i < subsystems->size(); ++i) {
+    std::string path = IndexPath(subsystems_path, i);
+    NVMEOF_ASSIGN_OR_RETURN(SubsystemConfig s,
+                            ReadSubsystem((*subsystems)[i], path));
+    for (size_t j = 0; j < config.subsystems.size(); ++j) {
+      if (config.subsystems[j].nqn == s.nqn) {
+        return ErrorAt(
+            ChildPath(path, "nqn"),
+            "duplicate of " + ChildPath(IndexPath(subsystems_path, j), "nqn"));
+      }
+    }
+    config.subsystems.push_back(std::move(s));
+  }
+  NVMEOF_RETURN_IF_ERROR(CheckIdsUnique(config.subsystems));
+
+  if (const Json* ports = r.Find("ports")) {
+    std::string ports_path = r.PathOf("ports");
+    NVMEOF_RETURN_IF_ERROR(ExpectArray(*ports, ports_path));
+    if (ports->empty()) {
+      return ErrorAt(ports_path,
+                     "must list at least one port (leave 'ports' out for "
+                     "127.0.0.1:4420)");
+    }
+    for (size_t i = 0; i < ports->size(); ++i) {
+      std::string path = IndexPath(ports_path, i);
+      NVMEOF_ASSIGN_OR_RETURN(
+          PortConfig p, ReadPort((*ports)[i], path, i, config.subsystems));
+      for (size_t j = 0; j < config.ports.size(); ++j) {
+        const PortConfig& other = config.ports[j];
+        if (other.id == p.id) {
+          return ErrorAt(ChildPath(path, "id"), "id " + std::to_string(p.id) +
+                                                    " is already used by " +
+                                                    IndexPath(ports_path, j));
+        }
+        if (PortsCollide(other, p)) {
+          SocketAddress a = *SocketAddress::Parse(other.address, other.port);
+          return ErrorAt(path, "listens on the same address and port as " +
+                                   IndexPath(ports_path, j) + " (" +
+                                   a.ToString() + ")");
+        }
+      }
+      config.ports.push_back(std::move(p));
+    }
+  } else {
+    PortConfig p;
+    for (const SubsystemConfig& s : config.subsystems) {
+      p.subsystems.push_back(s.nqn);
+    }
+    config.ports.push_back(std::move(p));
+  }
+  return config;
+}
+
+}  // namespace
+
+Result<TargetConfig> ParseConfig(std::string_view json_text,
+                                 std::string_view file_name) {
+  try {
+    Result<Json> root = config_internal::ParseJsonText(json_text);
+    if (!root.ok()) return root.status().WithContext(file_name);
+    Result<TargetConfig> config = ReadTarget(*root);
+    if (!config.ok()) return config.status().WithContext(file_name);
+    return config;
+  } catch (const std::exception& e) {
+    // Not expected: every accessor checks the type first. Kept so that no
+    // exception ever crosses the API.
+    return InternalError(
+        std::string(file_name) +
+        ": unexpected error reading the configuration: " + e.what());
+  }
+}
+
+Result<TargetConfig> LoadConfig(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, path);
+  std::string text;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, path);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxConfigFileSize) {
+      return InvalidArgumentError(
+          path + ": larger than " +
+          config_internal::FormatSize(kMaxConfigFileSize) +
+          ", not a configuration file");
+    }
+  }
+  return ParseConfig(text, path);
+}
+
+ControllerQueuePairParams ToQueuePairParams(const PortParams& params) {
+  ControllerQueuePairParams q;
+  q.max_queue_size = params.max_queue_size;
+  q.max_io_icd = params.in_capsule_data_size;
+  q.max_h2c_data = params.max_h2c_data;
+  q.max_c2h_data = params.c2h_data_pdu_size;
+  q.allow_header_digest = params.header_digest;
+  q.allow_data_digest = params.data_digest;
+  return q;
+}
+
+}  // namespace nvmeof::controller

@@ -1,0 +1,159 @@
+// The target's configuration: what `nvmeof-target` serves, read from one
+// JSON file (DESIGN.md, "Configuration"; examples/README.md has the schema).
+//
+// ParseConfig turns the file's text into a TargetConfig, or refuses it with
+// a Status whose message names the file, the JSON path of the offending field
+// and the reason:
+//   target.json: $.subsystems[0].namespaces[1].block_size: must be 512 or
+//   4096, got 1024
+//   target.json: line 12, column 5: syntax error: ...
+// A TargetConfig that comes back is complete and consistent: every default
+// applied, every derived value (serial numbers, UUIDs, NGUIDs) filled in,
+// every cross-reference checked. The daemon builds its subsystems and ports
+// from it and nothing else, so a bad file never starts anything.
+//
+// The structs are plain values: no JSON type shows here.
+
+#ifndef NVMEOF_CONTROLLER_CONFIG_H_
+#define NVMEOF_CONTROLLER_CONFIG_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvmeof/status.h"
+#include "nvmeof/transport.h"
+
+namespace nvmeof::controller {
+
+// Where a namespace's blocks live.
+enum class BackendKind : uint8_t {
+  kRam,    // anonymous memory of `size` bytes, zeroed
+  kNull,   // `size` bytes that read as zeroes and drop writes (benchmarks)
+  kFile,   // a regular file at `path`
+  kBlock,  // a block device at `path`
+};
+
+enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
+
+enum class AddressFamily : uint8_t { kIpv4, kIpv6 };
+
+struct NamespaceConfig {
+  uint32_t nsid = 1;  // 1..0xFFFFFFFE, unique within its subsystem
+  BackendKind backend = BackendKind::kRam;
+  std::string path;  // kFile and kBlock only; empty otherwise
+  // Bytes. kRam, kNull: > 0, a multiple of block_size. kFile: 0 uses the
+  // file's size as it is; otherwise the file is created or extended to this
+  // size. kBlock: always 0 (the device's size).
+  uint64_t size = 0;
+  uint32_t block_size = 512;  // 512 or 4096
+  bool direct = false;        // O_DIRECT; kFile and kBlock only
+  bool read_only = false;
+  // Namespace identifiers (Identify Namespace NGUID and EUI64, the UUID in
+  // the Namespace Identification Descriptor list). uuid and nguid are always
+  // set: from the file, or derived from (subsystem NQN, nsid) so that they
+  // stay the same across restarts. eui64 is all zeroes unless the file gives
+  // one (zero means "not reported", Base spec 5.1.13.2.3).
+  std::array<uint8_t, 16> uuid{};
+  std::array<uint8_t, 16> nguid{};
+  std::array<uint8_t, 8> eui64{};
+
+  bool operator==(const NamespaceConfig&) const = default;
+};
+
+struct SubsystemConfig {
+  std::string nqn;  // valid (ValidateNqn), not the discovery NQN, unique
+  // Identify Controller SN: 1..20 printable ASCII bytes; derived from the
+  // NQN (20 hex digits of a hash) unless given.
+  std::string serial;
+  // Identify Controller MN: 1..40 printable ASCII bytes.
+  std::string model = "nvmeof";
+  // Every host may connect; when false only `hosts` may. Never true with a
+  // non-empty `hosts`. False with no hosts: nobody may connect.
+  bool allow_any_host = true;
+  std::vector<std::string> hosts;           // host NQNs, valid and distinct
+  std::vector<NamespaceConfig> namespaces;  // in file order; nsids distinct
+
+  bool operator==(const SubsystemConfig&) const = default;
+};
+
+// The limits of the queue pairs accepted on a port (NVMe/TCP, see
+// ControllerQueuePairParams).
+struct PortParams {
+  // In-capsule data accepted on I/O queues: 0..1 MiB, a multiple of 16
+  // (IOCCSZ = (in_capsule_data_size + 64) / 16).
+  uint32_t in_capsule_data_size = 8192;
+  uint32_t max_h2c_data = 128 * 1024;       // MAXH2CDATA: 4 KiB..16 MiB, % 4
+  uint32_t c2h_data_pdu_size = 128 * 1024;  // largest C2HData: 4 KiB..16 MiB
+  bool header_digest = true;                // HDGST allowed if the host asks
+  bool data_digest = true;                  // DDGST allowed if the host asks
+  uint16_t max_queue_size = 128;            // 2..1024 entries
+  uint16_t max_io_queues = 64;              // per controller, 1..65534
+
+  bool operator==(const PortParams&) const = default;
+};
+
+struct PortConfig {
+  uint16_t id = 1;  // PORTID in the discovery log: 1..65535, unique
+  TransportType transport = TransportType::kTcp;  // only kTcp for now
+  AddressFamily family = AddressFamily::kIpv4;    // matches `address`
+  // Numeric, normalized ("::1", never "[::1]" or "0:0::1"); the wildcard
+  // "0.0.0.0" or "::" listens on every address of its family.
+  std::string address = "127.0.0.1";
+  uint16_t port = 4420;  // TRSVCID
+  // The NQNs of the subsystems exposed here (all of them unless the file
+  // lists some); the discovery subsystem is served on every port besides.
+  std::vector<std::string> subsystems;
+  PortParams params;
+
+  bool operator==(const PortConfig&) const = default;
+};
+
+struct TargetConfig {
+  std::vector<SubsystemConfig> subsystems;  // at least one
+  // At least one; default: one TCP port on 127.0.0.1:4420 exposing every
+  // subsystem. No two ports listen on the same address and port.
+  std::vector<PortConfig> ports;
+  uint32_t threads = 0;  // I/O threads; 0: the number of cores
+  LogLevel log_level = LogLevel::kInfo;
+
+  bool operator==(const TargetConfig&) const = default;
+};
+
+// Parses and checks a configuration. Pure: no I/O, no exception escapes;
+// safe to call from any thread. `file_name` only prefixes the error
+// messages. Fails with kInvalidArgument at the first problem found:
+//  - "FILE: line L, column C: syntax error: ..." for text that is not JSON
+//    (strict: no comments, no trailing commas), L and C counted from 1, C in
+//    bytes, at the point where the parser gave up;
+//  - "FILE: $.PATH: REASON" for a field that is wrong, missing, unknown or
+//    given twice in one object, or that contradicts another field.
+// Within an object, unknown keys are reported first, then fields in schema
+// order; subsystems are checked before ports (which name them).
+[[nodiscard]] Result<TargetConfig> ParseConfig(std::string_view json_text,
+                                               std::string_view file_name);
+
+// Reads the file at `path` and parses it (ParseConfig, with `path` as the
+// file name). A file that cannot be read fails with the errno's Status
+// ("PATH: No such file or directory", kNotFound; ...).
+[[nodiscard]] Result<TargetConfig> LoadConfig(const std::string& path);
+
+// The configuration as pretty-printed JSON (2-space indent, ending in a
+// newline), every default and derived value written out. For a config that
+// ParseConfig returned, ParseConfig(ToJson(config)) gives it back equal.
+std::string ToJson(const TargetConfig& config);
+
+// The listener limits a port's parameters stand for.
+ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
+
+// The names the file uses: "ram", "null", "file", "block"; "error", "warn",
+// "info", "debug"; "ipv4", "ipv6".
+std::string_view BackendKindName(BackendKind kind);
+std::string_view LogLevelName(LogLevel level);
+std::string_view AddressFamilyName(AddressFamily family);
+
+}  // namespace nvmeof::controller
+
+#endif  // NVMEOF_CONTROLLER_CONFIG_H_

@@ -1,0 +1,127 @@
+// Writing a TargetConfig back out as JSON (config.h, ToJson), in the schema
+// ParseConfig reads, with every default and derived value spelt out.
+
+#include "controller/config.h"
+#include "controller/config_reader.h"
+#include "controller/config_values.h"
+
+namespace nvmeof::controller {
+namespace {
+
+using config_internal::FormatHex;
+using config_internal::FormatSize;
+using config_internal::Json;
+
+// Sizes of backing stores as "64M" or "1G" where exact; a plain number of
+// bytes otherwise.
+Json SizeJson(uint64_t bytes) {
+  std::string text = FormatSize(bytes);
+  if (text.back() >= '0' && text.back() <= '9') return bytes;
+  return text;
+}
+
+Json NamespaceJson(const NamespaceConfig& ns) {
+  const bool on_disk =
+      ns.backend == BackendKind::kFile || ns.backend == BackendKind::kBlock;
+  Json j = Json::object();
+  j["nsid"] = ns.nsid;
+  j["backend"] = BackendKindName(ns.backend);
+  if (on_disk) j["path"] = ns.path;
+  if (ns.size != 0) j["size"] = SizeJson(ns.size);
+  j["block_size"] = ns.block_size;
+  if (on_disk) j["direct"] = ns.direct;
+  j["read_only"] = ns.read_only;
+  j["uuid"] = config_internal::FormatUuid(ns.uuid);
+  j["nguid"] = FormatHex(ns.nguid);
+  if (ns.eui64 != std::array<uint8_t, 8>{}) j["eui64"] = FormatHex(ns.eui64);
+  return j;
+}
+
+Json SubsystemJson(const SubsystemConfig& s) {
+  Json j = Json::object();
+  j["nqn"] = s.nqn;
+  j["serial"] = s.serial;
+  j["model"] = s.model;
+  j["allow_any_host"] = s.allow_any_host;
+  j["hosts"] = s.hosts;
+  Json namespaces = Json::array();
+  for (const NamespaceConfig& ns : s.namespaces) {
+    namespaces.push_back(NamespaceJson(ns));
+  }
+  j["namespaces"] = std::move(namespaces);
+  return j;
+}
+
+Json PortJson(const PortConfig& p) {
+  Json j = Json::object();
+  j["id"] = p.id;
+  j["transport"] = TransportTypeName(p.transport);
+  j["family"] = AddressFamilyName(p.family);
+  j["address"] = p.address;
+  j["port"] = p.port;
+  j["subsystems"] = p.subsystems;
+  Json params = Json::object();
+  params["in_capsule_data_size"] = p.params.in_capsule_data_size;
+  params["max_h2c_data"] = p.params.max_h2c_data;
+  params["c2h_data_pdu_size"] = p.params.c2h_data_pdu_size;
+  params["header_digest"] = p.params.header_digest;
+  params["data_digest"] = p.params.data_digest;
+  params["max_queue_size"] = p.params.max_queue_size;
+  params["max_io_queues"] = p.params.max_io_queues;
+  j["params"] = std::move(params);
+  return j;
+}
+
+}  // namespace
+
+std::string ToJson(const TargetConfig& config) {
+  Json j = Json::object();
+  j["threads"] = config.threads;
+  j["log_level"] = LogLevelName(config.log_level);
+  Json subsystems = Json::array();
+  for (const SubsystemConfig& s : config.subsystems) {
+    subsystems.push_back(SubsystemJson(s));
+  }
+  j["subsystems"] = std::move(subsystems);
+  Json ports = Json::array();
+  for (const PortConfig& p : config.ports) ports.push_back(PortJson(p));
+  j["ports"] = std::move(ports);
+  // Strings that are not valid UTF-8 (only possible in a config built by
+  // hand, not in one ParseConfig returned) are written with U+FFFD rather
+  // than thrown about.
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string_view BackendKindName(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::kRam:
+      return "ram";
+    case BackendKind::kNull:
+      return "null";
+    case BackendKind::kFile:
+      return "file";
+    case BackendKind::kBlock:
+      return "block";
+  }
+  return "?";
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
+  }
+  return "?";
+}
+
+std::string_view AddressFamilyName(AddressFamily family) {
+  return family == AddressFamily::kIpv6 ? "ipv6" : "ipv4";
+}
+
+}  // namespace nvmeof::controller
