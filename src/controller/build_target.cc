@@ -2,43 +2,19 @@
 
 #include <bit>
 
+#include "controller/backend_registry.h"
+
 namespace nvmeof::controller {
 
 namespace {
 
-BackendConfig::Kind ToBackendKind(BackendKind k) {
-  switch (k) {
-    case BackendKind::kRam:
-      return BackendConfig::Kind::kRam;
-    case BackendKind::kNull:
-      return BackendConfig::Kind::kNull;
-    case BackendKind::kFile:
-      return BackendConfig::Kind::kFile;
-    case BackendKind::kBlock:
-      return BackendConfig::Kind::kBlock;
-  }
-  return BackendConfig::Kind::kRam;
-}
-
 Result<std::unique_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
-  BackendConfig bc;
-  bc.kind = ToBackendKind(nc.backend);
-  bc.path = nc.path;
-  bc.size = nc.size;
-  bc.block_size = nc.block_size;
-  bc.direct = nc.direct;
-  bc.read_only = nc.read_only;
-  NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, Backend::Open(bc));
-  auto ns = std::make_unique<Namespace>();
-  ns->nsid = nc.nsid;
-  ns->block_size = nc.block_size;
-  ns->lbads = static_cast<uint8_t>(std::countr_zero(nc.block_size));
-  ns->num_blocks = backend->size_bytes() / nc.block_size;
-  ns->read_only = nc.read_only;
+  NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                          OpenBackend(nc.backend));
+  std::unique_ptr<Namespace> ns = Namespace::Create(nc.nsid, std::move(backend));
   ns->uuid = nc.uuid;
   ns->nguid = nc.nguid;
   ns->eui64 = nc.eui64;
-  ns->backend = std::move(backend);
   return ns;
 }
 

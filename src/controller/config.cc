@@ -15,6 +15,7 @@
 
 #include "io/socket.h"
 #include "nvmeof/proto/nqn.h"
+#include "controller/backend_registry.h"
 #include "controller/config_reader.h"
 #include "controller/config_values.h"
 
@@ -66,37 +67,43 @@ Status ReadHexId(const ObjectReader& r, std::string_view key,
   return Status::Ok();
 }
 
-Result<NamespaceConfig> ReadNamespace(const Json& value,
-                                      const std::string& path, size_t index,
-                                      const std::string& nqn) {
-  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
-  ObjectReader r(value, path);
-  NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"nsid", "backend", "path", "size", "block_size",
-                        "direct", "read_only", "uuid", "nguid", "eui64"}));
-  NamespaceConfig ns;
-  NVMEOF_ASSIGN_OR_RETURN(
-      uint64_t nsid,
-      r.Uint("nsid", 1, kMaxNsid, std::min<uint64_t>(index + 1, kMaxNsid)));
-  ns.nsid = static_cast<uint32_t>(nsid);
-  if (!r.Has("backend")) return r.Missing("backend");
-  NVMEOF_ASSIGN_OR_RETURN(
-      size_t backend, r.Enum("backend", {"ram", "null", "file", "block"}, 0));
-  ns.backend = static_cast<BackendKind>(backend);
-  const bool on_disk =
-      ns.backend == BackendKind::kFile || ns.backend == BackendKind::kBlock;
-  const std::string not_for = "not allowed for backend '" +
-                              std::string(BackendKindName(ns.backend)) + "'";
+// The keys of a namespace object that are not its backend's own.
+constexpr std::string_view kNamespaceKeys[] = {
+    "nsid", "backend", "block_size", "read_only", "uuid", "nguid", "eui64"};
 
-  if (on_disk) {
-    if (!r.Has("path")) return r.Missing("path");
-    NVMEOF_ASSIGN_OR_RETURN(ns.path, r.String("path", ""));
-    if (ns.path.empty() || ns.path.find('\0') != std::string::npos) {
-      return ErrorAt(r.PathOf("path"), "must be a non-empty file name");
+// Every key a namespace object may hold: its own and every backend's.
+std::vector<std::string_view> NamespaceKnownKeys() {
+  std::vector<std::string_view> known(std::begin(kNamespaceKeys),
+                                      std::end(kNamespaceKeys));
+  for (std::string_view k : BackendRegistry::Global().all_keys())
+    known.push_back(k);
+  return known;
+}
+
+// Reads the backend part of a namespace object: the type, the shared
+// options, then the plug-in's own settings. Keys that belong to another
+// backend type are refused. REQUIRES: keys nobody knows were refused.
+Result<BackendConfig> ReadBackend(const ObjectReader& r) {
+  const BackendRegistry& registry = BackendRegistry::Global();
+  BackendConfig b;
+  if (!r.Has("backend")) return r.Missing("backend");
+  std::vector<std::string_view> types = registry.types();
+  NVMEOF_ASSIGN_OR_RETURN(size_t type, r.Enum("backend", types, 0));
+  b.type = std::string(types[type]);
+  const BackendPlugin* plugin = registry.Find(b.type);
+  Status foreign;
+  r.ForEachKey([&](std::string_view key) {
+    if (!foreign.ok()) return;
+    for (std::string_view k : kNamespaceKeys) {
+      if (k == key) return;
     }
-  } else if (r.Has("path")) {
-    return ErrorAt(r.PathOf("path"), not_for);
-  }
+    for (std::string_view k : plugin->keys()) {
+      if (k == key) return;
+    }
+    foreign = ErrorAt(r.PathOf(key),
+                      "not allowed for backend '" + b.type + "'");
+  });
+  NVMEOF_RETURN_IF_ERROR(foreign);
 
   NVMEOF_ASSIGN_OR_RETURN(uint64_t block_size,
                           r.Size("block_size", 0, UINT64_MAX, 512));
@@ -104,30 +111,26 @@ Result<NamespaceConfig> ReadNamespace(const Json& value,
     return ErrorAt(r.PathOf("block_size"),
                    "must be 512 or 4096, got " + std::to_string(block_size));
   }
-  ns.block_size = static_cast<uint32_t>(block_size);
+  b.options.block_size = static_cast<uint32_t>(block_size);
+  NVMEOF_ASSIGN_OR_RETURN(b.params, plugin->Read(r, b.options));
+  NVMEOF_ASSIGN_OR_RETURN(b.options.read_only, r.Bool("read_only", false));
+  return b;
+}
 
-  if (ns.backend == BackendKind::kBlock) {
-    if (r.Has("size")) {
-      return ErrorAt(r.PathOf("size"),
-                     not_for + " (a block device has its own size)");
-    }
-  } else if (ns.backend != BackendKind::kFile && !r.Has("size")) {
-    return r.Missing("size");
-  } else if (r.Has("size")) {
-    NVMEOF_ASSIGN_OR_RETURN(ns.size, r.Size("size", 1, UINT64_MAX, 0));
-    if (ns.size % ns.block_size != 0) {
-      return ErrorAt(r.PathOf("size"),
-                     "must be a multiple of the block size (" +
-                         std::to_string(ns.block_size) + "), got " +
-                         std::to_string(ns.size));
-    }
-  }
-
-  if (!on_disk && r.Has("direct")) {
-    return ErrorAt(r.PathOf("direct"), not_for);
-  }
-  NVMEOF_ASSIGN_OR_RETURN(ns.direct, r.Bool("direct", false));
-  NVMEOF_ASSIGN_OR_RETURN(ns.read_only, r.Bool("read_only", false));
+Result<NamespaceConfig> ReadNamespace(const Json& value,
+                                      const std::string& path, size_t index,
+                                      const std::string& nqn) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NamespaceConfig ns;
+  // The NSID is checked after the keys (a typo explains more), before the
+  // backend.
+  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(NamespaceKnownKeys()));
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t nsid,
+      r.Uint("nsid", 1, kMaxNsid, std::min<uint64_t>(index + 1, kMaxNsid)));
+  ns.nsid = static_cast<uint32_t>(nsid);
+  NVMEOF_ASSIGN_OR_RETURN(ns.backend, ReadBackend(r));
 
   if (const Json* v = r.Find("uuid")) {
     NVMEOF_ASSIGN_OR_RETURN(std::string text, AsString(*v, r.PathOf("uuid")));

@@ -12,7 +12,9 @@
 // every cross-reference checked. The daemon builds its subsystems and ports
 // from it and nothing else, so a bad file never starts anything.
 //
-// The structs are plain values: no JSON type shows here.
+// The structs are plain values; a backend's own settings, which only its
+// plug-in reads (backend_registry.h), are kept as the JSON object it
+// checked.
 
 #ifndef NVMEOF_CONTROLLER_CONFIG_H_
 #define NVMEOF_CONTROLLER_CONFIG_H_
@@ -23,17 +25,28 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "nvmeof/backend.h"
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
 
 namespace nvmeof::controller {
 
-// Where a namespace's blocks live.
-enum class BackendKind : uint8_t {
-  kRam,    // anonymous memory of `size` bytes, zeroed
-  kNull,   // `size` bytes that read as zeroes and drop writes (benchmarks)
-  kFile,   // a regular file at `path`
-  kBlock,  // a block device at `path`
+// Where a namespace's blocks live: a backend type (a plug-in of the
+// BackendRegistry: "ram", "null", "file", "block", ...), the settings its
+// plug-in read (every default filled in, as the config file writes them),
+// and what every backend takes.
+struct BackendConfig {
+  std::string type = "ram";
+  nlohmann::ordered_json params = nlohmann::ordered_json::object();
+  BackendOptions options;  // block_size (512 or 4096), read_only
+
+  bool operator==(const BackendConfig& o) const {
+    return type == o.type && params == o.params &&
+           options.block_size == o.options.block_size &&
+           options.read_only == o.options.read_only;
+  }
 };
 
 enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
@@ -42,15 +55,7 @@ enum class AddressFamily : uint8_t { kIpv4, kIpv6 };
 
 struct NamespaceConfig {
   uint32_t nsid = 1;  // 1..0xFFFFFFFE, unique within its subsystem
-  BackendKind backend = BackendKind::kRam;
-  std::string path;  // kFile and kBlock only; empty otherwise
-  // Bytes. kRam, kNull: > 0, a multiple of block_size. kFile: 0 uses the
-  // file's size as it is; otherwise the file is created or extended to this
-  // size. kBlock: always 0 (the device's size).
-  uint64_t size = 0;
-  uint32_t block_size = 512;  // 512 or 4096
-  bool direct = false;        // O_DIRECT; kFile and kBlock only
-  bool read_only = false;
+  BackendConfig backend;
   // Namespace identifiers (Identify Namespace NGUID and EUI64, the UUID in
   // the Namespace Identification Descriptor list). uuid and nguid are always
   // set: from the file, or derived from (subsystem NQN, nsid) so that they
@@ -148,9 +153,7 @@ std::string ToJson(const TargetConfig& config);
 // The listener limits a port's parameters stand for.
 ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
 
-// The names the file uses: "ram", "null", "file", "block"; "error", "warn",
-// "info", "debug"; "ipv4", "ipv6".
-std::string_view BackendKindName(BackendKind kind);
+// The names the file uses: "error", "warn", "info", "debug"; "ipv4", "ipv6".
 std::string_view LogLevelName(LogLevel level);
 std::string_view AddressFamilyName(AddressFamily family);
 

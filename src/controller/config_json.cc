@@ -9,28 +9,15 @@ namespace nvmeof::controller {
 namespace {
 
 using config_internal::FormatHex;
-using config_internal::FormatSize;
 using config_internal::Json;
 
-// Sizes of backing stores as "64M" or "1G" where exact; a plain number of
-// bytes otherwise.
-Json SizeJson(uint64_t bytes) {
-  std::string text = FormatSize(bytes);
-  if (text.back() >= '0' && text.back() <= '9') return bytes;
-  return text;
-}
-
 Json NamespaceJson(const NamespaceConfig& ns) {
-  const bool on_disk =
-      ns.backend == BackendKind::kFile || ns.backend == BackendKind::kBlock;
   Json j = Json::object();
   j["nsid"] = ns.nsid;
-  j["backend"] = BackendKindName(ns.backend);
-  if (on_disk) j["path"] = ns.path;
-  if (ns.size != 0) j["size"] = SizeJson(ns.size);
-  j["block_size"] = ns.block_size;
-  if (on_disk) j["direct"] = ns.direct;
-  j["read_only"] = ns.read_only;
+  j["backend"] = ns.backend.type;
+  for (const auto& [key, value] : ns.backend.params.items()) j[key] = value;
+  j["block_size"] = ns.backend.options.block_size;
+  j["read_only"] = ns.backend.options.read_only;
   j["uuid"] = config_internal::FormatUuid(ns.uuid);
   j["nguid"] = FormatHex(ns.nguid);
   if (ns.eui64 != std::array<uint8_t, 8>{}) j["eui64"] = FormatHex(ns.eui64);
@@ -90,20 +77,6 @@ std::string ToJson(const TargetConfig& config) {
   // hand, not in one ParseConfig returned) are written with U+FFFD rather
   // than thrown about.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
-}
-
-std::string_view BackendKindName(BackendKind kind) {
-  switch (kind) {
-    case BackendKind::kRam:
-      return "ram";
-    case BackendKind::kNull:
-      return "null";
-    case BackendKind::kFile:
-      return "file";
-    case BackendKind::kBlock:
-      return "block";
-  }
-  return "?";
 }
 
 std::string_view LogLevelName(LogLevel level) {

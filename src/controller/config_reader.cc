@@ -236,7 +236,10 @@ Result<uint64_t> AsSize(const Json& value, std::string_view path, uint64_t min,
         ParseSizeString(value.get_ref<const std::string&>());
     if (!parsed.ok()) return ErrorAt(path, parsed.status().message());
     v = *parsed;
-  } else if (value.is_number_unsigned()) {
+  } else if (value.is_number_unsigned() ||
+             (value.is_number_integer() && value.get<int64_t>() >= 0)) {
+    // The parser gives unsigned numbers; a config built in code may hold
+    // signed ones.
     v = value.get<uint64_t>();
   } else {
     return ErrorAt(path,
@@ -254,7 +257,7 @@ Result<uint64_t> AsSize(const Json& value, std::string_view path, uint64_t min,
 }
 
 Result<size_t> AsEnum(const Json& value, std::string_view path,
-                      std::initializer_list<std::string_view> names) {
+                      std::span<const std::string_view> names) {
   std::string choices;
   for (std::string_view n : names) {
     if (!choices.empty()) choices += ", ";
@@ -289,7 +292,7 @@ Status ExpectObject(const Json& value, std::string_view path) {
 }
 
 Status ObjectReader::CheckKnownKeys(
-    std::initializer_list<std::string_view> known) const {
+    std::span<const std::string_view> known) const {
   for (const auto& [key, value] : object_.items()) {
     bool found = false;
     for (std::string_view k : known) found = found || key == k;
@@ -341,7 +344,7 @@ Result<std::string> ObjectReader::String(std::string_view key,
 }
 
 Result<size_t> ObjectReader::Enum(std::string_view key,
-                                  std::initializer_list<std::string_view> names,
+                                  std::span<const std::string_view> names,
                                   size_t default_index) const {
   const Json* v = Find(key);
   return v ? AsEnum(*v, PathOf(key), names) : Result<size_t>(default_index);

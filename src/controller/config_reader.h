@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -62,9 +63,12 @@ std::string Describe(const Json& value);
 [[nodiscard]] Result<uint64_t> AsSize(const Json& value, std::string_view path,
                                       uint64_t min, uint64_t max);
 // One of `names`: returns its index.
-[[nodiscard]] Result<size_t> AsEnum(
-    const Json& value, std::string_view path,
-    std::initializer_list<std::string_view> names);
+[[nodiscard]] Result<size_t> AsEnum(const Json& value, std::string_view path,
+                                    std::span<const std::string_view> names);
+inline Result<size_t> AsEnum(const Json& value, std::string_view path,
+                             std::initializer_list<std::string_view> names) {
+  return AsEnum(value, path, std::span(names.begin(), names.size()));
+}
 // Arrays and objects, by type only.
 [[nodiscard]] Status ExpectArray(const Json& value, std::string_view path);
 [[nodiscard]] Status ExpectObject(const Json& value, std::string_view path);
@@ -84,7 +88,11 @@ class ObjectReader {
   // Fails on the first key (in file order) that is not in `known`:
   // "PATH.key: unknown field (did you mean 'x'?)".
   [[nodiscard]] Status CheckKnownKeys(
-      std::initializer_list<std::string_view> known) const;
+      std::span<const std::string_view> known) const;
+  [[nodiscard]] Status CheckKnownKeys(
+      std::initializer_list<std::string_view> known) const {
+    return CheckKnownKeys(std::span(known.begin(), known.size()));
+  }
 
   // Null when absent.
   const Json* Find(std::string_view key) const;
@@ -104,9 +112,19 @@ class ObjectReader {
                                       uint64_t default_value) const;
   [[nodiscard]] Result<std::string> String(std::string_view key,
                                            std::string default_value) const;
+  [[nodiscard]] Result<size_t> Enum(std::string_view key,
+                                    std::span<const std::string_view> names,
+                                    size_t default_index) const;
   [[nodiscard]] Result<size_t> Enum(
       std::string_view key, std::initializer_list<std::string_view> names,
-      size_t default_index) const;
+      size_t default_index) const {
+    return Enum(key, std::span(names.begin(), names.size()), default_index);
+  }
+  // Calls fn(key) for every key of the object, in file order.
+  template <typename Fn>
+  void ForEachKey(Fn&& fn) const {
+    for (const auto& [key, value] : object_.items()) fn(std::string_view(key));
+  }
 
  private:
   const Json& object_;

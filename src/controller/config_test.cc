@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "controller/backends/common.h"
 #include "controller/config_test_util.h"
 #include "controller/config_values.h"
 
@@ -20,6 +21,14 @@ using config_testing::ParseOrDie;
 using config_testing::WithNamespace;
 using config_testing::WithPorts;
 using config_testing::WithSubsystem;
+
+// A backend setting of a namespace, and its size in bytes.
+std::string PathOf(const NamespaceConfig& ns) {
+  return ns.backend.params.value("path", "");
+}
+uint64_t SizeOf(const NamespaceConfig& ns) {
+  return ParamSize(ns.backend.params, "size");
+}
 
 std::array<uint8_t, 16> Uuid(std::string_view text) {
   auto r = config_internal::ParseUuid(text);
@@ -72,35 +81,36 @@ TEST(ConfigTest, FullFileParsesToExpectedValues) {
 
   NamespaceConfig ram;
   ram.nsid = 7;
-  ram.backend = BackendKind::kRam;
-  ram.size = 64 << 20;
-  ram.block_size = 4096;
-  ram.read_only = true;
+  ram.backend.type = "ram";
+  ram.backend.params["size"] = "64M";
+  ram.backend.options.block_size = 4096;
+  ram.backend.options.read_only = true;
   ram.uuid = Uuid("0a1b2c3d-4e5f-4061-8273-8495a6b7c8d9");
   ram.nguid = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
   ram.eui64 = {1, 2, 3, 4, 5, 6, 7, 8};
   EXPECT_EQ(s.namespaces[0], ram);
+  EXPECT_EQ(SizeOf(s.namespaces[0]), uint64_t{64} << 20);
 
   const NamespaceConfig& file = s.namespaces[1];
   EXPECT_EQ(file.nsid, 2u);  // its position + 1
-  EXPECT_EQ(file.backend, BackendKind::kFile);
-  EXPECT_EQ(file.path, "/tmp/x.img");
-  EXPECT_EQ(file.size, 1048576u);
-  EXPECT_EQ(file.block_size, 512u);
-  EXPECT_TRUE(file.direct);
-  EXPECT_FALSE(file.read_only);
+  EXPECT_EQ(file.backend.type, "file");
+  EXPECT_EQ(PathOf(file), "/tmp/x.img");
+  EXPECT_EQ(SizeOf(file), 1048576u);
+  EXPECT_EQ(file.backend.options.block_size, 512u);
+  EXPECT_TRUE(file.backend.params.value("direct", false));
+  EXPECT_FALSE(file.backend.options.read_only);
   EXPECT_EQ(file.uuid, config_internal::DeriveUuid(kNqnA, 2));
   EXPECT_EQ(file.nguid, config_internal::DeriveNguid(kNqnA, 2));
   EXPECT_EQ(file.eui64, (std::array<uint8_t, 8>{}));
 
   EXPECT_EQ(s.namespaces[2].nsid, 3u);
-  EXPECT_EQ(s.namespaces[2].backend, BackendKind::kBlock);
-  EXPECT_EQ(s.namespaces[2].path, "/dev/nvme0n1");
-  EXPECT_EQ(s.namespaces[2].size, 0u);
+  EXPECT_EQ(s.namespaces[2].backend.type, "block");
+  EXPECT_EQ(PathOf(s.namespaces[2]), "/dev/nvme0n1");
+  EXPECT_EQ(SizeOf(s.namespaces[2]), 0u);
   EXPECT_EQ(s.namespaces[3].nsid, 4u);
-  EXPECT_EQ(s.namespaces[3].backend, BackendKind::kNull);
-  EXPECT_EQ(s.namespaces[3].size, uint64_t{1} << 40);
+  EXPECT_EQ(s.namespaces[3].backend.type, "null");
+  EXPECT_EQ(SizeOf(s.namespaces[3]), uint64_t{1} << 40);
 
   ASSERT_EQ(c.ports.size(), 1u);
   PortConfig port;
@@ -132,9 +142,9 @@ TEST(ConfigTest, DefaultsApply) {
   ASSERT_EQ(a.namespaces.size(), 1u);
   const NamespaceConfig& ns = a.namespaces[0];
   EXPECT_EQ(ns.nsid, 1u);
-  EXPECT_EQ(ns.block_size, 512u);
-  EXPECT_FALSE(ns.direct);
-  EXPECT_FALSE(ns.read_only);
+  EXPECT_EQ(ns.backend.options.block_size, 512u);
+  EXPECT_FALSE(ns.backend.params.value("direct", false));
+  EXPECT_FALSE(ns.backend.options.read_only);
   EXPECT_EQ(ns.uuid, config_internal::DeriveUuid(kNqnA, 1));
   EXPECT_EQ(ns.nguid, config_internal::DeriveNguid(kNqnA, 1));
   EXPECT_TRUE(c.subsystems[1].namespaces.empty());
@@ -210,10 +220,10 @@ TEST(ConfigTest, SizesInAFile) {
   TargetConfig c = ParseOrDie(WithNamespace(
       R"({"backend": "ram", "size": "3MiB"}, {"backend": "ram", "size": 8192},
          {"backend": "ram", "size": "1g", "block_size": "4K"})"));
-  EXPECT_EQ(c.subsystems[0].namespaces[0].size, uint64_t{3} << 20);
-  EXPECT_EQ(c.subsystems[0].namespaces[1].size, 8192u);
-  EXPECT_EQ(c.subsystems[0].namespaces[2].size, uint64_t{1} << 30);
-  EXPECT_EQ(c.subsystems[0].namespaces[2].block_size, 4096u);
+  EXPECT_EQ(SizeOf(c.subsystems[0].namespaces[0]), uint64_t{3} << 20);
+  EXPECT_EQ(SizeOf(c.subsystems[0].namespaces[1]), 8192u);
+  EXPECT_EQ(SizeOf(c.subsystems[0].namespaces[2]), uint64_t{1} << 30);
+  EXPECT_EQ(c.subsystems[0].namespaces[2].backend.options.block_size, 4096u);
 }
 
 TEST(ConfigTest, ToJsonRoundTrips) {
@@ -288,15 +298,15 @@ TEST(ConfigTest, ExampleFileLoads) {
   const SubsystemConfig& scratch = c.subsystems[0];
   EXPECT_TRUE(scratch.allow_any_host);
   ASSERT_EQ(scratch.namespaces.size(), 1u);
-  EXPECT_EQ(scratch.namespaces[0].backend, BackendKind::kRam);
-  EXPECT_EQ(scratch.namespaces[0].size, uint64_t{256} << 20);
+  EXPECT_EQ(scratch.namespaces[0].backend.type, "ram");
+  EXPECT_EQ(SizeOf(scratch.namespaces[0]), uint64_t{256} << 20);
   const SubsystemConfig& data = c.subsystems[1];
   EXPECT_FALSE(data.allow_any_host);
   EXPECT_EQ(data.hosts.size(), 1u);
   ASSERT_EQ(data.namespaces.size(), 1u);
-  EXPECT_EQ(data.namespaces[0].backend, BackendKind::kFile);
-  EXPECT_EQ(data.namespaces[0].path.rfind("/tmp/", 0), 0u);
-  EXPECT_EQ(data.namespaces[0].block_size, 4096u);
+  EXPECT_EQ(data.namespaces[0].backend.type, "file");
+  EXPECT_EQ(PathOf(data.namespaces[0]).rfind("/tmp/", 0), 0u);
+  EXPECT_EQ(data.namespaces[0].backend.options.block_size, 4096u);
   ASSERT_EQ(c.ports.size(), 2u);
   EXPECT_EQ(c.ports[0].family, AddressFamily::kIpv4);
   EXPECT_EQ(c.ports[0].address, "127.0.0.1");

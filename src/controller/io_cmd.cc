@@ -1,9 +1,10 @@
 // NVM command set I/O commands (NVM Command Set 1.0, section 3): Read,
 // Write, Flush, Write Zeroes, Dataset Management, Compare, Verify.
 //
-// A namespace whose backend has memory() (RAM) is served with no copy: the
-// transport sends from and receives into the namespace's bytes. Others go
-// through the request's bounce buffer and the backend's queue on this loop.
+// A namespace whose backend maps its memory (capabilities().memory_mapped:
+// RAM) is served with no copy: the transport sends from and receives into
+// the namespace's bytes. Others go through the request's bounce buffer and
+// the backend's queue on this loop.
 
 #include <algorithm>
 #include <cstring>
@@ -17,7 +18,6 @@ namespace {
 constexpr uint32_t kBroadcastNsid = 0xFFFFFFFF;
 constexpr uint32_t kFua = 1u << 30;           // CDW12 of Read/Write
 constexpr uint32_t kDsmDeallocate = 1u << 2;  // CDW11 of DSM (AD)
-constexpr uint64_t kStreamingMinBytes = uint64_t{64} << 20;
 
 struct DsmRange {
   uint32_t attributes;
@@ -109,11 +109,14 @@ void ControllerQueue::HandleRead(Request* r) {
   IoCounters& n = r->ns->counters(thread_index_);
   n.read_commands.fetch_add(1, std::memory_order_relaxed);
   n.bytes_read.fetch_add(r->length, std::memory_order_relaxed);
-  if (uint8_t* mem = r->ns->backend->memory()) {
-    SendAndComplete(r, mem + r->offset, r->length);
-    return;
-  }
   BackendQueue* bq = QueueFor(r->ns);
+  if (r->ns->caps.memory_mapped && bq != nullptr) {
+    MemDesc mem = bq->Map(r->offset, r->length, false);
+    if (!mem.empty()) {
+      SendAndComplete(r, mem);
+      return;
+    }
+  }
   uint8_t* buf = r->Buffer(r->length);
   if (bq == nullptr || buf == nullptr) {
     Complete(r, GenericStatus(sc::kInternalError));
@@ -140,21 +143,19 @@ void ControllerQueue::HandleWrite(Request* r) {
   IoCounters& n = r->ns->counters(thread_index_);
   n.write_commands.fetch_add(1, std::memory_order_relaxed);
   n.bytes_written.fetch_add(r->length, std::memory_order_relaxed);
-  if (uint8_t* mem = r->ns->backend->memory()) {
+  BackendQueue* bq = QueueFor(r->ns);
+  if (r->ns->caps.memory_mapped && bq != nullptr) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command
     // Set 3.2.6): the host retries it.
-    // A namespace larger than the caches is written with non-temporal
-    // stores: the block is rarely read back while it would still be cached.
-    const bool stream = r->ns->backend->size_bytes() >= kStreamingMinBytes;
-    r->cmd->ReceiveData(
-        0, MemDesc(mem + r->offset, r->length).set_streaming(stream),
-        [this, r](const Status& s) {
-          Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
-        });
-    return;
+    MemDesc mem = bq->Map(r->offset, r->length, true);
+    if (!mem.empty()) {
+      r->cmd->ReceiveData(0, mem, [this, r](const Status& s) {
+        Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
+      });
+      return;
+    }
   }
-  BackendQueue* bq = QueueFor(r->ns);
   uint8_t* buf = r->Buffer(r->length);
   if (bq == nullptr || buf == nullptr) {
     Complete(r, GenericStatus(sc::kInternalError));
@@ -184,7 +185,7 @@ void ControllerQueue::HandleFlush(Request* r) {
   auto pending =
       std::make_shared<std::pair<size_t, NvmeStatus>>(0, kNvmeSuccess);
   for (const Namespace* ns : targets) {
-    if (ns->backend->memory() != nullptr) continue;  // nothing volatile
+    if (!ns->caps.volatile_write_cache) continue;  // nothing to make durable
     BackendQueue* bq = QueueFor(ns);
     if (bq == nullptr) continue;
     ++pending->first;
@@ -291,14 +292,17 @@ void ControllerQueue::HandleCompare(Request* r) {
       bool same = std::memcmp(r->buf, stored, r->length) == 0;
       Complete(r, same ? kNvmeSuccess : MediaStatus(sc::kCompareFailure, true));
     };
-    if (uint8_t* mem = r->ns->backend->memory()) {
-      compare(mem + r->offset);
-      return;
-    }
     BackendQueue* bq = QueueFor(r->ns);
     if (bq == nullptr) {
       Complete(r, GenericStatus(sc::kInternalError));
       return;
+    }
+    if (r->ns->caps.memory_mapped) {
+      MemDesc mem = bq->Map(r->offset, r->length, false);
+      if (mem.segment_count() == 1) {
+        compare(static_cast<const uint8_t*>(mem.segments()[0].iov_base));
+        return;
+      }
     }
     bq->Read(r->offset, MemDesc(r->buf + r->length, r->length),
              [this, r, compare](NvmeStatus st) {
@@ -316,7 +320,7 @@ void ControllerQueue::HandleVerify(Request* r) {
     Complete(r, st);
     return;
   }
-  if (r->ns->backend->memory() != nullptr ||
+  if (r->ns->caps.memory_mapped ||
       r->length > ctrl_->limits().max_transfer()) {
     // Memory cannot fail a read; a range larger than a transfer is checked
     // for range only.

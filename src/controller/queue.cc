@@ -148,15 +148,18 @@ void ControllerQueue::ReceiveAll(Request* r,
 
 void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
                                       uint32_t len) {
-  if (len == 0) {
+  SendAndComplete(r, MemDesc(const_cast<uint8_t*>(data), len));
+}
+
+void ControllerQueue::SendAndComplete(Request* r, const MemDesc& data) {
+  if (data.empty()) {
     Complete(r, kNvmeSuccess);
     return;
   }
   // Admin data is small and built per command: the request's buffer keeps
   // it alive until the response is sent, which the transport orders after
   // the data.
-  SendDataResult res = r->cmd->SendData(
-      0, MemDesc(const_cast<uint8_t*>(data), len), r->dw0 == 0, nullptr);
+  SendDataResult res = r->cmd->SendData(0, data, r->dw0 == 0, nullptr);
   switch (res.outcome) {
     case SendDataOutcome::kCompleted:
       Release(r);

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "nvmeof/transport.h"
-#include "controller/backend.h"
+#include "controller/backend_registry.h"
 #include "controller/controller.h"
 #include "controller/subsystem.h"
 
@@ -84,6 +84,7 @@ class ControllerQueue {
   void ReceiveAll(Request* r, void (*next)(Request*, const Status&));
   // Sends `len` bytes of r->buf as the command's data, then completes.
   void SendAndComplete(Request* r, const uint8_t* data, uint32_t len);
+  void SendAndComplete(Request* r, const MemDesc& data);
   void Teardown();
 
   // ---- fabrics_cmd.cc ----

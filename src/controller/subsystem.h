@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/backend.h"
+#include "controller/backend_registry.h"
 
 namespace nvmeof::controller {
 
@@ -33,6 +34,21 @@ struct alignas(64) IoCounters {
 inline constexpr size_t kCounterSlots = 64;
 
 struct Namespace {
+  // A namespace over `backend`: its block size, size, write protection and
+  // capabilities come from the backend; identifiers are left zero.
+  static std::unique_ptr<Namespace> Create(uint32_t nsid,
+                                           std::unique_ptr<Backend> backend) {
+    auto ns = std::make_unique<Namespace>();
+    ns->nsid = nsid;
+    ns->block_size = backend->block_size();
+    ns->lbads = static_cast<uint8_t>(std::countr_zero(ns->block_size));
+    ns->num_blocks = backend->num_blocks();
+    ns->read_only = backend->read_only();
+    ns->caps = backend->capabilities();
+    ns->backend = std::move(backend);
+    return ns;
+  }
+
   // Slot `thread_index % kCounterSlots` belongs to one thread (with more
   // threads than slots two share one; fetch_add keeps that exact).
   IoCounters& counters(size_t thread_index) const {
@@ -49,6 +65,7 @@ struct Namespace {
   uint8_t lbads = 9;  // log2(block_size)
   uint64_t num_blocks = 0;
   bool read_only = false;
+  BackendCapabilities caps;  // the backend's, read once
   std::array<uint8_t, 16> uuid{};
   std::array<uint8_t, 16> nguid{};
   std::array<uint8_t, 8> eui64{};

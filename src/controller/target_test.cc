@@ -3,6 +3,8 @@
 
 #include "controller/target.h"
 
+#include "controller/backend_registry.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -28,18 +30,13 @@ constexpr uint64_t kRamSize = 16 << 20;
 std::unique_ptr<Namespace> RamNamespace(uint32_t nsid, uint32_t block_size,
                                         uint64_t size, bool read_only = false) {
   BackendConfig bc;
-  bc.kind = BackendConfig::Kind::kRam;
-  bc.size = size;
-  bc.block_size = block_size;
-  auto backend = Backend::Open(bc);
+  bc.type = "ram";
+  bc.params["size"] = size;
+  bc.options.block_size = block_size;
+  bc.options.read_only = read_only;
+  auto backend = OpenBackend(bc);
   EXPECT_TRUE(backend.ok()) << backend.status().ToString();
-  auto ns = std::make_unique<Namespace>();
-  ns->nsid = nsid;
-  ns->backend = std::move(backend).value();
-  ns->block_size = block_size;
-  ns->lbads = block_size == 4096 ? 12 : 9;
-  ns->num_blocks = size / block_size;
-  ns->read_only = read_only;
+  auto ns = Namespace::Create(nsid, std::move(backend).value());
   for (int i = 0; i < 16; ++i)
     ns->nguid[i] = ns->uuid[i] = static_cast<uint8_t>(nsid * 16 + i);
   return ns;

@@ -12,6 +12,7 @@
 #include "nvmeof/host.h"
 #include "nvmeof/tcp.h"
 #include "controller/target.h"
+#include "controller/backend_registry.h"
 
 namespace nvmeof {
 namespace {
@@ -44,15 +45,12 @@ class ReconnectTest : public ::testing::Test {
     auto s =
         std::make_unique<controller::Subsystem>(kNqn, controller::SubsystemType::kNvm);
     controller::BackendConfig bc;
-    bc.kind = controller::BackendConfig::Kind::kFile;
-    bc.path = path_;
-    bc.size = kSize;
-    auto backend = controller::Backend::Open(bc);
+    bc.type = "file";
+    bc.params["path"] = path_;
+    bc.params["size"] = kSize;
+    auto backend = controller::OpenBackend(bc);
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    auto ns = std::make_unique<controller::Namespace>();
-    ns->nsid = 1;
-    ns->num_blocks = kSize / 512;
-    ns->backend = std::move(backend).value();
+    auto ns = controller::Namespace::Create(1, std::move(backend).value());
     s->AddNamespace(std::move(ns));
     ASSERT_TRUE(target_->AddSubsystem(std::move(s)).ok());
     ASSERT_TRUE(

@@ -1,4 +1,4 @@
-#include "io/callback_queue.h"
+#include "nvmeof/callback_queue.h"
 
 #include <gtest/gtest.h>
 

@@ -22,7 +22,7 @@
 #include "tcp/cid_table.h"
 #include "tcp/pdu_reader.h"
 #include "tcp/tx_queue.h"
-#include "io/callback_queue.h"
+#include "nvmeof/callback_queue.h"
 
 namespace nvmeof::tcp {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "io/callback_queue.h"
+#include "nvmeof/callback_queue.h"
 
 namespace nvmeof {
 namespace {

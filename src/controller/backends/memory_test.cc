@@ -1,4 +1,6 @@
-#include "controller/backend.h"
+#include "controller/backend_registry.h"
+
+#include "nvmeof/backend.h"
 
 #include <gtest/gtest.h>
 
@@ -51,12 +53,12 @@ class MemoryBackendTest : public ::testing::Test {
     loop_ = std::move(loop).value();
   }
 
-  void Open(BackendConfig::Kind kind, uint64_t size, bool read_only = false) {
+  void Open(const char* type, uint64_t size, bool read_only = false) {
     BackendConfig c;
-    c.kind = kind;
-    c.size = size;
-    c.read_only = read_only;
-    auto b = Backend::Open(c);
+    c.type = type;
+    c.params["size"] = size;
+    c.options.read_only = read_only;
+    auto b = OpenBackend(c);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     backend_ = std::move(b).value();
     auto q = backend_->OpenQueue(*loop_);
@@ -84,6 +86,13 @@ class MemoryBackendTest : public ::testing::Test {
     });
   }
 
+  // The namespace's memory, as the queue maps it for zero-copy transfers
+  // (null when it maps none).
+  uint8_t* Memory() const {
+    MemDesc m = queue_->Map(0, backend_->size_bytes(), false);
+    return m.empty() ? nullptr : static_cast<uint8_t*>(m.segments()[0].iov_base);
+  }
+
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<BackendQueue> queue_;
@@ -91,36 +100,36 @@ class MemoryBackendTest : public ::testing::Test {
 
 TEST_F(MemoryBackendTest, OpenRefusesBadSizes) {
   BackendConfig c;
-  c.kind = BackendConfig::Kind::kRam;
-  auto r = Backend::Open(c);
+  c.type = "ram";
+  auto r = OpenBackend(c);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("ram backend"), std::string_view::npos)
       << r.status().ToString();
-  c.size = 1000;
-  r = Backend::Open(c);
+  c.params["size"] = 1000;
+  r = OpenBackend(c);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("not a multiple of the block size 512"),
             std::string_view::npos)
       << r.status().ToString();
-  c.kind = BackendConfig::Kind::kNull;
-  c.size = 4096;
-  c.block_size = 1024;
-  r = Backend::Open(c);
+  c.type = "null";
+  c.params["size"] = 4096;
+  c.options.block_size = 1024;
+  r = OpenBackend(c);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("1024"), std::string_view::npos);
-  c.size = 4096 * 3;
-  c.block_size = 4096;
-  r = Backend::Open(c);
+  c.params["size"] = 4096 * 3;
+  c.options.block_size = 4096;
+  r = OpenBackend(c);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)->num_blocks(), 3u);
-  EXPECT_EQ((*r)->memory(), nullptr);
+  EXPECT_FALSE((*r)->capabilities().memory_mapped);
 }
 
 TEST_F(MemoryBackendTest, RamStartsZeroedAndRoundTripsScatterGather) {
-  Open(BackendConfig::Kind::kRam, 1 << 20);
+  Open("ram", 1 << 20);
   EXPECT_EQ(backend_->size_bytes(), 1u << 20);
   EXPECT_EQ(backend_->num_blocks(), 2048u);
-  ASSERT_NE(backend_->memory(), nullptr);
+  ASSERT_NE(Memory(), nullptr);
 
   std::vector<uint8_t> in(3 * 512), out(3 * 512, 0xEE);
   for (size_t i = 0; i < in.size(); ++i)
@@ -132,7 +141,7 @@ TEST_F(MemoryBackendTest, RamStartsZeroedAndRoundTripsScatterGather) {
   iovec w[3] = {
       {in.data(), 100}, {in.data() + 100, 1000}, {in.data() + 1100, 436}};
   ASSERT_EQ(Write(8192, MemDesc(w, 3)), kNvmeSuccess);
-  EXPECT_EQ(std::memcmp(backend_->memory() + 8192, in.data(), in.size()), 0);
+  EXPECT_EQ(std::memcmp(Memory() + 8192, in.data(), in.size()), 0);
   iovec r[2] = {{out.data(), 700}, {out.data() + 700, 836}};
   ASSERT_EQ(Read(8192, MemDesc(r, 2)), kNvmeSuccess);
   EXPECT_EQ(out, in);
@@ -140,20 +149,20 @@ TEST_F(MemoryBackendTest, RamStartsZeroedAndRoundTripsScatterGather) {
 }
 
 TEST_F(MemoryBackendTest, RamLargeNamespaceIsCheapAndUsableAtTheEnd) {
-  Open(BackendConfig::Kind::kRam, uint64_t{1} << 30);
+  Open("ram", uint64_t{1} << 30);
   uint8_t block[512];
   std::memset(block, 0x5A, sizeof(block));
   uint64_t last = backend_->size_bytes() - 512;
   ASSERT_EQ(Write(last, MemDesc(block, sizeof(block))), kNvmeSuccess);
-  EXPECT_EQ(backend_->memory()[last + 511], 0x5A);
+  EXPECT_EQ(Memory()[last + 511], 0x5A);
 }
 
 TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
   constexpr uint64_t kSize = 8 << 20;
-  Open(BackendConfig::Kind::kRam, kSize);
+  Open("ram", kSize);
   // The mapping starts on a huge-page boundary.
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(backend_->memory()) % (2 << 20), 0u);
-  std::memset(backend_->memory(), 0xFF, kSize);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(Memory()) % (2 << 20), 0u);
+  std::memset(Memory(), 0xFF, kSize);
   // A range over a whole 2 MiB chunk (madvise path with unaligned edges),
   // a 1 MiB one and a small one (cleared in place).
   EXPECT_EQ(Await([&](BackendCallback cb) {
@@ -169,7 +178,7 @@ TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
               queue_->WriteZeroes(3 << 20, 1536, std::move(cb));
             }),
             kNvmeSuccess);
-  const uint8_t* m = backend_->memory();
+  const uint8_t* m = Memory();
   EXPECT_EQ(m[511], 0xFF);
   for (uint64_t i = 512; i < 512 + (1 << 20) + 1024; ++i) {
     ASSERT_EQ(m[i], 0) << "at " << i;
@@ -188,7 +197,7 @@ TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
 }
 
 TEST_F(MemoryBackendTest, BadRangesAreStatusesNotCrashes) {
-  Open(BackendConfig::Kind::kRam, 64 * 512);
+  Open("ram", 64 * 512);
   uint8_t buf[1024];
   EXPECT_EQ(Read(64 * 512, MemDesc(buf, 512)), kLbaOutOfRange);
   EXPECT_EQ(Read(63 * 512, MemDesc(buf, 1024)), kLbaOutOfRange);
@@ -202,21 +211,21 @@ TEST_F(MemoryBackendTest, BadRangesAreStatusesNotCrashes) {
 }
 
 TEST_F(MemoryBackendTest, ReadOnlyRefusesWrites) {
-  Open(BackendConfig::Kind::kRam, 8 * 512, /*read_only=*/true);
+  Open("ram", 8 * 512, /*read_only=*/true);
   uint8_t buf[512] = {1};
   EXPECT_EQ(Write(0, MemDesc(buf, sizeof(buf))), kWriteProtected);
   EXPECT_EQ(Await([&](BackendCallback cb) {
               queue_->Deallocate(0, 512, std::move(cb));
             }),
             kWriteProtected);
-  EXPECT_EQ(backend_->memory()[0], 0);
+  EXPECT_EQ(Memory()[0], 0);
   EXPECT_EQ(Read(0, MemDesc(buf, sizeof(buf))), kNvmeSuccess);
   EXPECT_EQ(buf[0], 0);
 }
 
 TEST_F(MemoryBackendTest, NullReadsZerosAndDiscardsWrites) {
-  Open(BackendConfig::Kind::kNull, 1 << 20);
-  EXPECT_EQ(backend_->memory(), nullptr);
+  Open("null", 1 << 20);
+  EXPECT_EQ(Memory(), nullptr);
   std::vector<uint8_t> buf(4096, 0xAB);
   ASSERT_EQ(Write(4096, MemDesc(buf.data(), buf.size())), kNvmeSuccess);
   iovec r[2] = {{buf.data(), 1000}, {buf.data() + 1000, 3096}};
@@ -233,7 +242,7 @@ TEST_F(MemoryBackendTest, NullReadsZerosAndDiscardsWrites) {
 }
 
 TEST_F(MemoryBackendTest, CompletionsRunLaterInOrderAndCount) {
-  Open(BackendConfig::Kind::kRam, 1 << 20);
+  Open("ram", 1 << 20);
   std::vector<int> order;
   std::vector<std::vector<uint8_t>> bufs(200, std::vector<uint8_t>(512));
   for (int i = 0; i < 200; ++i) {
@@ -251,12 +260,12 @@ TEST_F(MemoryBackendTest, CompletionsRunLaterInOrderAndCount) {
   EXPECT_EQ(queue_->in_flight(), 0u);
   for (int i = 0; i < 200; ++i) {
     EXPECT_EQ(order[i], i);
-    EXPECT_EQ(backend_->memory()[i * 512 + 17], static_cast<uint8_t>(i));
+    EXPECT_EQ(Memory()[i * 512 + 17], static_cast<uint8_t>(i));
   }
 }
 
 TEST_F(MemoryBackendTest, CallbackCanStartTheNextOperation) {
-  Open(BackendConfig::Kind::kNull, 1 << 20);
+  Open("null", 1 << 20);
   struct Chain {
     BackendQueue* q;
     int left = 1000;
@@ -275,7 +284,7 @@ TEST_F(MemoryBackendTest, CallbackCanStartTheNextOperation) {
 }
 
 TEST_F(MemoryBackendTest, DestroyingQueueDropsPendingCallbacks) {
-  Open(BackendConfig::Kind::kRam, 1 << 20);
+  Open("ram", 1 << 20);
   auto token = std::make_shared<int>(0);
   bool called = false;
   queue_->Flush([token, &called](NvmeStatus) { called = true; });

@@ -13,8 +13,8 @@
 // `in_flight`, when given, counts the owner's operations: each callback
 // decrements it just before it runs (a backend queue's in_flight()).
 
-#ifndef NVMEOF_IO_CALLBACK_QUEUE_H_
-#define NVMEOF_IO_CALLBACK_QUEUE_H_
+#ifndef NVMEOF_CALLBACK_QUEUE_H_
+#define NVMEOF_CALLBACK_QUEUE_H_
 
 #include <cstddef>
 #include <utility>
@@ -95,4 +95,4 @@ class CallbackQueue final : public EventLoop::Task {
 
 }  // namespace nvmeof
 
-#endif  // NVMEOF_IO_CALLBACK_QUEUE_H_
+#endif  // NVMEOF_CALLBACK_QUEUE_H_

@@ -1,4 +1,4 @@
-#include "controller/uring_backend.h"
+#include "controller/backends/uring.h"
 
 #include <fcntl.h>
 #include <liburing.h>
@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "controller/backends/common.h"
+#include "controller/config_values.h"
 #include "io/socket.h"
 
 namespace nvmeof::controller {
@@ -23,9 +25,6 @@ namespace {
 // Never written; aligned for O_DIRECT.
 constexpr size_t kZeroBufferSize = 256 << 10;
 alignas(4096) uint8_t g_zeros[kZeroBufferSize];
-
-constexpr NvmeStatus kWriteProtected =
-    GenericStatus(sc::kNamespaceWriteProtected, /*dnr=*/true);
 
 // One operation. Lives in the queue's node pool from the call that starts
 // it until just before its callback runs.
@@ -51,21 +50,29 @@ struct UringOp {
 
 class UringBackend final : public Backend {
  public:
-  UringBackend(const BackendConfig& config, uint64_t size, Fd fd)
-      : Backend(config, size), fd_(std::move(fd)) {}
+  UringBackend(const BackendOptions& options, std::string path, uint64_t size,
+               Fd fd)
+      : Backend(options, size), path_(std::move(path)), fd_(std::move(fd)) {}
   int fd() const { return fd_.get(); }
+  const std::string& path() const { return path_; }
+  BackendCapabilities capabilities() const override {
+    BackendCapabilities c;
+    c.volatile_write_cache = true;
+    return c;
+  }
   Status Sync() override {
     if (fdatasync(fd_.get()) != 0)
-      return ErrnoError(errno, "fdatasync " + config().path);
+      return ErrnoError(errno, "fdatasync " + path_);
     return Status();
   }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 
  private:
+  const std::string path_;
   Fd fd_;
 };
 
-class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
+class UringQueue final : public QueueBase, private EventLoop::FdHandler {
  public:
   static Result<std::unique_ptr<BackendQueue>> Create(const UringBackend* b,
                                                       EventLoop& loop);
@@ -114,20 +121,12 @@ class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
   };
 
   UringQueue(const UringBackend* b, EventLoop& loop, Fd event_fd)
-      : backend_(b),
+      : QueueBase(*b, loop),
+        backend_(b),
         loop_(loop),
         event_fd_(std::move(event_fd)),
         pool_(kUringQueueDepth),
-        early_(&loop, &in_flight_),
         submit_task_(this) {}
-
-  NvmeStatus Check(uint64_t offset, uint64_t length) const {
-    return CheckRange(offset, length, backend_->size_bytes(),
-                      backend_->block_size());
-  }
-  NvmeStatus CheckWrite(uint64_t offset, uint64_t length) const {
-    return backend_->read_only() ? kWriteProtected : Check(offset, length);
-  }
 
   UringOp* NewOp(UringOp::Kind kind, uint64_t offset, uint64_t length,
                  BackendCallback& done) {
@@ -168,7 +167,6 @@ class UringQueue final : public BackendQueue, private EventLoop::FdHandler {
   Pool<UringOp> pool_;
   IntrusiveFifo<UringOp> waiting_;  // started, no slot yet
   unsigned in_kernel_ = 0;     // slots in use: SQEs prepared or submitted
-  BackendCompletions early_;      // operations refused before reaching the kernel
   SubmitTask submit_task_;
   EventLoop::TimerId retry_timer_ = 0;
   bool punch_hole_refused_ = false;  // EOPNOTSUPP seen: skip next time
@@ -181,7 +179,7 @@ Result<std::unique_ptr<BackendQueue>> UringQueue::Create(const UringBackend* b,
   Fd efd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!efd.valid()) return ErrnoError(errno, "eventfd");
   std::unique_ptr<UringQueue> q(new UringQueue(b, loop, std::move(efd)));
-  const std::string& path = b->config().path;
+  const std::string& path = b->path();
   int r = io_uring_queue_init(kUringQueueDepth, &q->ring_, 0);
   if (r < 0) return ErrnoError(-r, path + ": io_uring_queue_init");
   q->ring_ready_ = true;
@@ -218,7 +216,8 @@ void UringQueue::Start(UringOp* op, NvmeStatus status) {
     // Nothing for the kernel: complete at the end of the turn.
     BackendCallback done = op->done.Take();
     Release(op);
-    early_.Post(std::move(done), status);
+    --in_flight_;  // Finish counts it again
+    Finish(std::move(done), status);
     return;
   }
   Enqueue(op);
@@ -438,25 +437,26 @@ Status ProbeDirect(int fd, const std::string& path, uint32_t block_size) {
   return ErrnoError(err, path + ": O_DIRECT read");
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
-  const bool block = config.kind == BackendConfig::Kind::kBlock;
+// Opens a file (block false) or a block device.
+Result<std::unique_ptr<Backend>> OpenUringBackend(bool block,
+                                                  const std::string& path,
+                                                  uint64_t config_size,
+                                                  bool direct,
+                                                  const BackendOptions& config) {
   const std::string kind = block ? "block" : "file";
-  const std::string& path = config.path;
   const std::string bs = std::to_string(config.block_size);
   if (path.empty()) return InvalidArgumentError(kind + " backend: no path");
-  if (config.size % config.block_size != 0) {
-    return InvalidArgumentError(path + ": size " + std::to_string(config.size) +
+  if (config_size % config.block_size != 0) {
+    return InvalidArgumentError(path + ": size " + std::to_string(config_size) +
                                 " is not a multiple of the block size " + bs);
   }
   int flags = (config.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-  if (config.direct) flags |= O_DIRECT;
-  if (!block && !config.read_only && config.size > 0) flags |= O_CREAT;
+  if (direct) flags |= O_DIRECT;
+  if (!block && !config.read_only && config_size > 0) flags |= O_CREAT;
   Fd fd(open(path.c_str(), flags, 0644));
   if (!fd.valid()) {
     int err = errno;
-    if (err == EINVAL && config.direct) {
+    if (err == EINVAL && direct) {
       return InvalidArgumentError(
           path +
           ": O_DIRECT is not supported by its filesystem "
@@ -467,12 +467,13 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return ErrnoError(errno, path + ": fstat");
 
-  uint64_t size = config.size;
+  uint64_t size = config_size;
   if (block) {
     if (!S_ISBLK(st.st_mode)) {
       return InvalidArgumentError(
           path + ": not a block device" +
-          (S_ISREG(st.st_mode) ? " (a regular file: use kind \"file\")" : ""));
+          (S_ISREG(st.st_mode) ? " (a regular file: use backend \"file\")"
+                                : ""));
     }
     uint64_t device_size = 0;
     if (ioctl(fd.get(), BLKGETSIZE64, &device_size) != 0) {
@@ -498,7 +499,7 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
       return InvalidArgumentError(path + ": is a directory");
     if (S_ISBLK(st.st_mode)) {
       return InvalidArgumentError(path +
-                                  ": is a block device: use kind \"block\"");
+                                  ": is a block device: use backend \"block\"");
     }
     if (!S_ISREG(st.st_mode))
       return InvalidArgumentError(path + ": not a regular file");
@@ -524,11 +525,69 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config) {
     return InvalidArgumentError(path + ": size " + std::to_string(size) +
                                 " is not a multiple of the block size " + bs);
   }
-  if (config.direct) {
+  if (direct) {
     NVMEOF_RETURN_IF_ERROR(ProbeDirect(fd.get(), path, config.block_size));
   }
   return std::unique_ptr<Backend>(
-      new UringBackend(config, size, std::move(fd)));
+      new UringBackend(config, path, size, std::move(fd)));
+}
+
+// "file" and "block": the same settings but for "size", which a block
+// device does not take (it has its own).
+class UringPlugin final : public BackendPlugin {
+ public:
+  explicit UringPlugin(bool block) : block_(block) {}
+  std::string_view type() const override { return block_ ? "block" : "file"; }
+  std::span<const std::string_view> keys() const override { return kKeys; }
+  Result<config_internal::Json> Read(
+      const config_internal::ObjectReader& r,
+      const BackendOptions& options) const override {
+    using config_internal::ErrorAt;
+    config_internal::Json params = config_internal::Json::object();
+    if (!r.Has("path")) return r.Missing("path");
+    NVMEOF_ASSIGN_OR_RETURN(std::string path, r.String("path", ""));
+    if (path.empty() || path.find('\0') != std::string::npos) {
+      return ErrorAt(r.PathOf("path"), "must be a non-empty file name");
+    }
+    params["path"] = path;
+    if (block_) {
+      if (r.Has("size")) {
+        return ErrorAt(r.PathOf("size"),
+                       "not allowed for backend 'block' (a block device has "
+                       "its own size)");
+      }
+    } else {
+      NVMEOF_RETURN_IF_ERROR(ReadSize(r, options, /*required=*/false, params));
+    }
+    NVMEOF_ASSIGN_OR_RETURN(bool direct, r.Bool("direct", false));
+    params["direct"] = direct;
+    return params;
+  }
+  Result<std::unique_ptr<Backend>> Open(
+      const BackendConfig& config) const override {
+    const auto& p = config.params;
+    auto path = p.find("path");
+    auto direct = p.find("direct");
+    return OpenUringBackend(
+        block_,
+        path != p.end() && path->is_string() ? path->get<std::string>() : "",
+        ParamSize(p, "size"),
+        direct != p.end() && direct->is_boolean() && direct->get<bool>(),
+        config.options);
+  }
+
+ private:
+  static constexpr std::string_view kKeys[] = {"path", "size", "direct"};
+  const bool block_;
+};
+
+}  // namespace
+
+std::unique_ptr<BackendPlugin> MakeFileBackendPlugin() {
+  return std::make_unique<UringPlugin>(false);
+}
+std::unique_ptr<BackendPlugin> MakeBlockBackendPlugin() {
+  return std::make_unique<UringPlugin>(true);
 }
 
 }  // namespace nvmeof::controller

@@ -1,4 +1,4 @@
-#include "controller/uring_backend.h"
+#include "controller/backends/uring.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -46,17 +46,21 @@ class UringBackendTest : public ::testing::Test {
   }
 
   std::string Path(const char* name) const { return dir_ + "/" + name; }
+  static std::string PathOf(const BackendConfig& c) {
+    return c.params.value("path", "");
+  }
 
   BackendConfig FileConfig(const char* name, uint64_t size) const {
     BackendConfig c;
-    c.kind = BackendConfig::Kind::kFile;
-    c.path = Path(name);
-    c.size = size;
+    c.type = "file";
+    c.params["path"] = Path(name);
+    if (size != 0) c.params["size"] = size;
     return c;
   }
 
   void Open(const BackendConfig& c) {
-    auto b = Backend::Open(c);
+    path_ = c.params.value("path", "");
+    auto b = OpenBackend(c);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     backend_ = std::move(b).value();
     auto q = backend_->OpenQueue(*loop_);
@@ -66,8 +70,8 @@ class UringBackendTest : public ::testing::Test {
 
   // The error message of a failed Open().
   std::string OpenError(const BackendConfig& c) {
-    auto b = Backend::Open(c);
-    EXPECT_FALSE(b.ok()) << "opened " << c.path;
+    auto b = OpenBackend(c);
+    EXPECT_FALSE(b.ok()) << "opened " << c.params.dump();
     return b.ok() ? std::string() : std::string(b.status().message());
   }
 
@@ -92,7 +96,7 @@ class UringBackendTest : public ::testing::Test {
   // The file's bytes, read around the backend.
   std::vector<uint8_t> FileBytes(uint64_t offset, size_t length) const {
     std::vector<uint8_t> out(length);
-    int fd = open(backend_->config().path.c_str(), O_RDONLY);
+    int fd = open(path_.c_str(), O_RDONLY);
     EXPECT_GE(fd, 0);
     EXPECT_EQ(pread(fd, out.data(), length, static_cast<off_t>(offset)),
               static_cast<ssize_t>(length));
@@ -101,6 +105,7 @@ class UringBackendTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string path_;  // of the backend opened last
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<BackendQueue> queue_;
@@ -112,7 +117,8 @@ TEST_F(UringBackendTest, CreatesAndExtendsTheFile) {
   ASSERT_EQ(stat(Path("ns1").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 1 << 20);
   EXPECT_EQ(backend_->num_blocks(), 2048u);
-  EXPECT_EQ(backend_->memory(), nullptr);
+  EXPECT_FALSE(backend_->capabilities().memory_mapped);
+  EXPECT_TRUE(queue_->Map(0, 512, false).empty());
   queue_.reset();
   backend_.reset();
   // Size 0: the file's size. A larger size extends it.
@@ -212,10 +218,10 @@ TEST_F(UringBackendTest, WriteZeroesFallsBackWhereZeroRangeIsRefused) {
   } cleanup{shm_dir};
   constexpr uint64_t kSize = 8 << 20;
   BackendConfig c = FileConfig("unused", kSize);
-  c.path = shm_dir + "/ns";
+  c.params["path"] = shm_dir + "/ns";
   Open(c);
   {
-    int fd = open(c.path.c_str(), O_RDWR);
+    int fd = open(PathOf(c).c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
     int r = fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096);
     int err = errno;
@@ -279,13 +285,13 @@ TEST_F(UringBackendTest, ConcurrentOperationsBeyondTheRingWait) {
 
 TEST_F(UringBackendTest, DirectIoWithAlignedBuffers) {
   BackendConfig c = FileConfig("direct", 1 << 20);
-  c.direct = true;
-  c.block_size = 4096;
-  auto b = Backend::Open(c);
+  c.params["direct"] = true;
+  c.options.block_size = 4096;
+  auto b = OpenBackend(c);
   if (!b.ok()) {
     std::string msg(b.status().message());
     ASSERT_NE(msg.find("O_DIRECT"), std::string::npos) << msg;
-    ASSERT_NE(msg.find(c.path), std::string::npos) << msg;
+    ASSERT_NE(msg.find(PathOf(c)), std::string::npos) << msg;
     GTEST_SKIP() << "the filesystem of " << dir_
                  << " refuses O_DIRECT: " << msg;
   }
@@ -321,46 +327,46 @@ TEST_F(UringBackendTest, DirectIoWithAlignedBuffers) {
 TEST_F(UringBackendTest, OpenErrorsNameThePathAndTheReason) {
   BackendConfig missing = FileConfig("missing", 0);
   std::string msg = OpenError(missing);
-  EXPECT_NE(msg.find(missing.path), std::string::npos) << msg;
+  EXPECT_NE(msg.find(PathOf(missing)), std::string::npos) << msg;
   EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
 
   BackendConfig dir = FileConfig("", 0);
-  dir.path = dir_;
+  dir.params["path"] = dir_;
   msg = OpenError(dir);
   EXPECT_NE(msg.find(dir_), std::string::npos) << msg;
   EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
 
   BackendConfig odd = FileConfig("odd", 1000);
   msg = OpenError(odd);
-  EXPECT_NE(msg.find(odd.path), std::string::npos) << msg;
+  EXPECT_NE(msg.find(PathOf(odd)), std::string::npos) << msg;
   EXPECT_NE(msg.find("not a multiple of the block size 512"), std::string::npos)
       << msg;
-  EXPECT_FALSE(std::filesystem::exists(odd.path));  // refused before creating
+  EXPECT_FALSE(std::filesystem::exists(PathOf(odd)));  // refused before creating
 
   // An existing file whose size is not a multiple of the block size.
-  int fd = open(odd.path.c_str(), O_CREAT | O_WRONLY, 0644);
+  int fd = open(PathOf(odd).c_str(), O_CREAT | O_WRONLY, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(ftruncate(fd, 1000), 0);
   close(fd);
   msg = OpenError(FileConfig("odd", 0));
-  EXPECT_NE(msg.find(odd.path), std::string::npos) << msg;
+  EXPECT_NE(msg.find(PathOf(odd)), std::string::npos) << msg;
   EXPECT_NE(msg.find("size 1000"), std::string::npos) << msg;
 
   // Kind block on a regular file.
   BackendConfig block = FileConfig("odd", 0);
-  block.kind = BackendConfig::Kind::kBlock;
+  block.type = "block";
   msg = OpenError(block);
-  EXPECT_NE(msg.find(block.path), std::string::npos) << msg;
+  EXPECT_NE(msg.find(PathOf(block)), std::string::npos) << msg;
   EXPECT_NE(msg.find("not a block device"), std::string::npos) << msg;
 
   // A read-only backend never extends the file.
   BackendConfig ro = FileConfig("odd", 4096);
-  ro.read_only = true;
+  ro.options.read_only = true;
   msg = OpenError(ro);
   EXPECT_NE(msg.find("smaller"), std::string::npos) << msg;
 
   BackendConfig bs = FileConfig("bs", 4096);
-  bs.block_size = 520;
+  bs.options.block_size = 520;
   msg = OpenError(bs);
   EXPECT_NE(msg.find("520"), std::string::npos) << msg;
 }
@@ -381,7 +387,7 @@ TEST_F(UringBackendTest, BadRangesAndShrunkFileAreErrorStatuses) {
 
   // The file shrinks behind the backend's back: reading past its new end
   // reaches EOF, which must be an error, not zeros or a hang.
-  ASSERT_EQ(truncate(backend_->config().path.c_str(), 32 * 512), 0);
+  ASSERT_EQ(truncate(path_.c_str(), 32 * 512), 0);
   EXPECT_EQ(Read(40 * 512, MemDesc(buf.data(), 512)), kInternalError);
   EXPECT_EQ(Read(31 * 512, MemDesc(buf.data(), 1024)), kInternalError);
 }
@@ -391,7 +397,7 @@ TEST_F(UringBackendTest, ReadOnlyRefusesWrites) {
   queue_.reset();
   backend_.reset();
   BackendConfig c = FileConfig("ro", 0);
-  c.read_only = true;
+  c.options.read_only = true;
   Open(c);
   uint8_t buf[512] = {};
   EXPECT_EQ(Write(0, MemDesc(buf, sizeof(buf))),

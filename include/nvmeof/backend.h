@@ -1,63 +1,67 @@
 // Namespace storage backends: where a namespace's blocks live.
 //
-// One Backend per namespace, opened from its configuration before the
-// target starts and then shared, read-only, by every I/O thread. Each I/O
-// thread opens its own BackendQueue on its own event loop; a queue has no
-// locks and is used only on that loop's thread.
+// A Backend is one namespace's storage, opened before the namespace is
+// served and then shared, read-only, by every I/O thread. Each I/O thread
+// opens its own BackendQueue on its own event loop; a queue has no locks and
+// is used only on that loop's thread.
 //
-// Kinds:
-//  - ram:   anonymous memory (mmap, MAP_NORESERVE: pages cost nothing until
-//           written); memory() exposes it for zero-copy transfers.
-//  - null:  reads return zeros, writes are discarded (for benchmarks).
-//  - file:  a regular file, through io_uring (uring_backend.h).
-//  - block: a block device, through the same io_uring path as a file.
+// The backends the daemon knows (ram, null, file, block) are plug-ins of a
+// registry keyed by type name (src/controller/backend_registry.h): each one
+// reads its own config block and opens its storage. A program that embeds
+// the target can also hand a Backend of its own to nvmeof::Target directly
+// (examples/embed_target.cc).
 //
-// Data path: no heap allocation, no lock and no copy per I/O in steady
-// state (a ram queue copies between the caller's buffer and its memory:
-// that is the fallback when the controller cannot use memory() directly).
-// Request nodes come from per-queue pools that grow in chunks to the
-// highest concurrency seen and are then recycled.
+// Data path: a queue allocates nothing, takes no lock and copies nothing
+// per I/O in steady state. A backend whose memory can be addressed directly
+// (ram) says so in its capabilities and maps byte ranges (Map): the
+// controller then sends from and receives into that memory, with no copy at
+// all.
 
-#ifndef NVMEOF_CONTROLLER_BACKEND_H_
-#define NVMEOF_CONTROLLER_BACKEND_H_
+#ifndef NVMEOF_BACKEND_H_
+#define NVMEOF_BACKEND_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
 
-#include "io/callback_queue.h"
 #include "nvmeof/callback.h"
+#include "nvmeof/callback_queue.h"
 #include "nvmeof/event_loop.h"
 #include "nvmeof/mem_desc.h"
 #include "nvmeof/proto/status_codes.h"
 #include "nvmeof/status.h"
 
-namespace nvmeof::controller {
+namespace nvmeof {
 
-struct BackendConfig {
-  enum class Kind { kRam, kNull, kFile, kBlock } kind = Kind::kRam;
-  std::string path;  // file, block
-  // Bytes exported. ram/null: required. file: the file is created, or
-  // extended (sparse), to this size if it is missing or smaller; a larger
-  // file exports only its first `size` bytes; 0 = the file's size.
-  // block: 0 = the device's size, else at most the device's size.
-  uint64_t size = 0;
+// What every backend is opened with, besides its own settings.
+struct BackendOptions {
   uint32_t block_size = 512;  // the exported LBA size: 512 or 4096
-  bool direct = false;        // O_DIRECT (file, block)
   bool read_only = false;     // writes fail with Namespace Write Protected
 };
 
-// "ram", "null", "file", "block".
-std::string_view BackendKindName(BackendConfig::Kind kind);
+// What a backend can do; the controller reads it, never the backend's type.
+struct BackendCapabilities {
+  // Queues map byte ranges of the backend's memory (BackendQueue::Map), so
+  // that reads are sent from it and writes received into it directly.
+  bool memory_mapped = false;
+  // Completed writes may sit in a volatile cache until Flush (file, block);
+  // without it Flush has nothing to do and the controller skips it.
+  bool volatile_write_cache = false;
+  // Reserved for a backend that executes whole NVMe commands itself (a
+  // passthrough to a local NVMe device): the I/O command family would hand
+  // such a namespace's commands to BackendQueue::Execute instead of
+  // decoding them. No backend does yet; docs/ARCHITECTURE.md says where it
+  // plugs in.
+  bool whole_commands = false;
+};
 
 // Completion of a backend operation, with an NVMe status. It always runs
 // later on the queue's loop thread, never inside the call that started the
 // operation.
 using BackendCallback = Callback<void(NvmeStatus)>;
+// Completions a queue delivers later on its loop, counting its in_flight().
+using BackendCompletions = CallbackQueue<NvmeStatus>;
 
 // The NVMe status for an errno from the OS, as Linux nvmet maps them
 // (drivers/nvme/target/core.c errno_to_nvme_status(), the errno side of
@@ -72,34 +76,32 @@ using BackendCallback = Callback<void(NvmeStatus)>;
 // (an EIO does not say which it was), and neither do we.
 NvmeStatus ErrnoToNvmeStatus(int err);
 
+// The status for an operation on [offset, offset + length) of a backend of
+// `size` bytes: Success, LBA Out of Range (DNR) past the end, or Invalid
+// Field in Command (DNR) if offset or length is not a multiple of
+// `block_size`. A zero length is valid.
+NvmeStatus CheckRange(uint64_t offset, uint64_t length, uint64_t size,
+                      uint32_t block_size);
+
 class BackendQueue;
 
 // One backend per namespace, shared by every I/O thread. Thread-safe: after
-// Open() nothing in it changes.
+// it is opened nothing in it changes.
 class Backend {
  public:
-  // Opens the storage that `config` names. Errors name the path (or the
-  // kind) and the reason: ENOENT, EACCES, "is a directory", "not a block
-  // device", a size that is not a multiple of block_size, a device logical
-  // block size larger than block_size, O_DIRECT refused by the filesystem.
-  static Result<std::unique_ptr<Backend>> Open(const BackendConfig& config);
-
   // REQUIRES: every queue opened from this backend has been destroyed.
   virtual ~Backend();
 
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
-  const BackendConfig& config() const { return config_; }
+  const BackendOptions& options() const { return options_; }
   uint64_t size_bytes() const { return size_; }
-  uint32_t block_size() const { return config_.block_size; }
-  uint64_t num_blocks() const { return size_ / config_.block_size; }
-  bool read_only() const { return config_.read_only; }
+  uint32_t block_size() const { return options_.block_size; }
+  uint64_t num_blocks() const { return size_ / options_.block_size; }
+  bool read_only() const { return options_.read_only; }
 
-  // Memory-backed backends (ram): the namespace's bytes, size_bytes() long,
-  // so that the transport can send from them and receive into them without
-  // a copy. Valid as long as the Backend. Null for every other kind.
-  virtual uint8_t* memory();
+  virtual BackendCapabilities capabilities() const = 0;
   // Makes every completed write durable, synchronously (fdatasync for
   // file and block; nothing to do for ram and null). For shutdown, when no
   // loop runs any more: never on the data path.
@@ -111,12 +113,13 @@ class Backend {
   virtual Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) = 0;
 
  protected:
-  Backend(const BackendConfig& config, uint64_t size)
-      : config_(config), size_(size) {}
+  // REQUIRES: `size` is a multiple of options.block_size.
+  Backend(const BackendOptions& options, uint64_t size)
+      : options_(options), size_(size) {}
 
  private:
-  const BackendConfig config_;
-  const uint64_t size_;  // bytes, a multiple of block_size
+  const BackendOptions options_;
+  const uint64_t size_;  // bytes
 };
 
 // A backend's I/O queue on one loop. Loop thread only; no locks.
@@ -148,6 +151,13 @@ class BackendQueue {
   BackendQueue(const BackendQueue&) = delete;
   BackendQueue& operator=(const BackendQueue&) = delete;
 
+  // Zero copy (capabilities().memory_mapped): the backend's own memory for
+  // [offset, offset + length), valid as long as the backend, which the
+  // caller may read (a Read's data) or, with `for_write`, fill (a Write's
+  // data) instead of calling Read or Write. An empty MemDesc when the
+  // backend has no such memory or the range is out of bounds.
+  virtual MemDesc Map(uint64_t offset, uint64_t length, bool for_write);
+
   // Reads dst.length() bytes at `offset` into `dst`.
   virtual void Read(uint64_t offset, const MemDesc& dst,
                     BackendCallback done) = 0;
@@ -178,23 +188,6 @@ class BackendQueue {
   size_t in_flight_ = 0;
 };
 
-// ---- Building blocks shared by the backends (not for the controller) ----
+}  // namespace nvmeof
 
-// Completions a backend queue delivers later on its loop (CallbackQueue,
-// counting the queue's in_flight()).
-using BackendCompletions = CallbackQueue<NvmeStatus>;
-
-// The status for an operation on [offset, offset + length) of a backend of
-// `size` bytes: Success, LBA Out of Range (DNR) past the end, or Invalid
-// Field in Command (DNR) if offset or length is not a multiple of
-// `block_size`. A zero length is valid.
-NvmeStatus CheckRange(uint64_t offset, uint64_t length, uint64_t size,
-                      uint32_t block_size);
-
-// Ram and null: memory-side implementations (backend.cc).
-Result<std::unique_ptr<Backend>> OpenRamBackend(const BackendConfig& config);
-Result<std::unique_ptr<Backend>> OpenNullBackend(const BackendConfig& config);
-
-}  // namespace nvmeof::controller
-
-#endif  // NVMEOF_CONTROLLER_BACKEND_H_
+#endif  // NVMEOF_BACKEND_H_

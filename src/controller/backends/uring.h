@@ -1,15 +1,19 @@
-// File and block-device backends, through io_uring (liburing).
+// The "file" and "block" backends: a regular file or a block device,
+// through io_uring (liburing).
 //
-// Both kinds share one implementation: the Backend owns the open fd
-// (O_DIRECT when BackendConfig::direct), each BackendQueue owns an io_uring
-// on its loop's thread.
+// Settings: "path" (required), "size" (file only; see below), "direct"
+// (O_DIRECT, default false).
+//
+// Both types share one implementation: the Backend owns the open fd
+// (O_DIRECT when "direct"), each BackendQueue owns an io_uring on its loop's
+// thread.
 //
 // Opening:
 //  - file: a regular file. Created (mode 0644), or extended sparsely, to
-//    BackendConfig::size if it is missing or smaller; size 0 exports the
+//    "size" if it is missing or smaller; size 0 exports the
 //    file's size. A read-only backend never creates or extends.
 //  - block: a block device. Its size comes from BLKGETSIZE64 (a nonzero
-//    BackendConfig::size exports only that much of it); BLKSSZGET must
+//    "size" exports only that much of it); BLKSSZGET must
 //    report a logical block size no larger than block_size. I/O goes through
 //    exactly the same io_uring path as a file.
 //  - direct: after opening, one block is read with O_DIRECT into an aligned
@@ -45,13 +49,13 @@
 //    run (never inside the call that started the operation).
 //  - Errors: the CQE's errno through ErrnoToNvmeStatus() (backend.h).
 
-#ifndef NVMEOF_CONTROLLER_URING_BACKEND_H_
-#define NVMEOF_CONTROLLER_URING_BACKEND_H_
+#ifndef NVMEOF_CONTROLLER_BACKENDS_URING_H_
+#define NVMEOF_CONTROLLER_BACKENDS_URING_H_
 
 #include <cstddef>
 #include <memory>
 
-#include "controller/backend.h"
+#include "controller/backend_registry.h"
 
 namespace nvmeof::controller {
 
@@ -60,10 +64,9 @@ inline constexpr unsigned kUringQueueDepth = 256;
 // iovecs per SQE; a longer scatter-gather list is transferred in steps.
 inline constexpr size_t kUringMaxSegments = 16;
 
-// Opens a file (Kind::kFile) or block device (Kind::kBlock) backend; see
-// Backend::Open(), which calls this.
-Result<std::unique_ptr<Backend>> OpenUringBackend(const BackendConfig& config);
+std::unique_ptr<BackendPlugin> MakeFileBackendPlugin();
+std::unique_ptr<BackendPlugin> MakeBlockBackendPlugin();
 
 }  // namespace nvmeof::controller
 
-#endif  // NVMEOF_CONTROLLER_URING_BACKEND_H_
+#endif  // NVMEOF_CONTROLLER_BACKENDS_URING_H_
