@@ -17,18 +17,18 @@ constexpr uint32_t kVersion = 0x00010400;  // NVMe 1.4
 constexpr uint32_t kKatoSlackMs = 500;
 }  // namespace
 
-Controller::Controller(Target* target, const Subsystem* subsystem,
-                       const Port* port, uint16_t cntlid, std::string hostnqn,
+Controller::Controller(const Subsystem* subsystem, const Port* port,
+                       uint16_t cntlid, std::string hostnqn,
                        std::array<uint8_t, 16> hostid, EventLoop* loop,
                        ControllerLimits limits)
-    : target_(target),
-      subsystem_(subsystem),
+    : subsystem_(subsystem),
       port_(port),
       cntlid_(cntlid),
       hostnqn_(std::move(hostnqn)),
       hostid_(hostid),
       loop_(loop),
-      limits_(limits) {}
+      limits_(limits),
+      granted_io_queues_(limits.max_io_queues) {}
 
 Controller::~Controller() {
   if (kato_timer_) loop_->CancelTimer(kato_timer_);
@@ -105,6 +105,13 @@ void Controller::StartKeepAlive(uint32_t kato_ms,
   set_kato_ms(kato_ms);
 }
 
+void Controller::StopKeepAlive() {
+  on_kato_expired_ = nullptr;
+  kato_ms_ = 0;
+  if (kato_timer_) loop_->CancelTimer(kato_timer_);
+  kato_timer_ = 0;
+}
+
 void Controller::set_kato_ms(uint32_t kato) {
   kato_ms_ = kato;
   Touch();
@@ -174,6 +181,26 @@ std::vector<uint32_t> Controller::TakeChangedNamespaces() {
   std::vector<uint32_t> out;
   out.swap(changed_namespaces_);
   return out;
+}
+
+void Controller::RecordError(uint16_t sqid, uint16_t cid, NvmeStatus status,
+                             uint16_t location, uint64_t lba, uint32_t nsid) {
+  std::lock_guard<std::mutex> lock(errors_mu_);
+  ErrorInformationEntry e{};
+  e.error_count = ++error_count_;
+  e.sqid = sqid;
+  e.cid = cid;
+  e.status_info = status.ToCqeStatus();
+  e.parameter_error_location = location;
+  e.lba = lba;
+  e.nsid = nsid;
+  errors_.push_front(e);
+  if (errors_.size() > kErrorLogEntries) errors_.pop_back();
+}
+
+std::vector<ErrorInformationEntry> Controller::ErrorLog() const {
+  std::lock_guard<std::mutex> lock(errors_mu_);
+  return {errors_.begin(), errors_.end()};
 }
 
 NvmeStatus Controller::AttachIoQueue(uint16_t qid, QueueRef ref,

@@ -23,13 +23,12 @@
 
 #include "nvmeof/event_loop.h"
 #include "nvmeof/proto/fabrics.h"
+#include "nvmeof/proto/log_pages.h"
 #include "nvmeof/proto/status_codes.h"
 #include "nvmeof/transport.h"
 #include "controller/subsystem.h"
 
 namespace nvmeof::controller {
-
-class Target;
 
 // How a controller reaches one of its queues on another loop: posted work
 // finds the queue by id in that loop's registry, so a queue that is already
@@ -50,10 +49,9 @@ struct ControllerLimits {
 
 class Controller {
  public:
-  Controller(Target* target, const Subsystem* subsystem, const Port* port,
-             uint16_t cntlid, std::string hostnqn,
-             std::array<uint8_t, 16> hostid, EventLoop* loop,
-             ControllerLimits limits);
+  Controller(const Subsystem* subsystem, const Port* port, uint16_t cntlid,
+             std::string hostnqn, std::array<uint8_t, 16> hostid,
+             EventLoop* loop, ControllerLimits limits);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -65,7 +63,6 @@ class Controller {
   const std::array<uint8_t, 16>& hostid() const { return hostid_; }
   const ControllerLimits& limits() const { return limits_; }
   EventLoop& loop() const { return *loop_; }
-  Target& target() const { return *target_; }
 
   // CSTS.RDY: commands other than Fabrics are accepted. Any thread.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
@@ -81,12 +78,17 @@ class Controller {
   // on the admin queue and Keep Alive restart it; expiry ends the
   // association (`on_expired`).
   void StartKeepAlive(uint32_t kato_ms, std::function<void()> on_expired);
+  // Stops the timer for good (the admin queue is going away).
+  void StopKeepAlive();
   void Touch();
   uint32_t kato_ms() const { return kato_ms_; }
   void set_kato_ms(uint32_t kato);
 
   // Features.
-  // Read by I/O-queue Connects on other threads.
+  // Read by I/O-queue Connects on other threads. Until the host sets it
+  // (Set Features Number of Queues, which the spec says it "should" send
+  // first) every queue up to the limit is granted, as Linux nvmet and SPDK
+  // grant them.
   uint16_t granted_io_queues() const {
     return granted_io_queues_.load(std::memory_order_acquire);
   }
@@ -114,6 +116,16 @@ class Controller {
   // Returns and clears the changed namespaces (Get Log Page 0x04).
   std::vector<uint32_t> TakeChangedNamespaces();
 
+  // ---- any thread (its own mutex) ----
+
+  // The Error Information log (Get Log Page 0x01): every failed command's
+  // entry, newest first, at most kErrorLogEntries kept.
+  static constexpr size_t kErrorLogEntries = 64;
+  void RecordError(uint16_t sqid, uint16_t cid, NvmeStatus status,
+                   uint16_t location, uint64_t lba, uint32_t nsid);
+  // The entries, newest first, each a 64-byte ErrorInformationEntry.
+  std::vector<ErrorInformationEntry> ErrorLog() const;
+
   // ---- any thread (mutex) ----
 
   // Records I/O queue `qid`. Fails with the Connect status to return.
@@ -127,7 +139,6 @@ class Controller {
  private:
   void OnKeepAliveExpired();
 
-  Target* const target_;
   const Subsystem* const subsystem_;
   const Port* const port_;
   const uint16_t cntlid_;
@@ -145,13 +156,17 @@ class Controller {
   EventLoop::TimerId kato_timer_ = 0;
   std::function<void()> on_kato_expired_;
 
-  std::atomic<uint16_t> granted_io_queues_{0};
+  std::atomic<uint16_t> granted_io_queues_;
   std::deque<AerCompleter> aers_;
   std::deque<uint32_t> pending_events_;
   std::vector<uint32_t> changed_namespaces_;
 
   std::mutex mu_;
   std::vector<QueueRef> io_queues_;  // guarded by mu_; index qid
+
+  mutable std::mutex errors_mu_;
+  uint64_t error_count_ = 0;                 // guarded by errors_mu_
+  std::deque<ErrorInformationEntry> errors_;  // guarded; newest first
 };
 
 }  // namespace nvmeof::controller

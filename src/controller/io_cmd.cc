@@ -1,16 +1,7 @@
-// NVM command set I/O commands (NVM Command Set 1.0, section 3): Read,
-// Write, Flush, Write Zeroes, Dataset Management, Compare, Verify.
-//
-// A namespace whose backend maps its memory (capabilities().memory_mapped:
-// RAM) is served with no copy: the transport sends from and receives into
-// the namespace's bytes. Others go through the request's bounce buffer and
-// the backend's queue on this loop.
+#include "controller/io_cmd.h"
 
 #include <algorithm>
 #include <cstring>
-
-#include "controller/queue.h"
-#include "controller/target.h"
 
 namespace nvmeof::controller {
 
@@ -18,6 +9,9 @@ namespace {
 constexpr uint32_t kBroadcastNsid = 0xFFFFFFFF;
 constexpr uint32_t kFua = 1u << 30;           // CDW12 of Read/Write
 constexpr uint32_t kDsmDeallocate = 1u << 2;  // CDW11 of DSM (AD)
+constexpr ErrorLocation kSlbaLocation = ErrorLocation::At(kSqeCdw10);
+constexpr ErrorLocation kNlbLocation = ErrorLocation::At(kSqeCdw12);
+constexpr ErrorLocation kSglLocation = ErrorLocation::At(kSqeSgl1);
 
 struct DsmRange {
   uint32_t attributes;
@@ -26,316 +20,345 @@ struct DsmRange {
 };
 static_assert(sizeof(DsmRange) == 16);
 
-NvmeStatus FromData(const Status& s) {
-  // The data did not arrive intact: a digest error is transient (retry),
-  // anything else is a transfer error.
-  return s.code() == StatusCode::kDataLoss
-             ? GenericStatus(sc::kTransientTransportError)
-             : GenericStatus(sc::kDataTransferError);
-}
-}  // namespace
-
-void ControllerQueue::HandleIo(Request* r) {
-  const Sqe& sqe = r->sqe();
-  const NvmOpcode op = static_cast<NvmOpcode>(sqe.opcode);
-  if (op == NvmOpcode::kFlush && sqe.nsid == kBroadcastNsid) {
-    HandleFlush(r);
-    return;
-  }
-  r->ns = ctrl_->subsystem().FindNamespace(sqe.nsid);
-  if (r->ns == nullptr) {
-    Complete(r, GenericStatus(sc::kInvalidNamespaceOrFormat, true));
-    return;
-  }
-  switch (op) {
-    case NvmOpcode::kRead:
-      HandleRead(r);
-      return;
-    case NvmOpcode::kWrite:
-      HandleWrite(r);
-      return;
-    case NvmOpcode::kFlush:
-      HandleFlush(r);
-      return;
-    case NvmOpcode::kWriteZeroes:
-      HandleWriteZeroes(r);
-      return;
-    case NvmOpcode::kDatasetManagement:
-      HandleDatasetManagement(r);
-      return;
-    case NvmOpcode::kCompare:
-      HandleCompare(r);
-      return;
-    case NvmOpcode::kVerify:
-      HandleVerify(r);
-      return;
-    default:
-      Complete(r, GenericStatus(sc::kInvalidOpcode, true));
-      return;
-  }
+constexpr bool MovesData(NvmOpcode op) {
+  return op == NvmOpcode::kRead || op == NvmOpcode::kWrite ||
+         op == NvmOpcode::kCompare;
 }
 
-// SLBA (CDW10-11) and NLB (CDW12 15:0, 0-based) into bytes, range-checked.
-// Commands that move data must carry exactly that much (and no more than
-// MDTS).
-NvmeStatus ControllerQueue::DecodeRange(Request* r) {
-  const Sqe& sqe = r->sqe();
+// The parse step of the commands that address a range: SLBA (CDW10-11)
+// and NLB (CDW12 15:0, 0-based) into r.offset / r.length in bytes, checked
+// against the namespace; those that move data must carry exactly that much
+// (and no more than MDTS). Writes to a read-only namespace are refused.
+NvmeStatus ParseRange(Request& r, ErrorLocation* where) {
+  const Sqe& sqe = r.sqe();
   const uint64_t slba = uint64_t{sqe.cdw10} | (uint64_t{sqe.cdw11} << 32);
   const uint64_t nlb = uint64_t{sqe.cdw12 & 0xFFFF} + 1;
-  const Namespace& ns = *r->ns;
+  const Namespace& ns = *r.ns;
+  r.error_lba = slba;
   if (slba >= ns.num_blocks || nlb > ns.num_blocks - slba) {
+    *where = slba >= ns.num_blocks ? kSlbaLocation : kNlbLocation;
     return GenericStatus(sc::kLbaOutOfRange, true);
   }
-  r->offset = slba << ns.lbads;
+  r.offset = slba << ns.lbads;
   const uint64_t len = nlb << ns.lbads;
   const NvmOpcode op = static_cast<NvmOpcode>(sqe.opcode);
-  const bool moves_data = op == NvmOpcode::kRead || op == NvmOpcode::kWrite ||
-                          op == NvmOpcode::kCompare;
-  if (moves_data) {
-    if (len != r->cmd->data_length())
+  if (MovesData(op)) {
+    if (len != r.cmd->data_length()) {
+      *where = kSglLocation;
       return GenericStatus(sc::kDataSglLengthInvalid, true);
-    if (len > ctrl_->limits().max_transfer())
+    }
+    if (len > r.queue->controller().limits().max_transfer()) {
+      *where = kNlbLocation;
       return GenericStatus(sc::kInvalidField, true);
+    }
   }
-  r->length = static_cast<uint32_t>(std::min<uint64_t>(len, 0xFFFFFFFFu));
+  r.length = static_cast<uint32_t>(std::min<uint64_t>(len, 0xFFFFFFFFu));
   return kNvmeSuccess;
 }
 
-void ControllerQueue::HandleRead(Request* r) {
-  if (NvmeStatus st = DecodeRange(r); !st.ok()) {
-    Complete(r, st);
-    return;
-  }
-  IoCounters& n = r->ns->counters(thread_index_);
+// Completes `r` when a backend operation it waits for is done.
+void BackendDone(Request& r, NvmeStatus st) {
+  r.SetState(RequestState::kExecuting);
+  r.queue->Complete(r, st);
+}
+
+// Starts a backend operation for `r`: returns the queue, or completes `r`
+// with Internal Error and returns null.
+BackendQueue* BackendOf(Request& r) {
+  BackendQueue* bq = r.queue->BackendFor(*r.ns);
+  if (bq == nullptr) Fail(r, GenericStatus(sc::kInternalError));
+  return bq;
+}
+
+void Read(Request& r, BackendQueue& bq) {
+  IoCounters& n = r.ns->counters(r.queue->thread_index());
   n.read_commands.fetch_add(1, std::memory_order_relaxed);
-  n.bytes_read.fetch_add(r->length, std::memory_order_relaxed);
-  BackendQueue* bq = QueueFor(r->ns);
-  if (r->ns->caps.memory_mapped && bq != nullptr) {
-    MemDesc mem = bq->Map(r->offset, r->length, false);
+  n.bytes_read.fetch_add(r.length, std::memory_order_relaxed);
+  if (r.ns->caps.memory_mapped) {
+    MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
       SendAndComplete(r, mem);
       return;
     }
   }
-  uint8_t* buf = r->Buffer(r->length);
-  if (bq == nullptr || buf == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
+  uint8_t* buf = r.Buffer(r.length);
+  if (buf == nullptr) {
+    Fail(r, GenericStatus(sc::kInternalError));
     return;
   }
-  bq->Read(r->offset, MemDesc(buf, r->length), [this, r](NvmeStatus st) {
+  r.SetState(RequestState::kInBackend);
+  Request* req = &r;
+  bq.Read(r.offset, MemDesc(buf, r.length), [req](NvmeStatus st) {
+    req->SetState(RequestState::kExecuting);
     if (!st.ok()) {
-      Complete(r, st);
+      req->queue->Complete(*req, st);
       return;
     }
-    SendAndComplete(r, r->buf, r->length);
+    SendAndComplete(*req, MemDesc(req->buf, req->length));
   });
 }
 
-void ControllerQueue::HandleWrite(Request* r) {
-  if (NvmeStatus st = DecodeRange(r); !st.ok()) {
-    Complete(r, st);
+// The host's data of a Write is in r.buf: on to the backend.
+void WriteReceived(Request& r, const Status& s) {
+  if (!s.ok()) {
+    Fail(r, FromDataStatus(s));
     return;
   }
-  if (r->ns->read_only) {
-    Complete(r, GenericStatus(sc::kNamespaceWriteProtected, true));
-    return;
-  }
-  IoCounters& n = r->ns->counters(thread_index_);
+  BackendQueue* bq = BackendOf(r);
+  if (bq == nullptr) return;
+  const bool fua = r.sqe().cdw12 & kFua;
+  Request* req = &r;
+  r.SetState(RequestState::kInBackend);
+  bq->Write(r.offset, MemDesc(r.buf, r.length), fua,
+            [req](NvmeStatus st) { BackendDone(*req, st); });
+}
+
+void Write(Request& r, BackendQueue& bq) {
+  IoCounters& n = r.ns->counters(r.queue->thread_index());
   n.write_commands.fetch_add(1, std::memory_order_relaxed);
-  n.bytes_written.fetch_add(r->length, std::memory_order_relaxed);
-  BackendQueue* bq = QueueFor(r->ns);
-  if (r->ns->caps.memory_mapped && bq != nullptr) {
+  n.bytes_written.fetch_add(r.length, std::memory_order_relaxed);
+  Request* req = &r;
+  if (r.ns->caps.memory_mapped) {
     // Straight into the namespace. A failed transfer (digest error) leaves
     // the range partly written, which a failed write may do (NVM Command
     // Set 3.2.6): the host retries it.
-    MemDesc mem = bq->Map(r->offset, r->length, true);
+    MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/true);
     if (!mem.empty()) {
-      r->cmd->ReceiveData(0, mem, [this, r](const Status& s) {
-        Complete(r, s.ok() ? kNvmeSuccess : FromData(s));
+      r.SetState(RequestState::kAwaitingData);
+      r.cmd->ReceiveData(0, mem, [req](const Status& s) {
+        req->SetState(RequestState::kExecuting);
+        req->queue->Complete(*req, s.ok() ? kNvmeSuccess : FromDataStatus(s));
       });
       return;
     }
   }
-  uint8_t* buf = r->Buffer(r->length);
-  if (bq == nullptr || buf == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
-    return;
-  }
-  r->cmd->ReceiveData(
-      0, MemDesc(buf, r->length), [this, r, bq](const Status& s) {
-        if (!s.ok()) {
-          Complete(r, FromData(s));
-          return;
-        }
-        const bool fua = r->sqe().cdw12 & kFua;
-        bq->Write(r->offset, MemDesc(r->buf, r->length), fua,
-                  [this, r](NvmeStatus st) { Complete(r, st); });
-      });
+  ReceiveAll(r, WriteReceived);
 }
 
-void ControllerQueue::HandleFlush(Request* r) {
-  // One namespace, or every one (NSID FFFFFFFFh).
+// A Flush of every namespace (NSID FFFFFFFFh) or of r.ns; namespaces
+// without a volatile write cache have nothing to make durable.
+void Flush(Request& r) {
+  struct Pending {
+    size_t left = 0;
+    NvmeStatus status = kNvmeSuccess;
+  };
   std::vector<const Namespace*> targets;
-  if (r->ns != nullptr) {
-    targets.push_back(r->ns);
+  if (r.ns != nullptr) {
+    targets.push_back(r.ns);
   } else {
-    for (const auto& [nsid, ns] : ctrl_->subsystem().namespaces())
+    for (const auto& [nsid, ns] : r.queue->controller().subsystem().namespaces())
       targets.push_back(ns.get());
   }
-  auto pending =
-      std::make_shared<std::pair<size_t, NvmeStatus>>(0, kNvmeSuccess);
+  auto pending = std::make_shared<Pending>();
+  Request* req = &r;
+  r.SetState(RequestState::kInBackend);
   for (const Namespace* ns : targets) {
-    if (!ns->caps.volatile_write_cache) continue;  // nothing to make durable
-    BackendQueue* bq = QueueFor(ns);
+    if (!ns->caps.volatile_write_cache) continue;
+    BackendQueue* bq = r.queue->BackendFor(*ns);
     if (bq == nullptr) continue;
-    ++pending->first;
-    bq->Flush([this, r, pending](NvmeStatus st) {
-      if (!st.ok()) pending->second = st;
-      if (--pending->first == 0) Complete(r, pending->second);
+    ++pending->left;
+    bq->Flush([req, pending](NvmeStatus st) {
+      if (!st.ok()) pending->status = st;
+      if (--pending->left == 0) BackendDone(*req, pending->status);
     });
   }
-  if (pending->first == 0) Complete(r, kNvmeSuccess);
+  if (pending->left == 0) BackendDone(r, kNvmeSuccess);
 }
 
-void ControllerQueue::HandleWriteZeroes(Request* r) {
-  if (NvmeStatus st = DecodeRange(r); !st.ok()) {
-    Complete(r, st);
-    return;
-  }
-  if (r->ns->read_only) {
-    Complete(r, GenericStatus(sc::kNamespaceWriteProtected, true));
-    return;
-  }
-  BackendQueue* bq = QueueFor(r->ns);
-  if (bq == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
-    return;
-  }
-  bq->WriteZeroes(r->offset, r->length,
-                  [this, r](NvmeStatus st) { Complete(r, st); });
+void WriteZeroes(Request& r, BackendQueue& bq) {
+  Request* req = &r;
+  r.SetState(RequestState::kInBackend);
+  bq.WriteZeroes(r.offset, r.length,
+                 [req](NvmeStatus st) { BackendDone(*req, st); });
 }
 
-void ControllerQueue::HandleDatasetManagement(Request* r) {
+void FinishDatasetManagement(Request& r, const Status& s) {
+  if (!s.ok()) {
+    Fail(r, FromDataStatus(s));
+    return;
+  }
+  if ((r.sqe().cdw11 & kDsmDeallocate) == 0) {
+    r.queue->Complete(r, kNvmeSuccess);  // only hints: nothing to do
+    return;
+  }
+  if (r.ns->read_only) {
+    Fail(r, GenericStatus(sc::kNamespaceWriteProtected, true));
+    return;
+  }
+  const uint32_t n = (r.sqe().cdw10 & 0xFF) + 1;
+  const auto* ranges = reinterpret_cast<const DsmRange*>(r.buf);
+  const Namespace& ns = *r.ns;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (ranges[i].slba >= ns.num_blocks ||
+        ranges[i].nlb > ns.num_blocks - ranges[i].slba) {
+      r.error_lba = ranges[i].slba;
+      Fail(r, GenericStatus(sc::kLbaOutOfRange, true));
+      return;
+    }
+  }
+  BackendQueue* bq = BackendOf(r);
+  if (bq == nullptr) return;
+  // Deallocate every range at once; the first error wins.
+  struct Pending {
+    uint32_t left = 1;  // the initial count, dropped below
+    NvmeStatus status = kNvmeSuccess;
+  };
+  auto state = std::make_shared<Pending>();
+  Request* req = &r;
+  auto done = [req, state](NvmeStatus st) {
+    if (!st.ok() && state->status.ok()) state->status = st;
+    if (--state->left == 0) BackendDone(*req, state->status);
+  };
+  r.SetState(RequestState::kInBackend);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (ranges[i].nlb == 0) continue;
+    ++state->left;
+    bq->Deallocate(ranges[i].slba << ns.lbads,
+                   uint64_t{ranges[i].nlb} << ns.lbads, done);
+  }
+  done(kNvmeSuccess);
+}
+
+void DatasetManagement(Request& r) {
   // NR+1 ranges. The buffer may be longer: Linux always sends 4096 bytes
   // (256 ranges' worth) whatever NR says, and its own target takes that.
-  const uint32_t nr = (r->sqe().cdw10 & 0xFF) + 1;
-  const uint32_t len = r->cmd->data_length();
+  const uint32_t nr = (r.sqe().cdw10 & 0xFF) + 1;
+  const uint32_t len = r.cmd->data_length();
   if (len < nr * sizeof(DsmRange) || len > 256 * sizeof(DsmRange)) {
-    Complete(r, GenericStatus(sc::kDataSglLengthInvalid, true));
+    Fail(r, GenericStatus(sc::kDataSglLengthInvalid, true), kSglLocation);
     return;
   }
-  ReceiveAll(r, [](Request* req, const Status& s) {
-    ControllerQueue* q = req->queue;
-    if (!s.ok()) {
-      q->Complete(req, FromData(s));
-      return;
-    }
-    if ((req->sqe().cdw11 & kDsmDeallocate) == 0) {
-      q->Complete(req, kNvmeSuccess);  // only hints: nothing to do
-      return;
-    }
-    if (req->ns->read_only) {
-      q->Complete(req, GenericStatus(sc::kNamespaceWriteProtected, true));
-      return;
-    }
-    const uint32_t n = (req->sqe().cdw10 & 0xFF) + 1;
-    const auto* ranges = reinterpret_cast<const DsmRange*>(req->buf);
-    for (uint32_t i = 0; i < n; ++i) {
-      const Namespace& ns = *req->ns;
-      if (ranges[i].slba >= ns.num_blocks ||
-          ranges[i].nlb > ns.num_blocks - ranges[i].slba) {
-        q->Complete(req, GenericStatus(sc::kLbaOutOfRange, true));
-        return;
-      }
-    }
-    BackendQueue* bq = q->QueueFor(req->ns);
-    if (bq == nullptr) {
-      q->Complete(req, GenericStatus(sc::kInternalError));
-      return;
-    }
-    // Deallocate every range at once; the first error wins.
-    auto state =
-        std::make_shared<std::pair<uint32_t, NvmeStatus>>(1, kNvmeSuccess);
-    auto done = [q, req, state](NvmeStatus st) {
-      if (!st.ok() && state->second.ok()) state->second = st;
-      if (--state->first == 0) q->Complete(req, state->second);
-    };
-    const uint8_t lbads = req->ns->lbads;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (ranges[i].nlb == 0) continue;
-      ++state->first;
-      bq->Deallocate(ranges[i].slba << lbads, uint64_t{ranges[i].nlb} << lbads,
-                     done);
-    }
-    done(kNvmeSuccess);  // the initial count of 1
-  });
+  r.SetState(RequestState::kExecuting);
+  ReceiveAll(r, FinishDatasetManagement);
 }
 
-void ControllerQueue::HandleCompare(Request* r) {
-  if (NvmeStatus st = DecodeRange(r); !st.ok()) {
-    Complete(r, st);
-    return;
-  }
-  // The host's data in the first half of the buffer, the namespace's in
-  // the second.
-  uint8_t* buf = r->Buffer(size_t{r->length} * 2);
-  if (buf == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
-    return;
-  }
-  r->cmd->ReceiveData(0, MemDesc(buf, r->length), [this, r](const Status& s) {
-    if (!s.ok()) {
-      Complete(r, FromData(s));
-      return;
-    }
-    auto compare = [this, r](const uint8_t* stored) {
-      bool same = std::memcmp(r->buf, stored, r->length) == 0;
-      Complete(r, same ? kNvmeSuccess : MediaStatus(sc::kCompareFailure, true));
-    };
-    BackendQueue* bq = QueueFor(r->ns);
-    if (bq == nullptr) {
-      Complete(r, GenericStatus(sc::kInternalError));
-      return;
-    }
-    if (r->ns->caps.memory_mapped) {
-      MemDesc mem = bq->Map(r->offset, r->length, false);
-      if (mem.segment_count() == 1) {
-        compare(static_cast<const uint8_t*>(mem.segments()[0].iov_base));
-        return;
-      }
-    }
-    bq->Read(r->offset, MemDesc(r->buf + r->length, r->length),
-             [this, r, compare](NvmeStatus st) {
-               if (!st.ok()) {
-                 Complete(r, st);
-                 return;
-               }
-               compare(r->buf + r->length);
-             });
-  });
+// The host's data is in the first half of r.buf; `stored` is the
+// namespace's.
+void CompareWith(Request& r, const uint8_t* stored) {
+  const bool same = std::memcmp(r.buf, stored, r.length) == 0;
+  r.queue->Complete(r,
+                    same ? kNvmeSuccess : MediaStatus(sc::kCompareFailure, true));
 }
 
-void ControllerQueue::HandleVerify(Request* r) {
-  if (NvmeStatus st = DecodeRange(r); !st.ok()) {
-    Complete(r, st);
+// The host's data of a Compare is in the first half of r.buf: compare it
+// with the namespace's memory, or with what the backend reads into the
+// second half.
+void CompareReceived(Request& r, const Status& s) {
+  if (!s.ok()) {
+    Fail(r, FromDataStatus(s));
     return;
   }
-  if (r->ns->caps.memory_mapped ||
-      r->length > ctrl_->limits().max_transfer()) {
+  BackendQueue* bq = BackendOf(r);
+  if (bq == nullptr) return;
+  if (r.ns->caps.memory_mapped) {
+    MemDesc mem = bq->Map(r.offset, r.length, false);
+    if (mem.segment_count() == 1) {
+      CompareWith(r, static_cast<const uint8_t*>(mem.segments()[0].iov_base));
+      return;
+    }
+  }
+  Request* req = &r;
+  r.SetState(RequestState::kInBackend);
+  bq->Read(r.offset, MemDesc(r.buf + r.length, r.length),
+           [req](NvmeStatus st) {
+             req->SetState(RequestState::kExecuting);
+             if (!st.ok()) {
+               req->queue->Complete(*req, st);
+               return;
+             }
+             CompareWith(*req, req->buf + req->length);
+           });
+}
+
+void Compare(Request& r, BackendQueue& /*bq*/) {
+  ReceiveAll(r, CompareReceived, size_t{r.length} * 2);
+}
+
+void Verify(Request& r, BackendQueue& bq) {
+  if (r.ns->caps.memory_mapped ||
+      r.length > r.queue->controller().limits().max_transfer()) {
     // Memory cannot fail a read; a range larger than a transfer is checked
     // for range only.
-    Complete(r, kNvmeSuccess);
+    r.queue->Complete(r, kNvmeSuccess);
     return;
   }
   // Read the range to check that it can be read.
-  BackendQueue* bq = QueueFor(r->ns);
-  uint8_t* buf = r->Buffer(r->length);
-  if (bq == nullptr || buf == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
+  uint8_t* buf = r.Buffer(r.length);
+  if (buf == nullptr) {
+    Fail(r, GenericStatus(sc::kInternalError));
     return;
   }
-  bq->Read(r->offset, MemDesc(buf, r->length),
-           [this, r](NvmeStatus st) { Complete(r, st); });
+  Request* req = &r;
+  r.SetState(RequestState::kInBackend);
+  bq.Read(r.offset, MemDesc(buf, r.length),
+          [req](NvmeStatus st) { BackendDone(*req, st); });
+}
+
+// The commands that address a range of the namespace, by opcode.
+using RangeHandler = void (*)(Request&, BackendQueue&);
+RangeHandler RangeHandlerFor(NvmOpcode op) {
+  switch (op) {
+    case NvmOpcode::kRead:
+      return Read;
+    case NvmOpcode::kWrite:
+      return Write;
+    case NvmOpcode::kWriteZeroes:
+      return WriteZeroes;
+    case NvmOpcode::kCompare:
+      return Compare;
+    case NvmOpcode::kVerify:
+      return Verify;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void ExecuteIo(Request& r) {
+  const Sqe& sqe = r.sqe();
+  const NvmOpcode op = static_cast<NvmOpcode>(sqe.opcode);
+  if (op == NvmOpcode::kFlush && sqe.nsid == kBroadcastNsid) {
+    r.ns = nullptr;
+    r.SetState(RequestState::kExecuting);
+    Flush(r);
+    return;
+  }
+  r.ns = r.queue->controller().subsystem().FindNamespace(sqe.nsid);
+  if (r.ns == nullptr) {
+    Fail(r, GenericStatus(sc::kInvalidNamespaceOrFormat, true),
+         ErrorLocation::At(kSqeNsid));
+    return;
+  }
+  if (op == NvmOpcode::kFlush) {
+    r.SetState(RequestState::kExecuting);
+    Flush(r);
+    return;
+  }
+  if (op == NvmOpcode::kDatasetManagement) {
+    DatasetManagement(r);
+    return;
+  }
+  const RangeHandler handler = RangeHandlerFor(op);
+  if (handler == nullptr) {
+    Fail(r, GenericStatus(sc::kInvalidOpcode, true),
+         ErrorLocation::At(kSqeOpcode));
+    return;
+  }
+  // Parse: the range (and the data it moves).
+  ErrorLocation where;
+  if (NvmeStatus st = ParseRange(r, &where); !st.ok()) {
+    Fail(r, st, where);
+    return;
+  }
+  const bool writes = op == NvmOpcode::kWrite || op == NvmOpcode::kWriteZeroes;
+  if (writes && r.ns->read_only) {
+    Fail(r, GenericStatus(sc::kNamespaceWriteProtected, true));
+    return;
+  }
+  // Execute.
+  r.SetState(RequestState::kExecuting);
+  if (BackendQueue* bq = BackendOf(r)) handler(r, *bq);
 }
 
 }  // namespace nvmeof::controller

@@ -2,11 +2,10 @@
 
 #include "controller/queue.h"
 
-#include <cstdlib>
-#include <cstring>
-
+#include "controller/admin_cmd.h"
+#include "controller/fabrics_cmd.h"
+#include "controller/io_cmd.h"
 #include "nvmeof/log.h"
-#include "controller/target.h"
 
 namespace nvmeof::controller {
 
@@ -16,33 +15,17 @@ namespace {
 constexpr size_t kSlack = 8;
 }  // namespace
 
-uint8_t* Request::Buffer(size_t n) {
-  if (n <= buf_size) return buf;
-  std::free(buf);
-  buf = nullptr;
-  buf_size = 0;
-  size_t size = (n + 4095) & ~size_t{4095};
-  void* p = nullptr;
-  if (posix_memalign(&p, 4096, size) != 0) return nullptr;
-  buf = static_cast<uint8_t*>(p);
-  buf_size = size;
-  return buf;
-}
-
-Request::~Request() { std::free(buf); }
-
-ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
+ControllerQueue::ControllerQueue(QueueRegistry* target, EventLoop* loop,
                                  const Port* port,
                                  std::unique_ptr<QueuePair> qp, uint64_t id)
-    : target_(target), loop_(loop), port_(port), qp_(std::move(qp)), id_(id) {
-  const ListenParams& params = target_->port_params(*port_);
-  const size_t n = params.transport.max_queue_size + kSlack;
-  requests_ = std::make_unique<Request[]>(n);
-  for (size_t i = 0; i < n; ++i) {
-    requests_[i].queue = this;
-    requests_[i].next_free = free_requests_;
-    free_requests_ = &requests_[i];
-  }
+    : target_(target),
+      loop_(loop),
+      port_(port),
+      qp_(std::move(qp)),
+      id_(id),
+      requests_(target->port_params(*port).transport.max_queue_size + kSlack,
+                /*grow_by=*/0) {
+  requests_.ForEach([this](Request& r) { r.queue = this; });
   thread_index_ = target_->RegisterQueue(loop_, this);
   qp_->SetCallbacks(
       QueuePairCallbacks{[this](const Status& s) { OnError(s); },
@@ -51,19 +34,9 @@ ControllerQueue::ControllerQueue(Target* target, EventLoop* loop,
 
 ControllerQueue::~ControllerQueue() = default;
 
-Request* ControllerQueue::AllocateRequest() {
-  Request* r = free_requests_;
-  if (r != nullptr) {
-    free_requests_ = r->next_free;
-    r->next_free = nullptr;
-    ++in_flight_;
-  }
-  return r;
-}
-
 void ControllerQueue::OnCommand(CapsulePtr capsule) {
   if (closing_) return;
-  Request* r = AllocateRequest();
+  Request* r = requests_.Get();
   if (r == nullptr) {
     // More commands than the queue holds: the host broke SQ flow control.
     Cqe cqe{};
@@ -74,48 +47,66 @@ void ControllerQueue::OnCommand(CapsulePtr capsule) {
     if (rsp) qp_->Transmit(*rsp).IgnoreError();
     return;
   }
+  r->SetState(RequestState::kParsing);
   r->cmd = std::move(capsule);
-  r->dw0 = 0;
+  r->dw0 = r->dw1 = 0;
   r->ns = nullptr;
+  r->error_location = ErrorLocation{};
+  r->error_lba = 0;
   // Each command consumes one SQ entry (SQHD is reported in every CQE).
   if (sqsize_ != 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % sqsize_);
-  Dispatch(r);
+  Dispatch(*r);
 }
 
-void ControllerQueue::Dispatch(Request* r) {
-  const Sqe& sqe = r->sqe();
-  if (NvmeStatus v = r->cmd->Validate(); !v.ok()) {
-    Complete(r, v);
+void ControllerQueue::Dispatch(Request& r) {
+  const Sqe& sqe = r.sqe();
+  if (NvmeStatus v = r.cmd->Validate(); !v.ok()) {
+    Fail(r, v, ErrorLocation::At(kSqeSgl1));
     return;
   }
   if ((sqe.flags & kSqeFlagsFuseMask) != 0) {
-    Complete(r, GenericStatus(sc::kInvalidField, true));  // no fused commands
+    // No fused commands.
+    Fail(r, GenericStatus(sc::kInvalidField, true),
+         ErrorLocation::At(kSqeFlags));
     return;
   }
   if (sqe.opcode == kFabricsOpcode) {
-    HandleFabrics(r);
+    ExecuteFabrics(r);
     return;
   }
-  if (!bound_ || !ctrl_->ready()) {
+  if (!bound() || !ctrl_->ready()) {
     // Only Fabrics commands before Connect and CC.EN.
-    Complete(r, GenericStatus(sc::kCommandSequenceError, true));
+    Fail(r, GenericStatus(sc::kCommandSequenceError, true));
     return;
   }
   if (qid_ == 0) {
     ctrl_->Touch();
-    HandleAdmin(r);
+    ExecuteAdmin(r);
   } else {
-    HandleIo(r);
+    ExecuteIo(r);
   }
 }
 
-void ControllerQueue::Complete(Request* r, NvmeStatus status) {
+void ControllerQueue::Bind(std::shared_ptr<Controller> ctrl, uint16_t qid,
+                           uint16_t sqsize, bool sq_flow_control_disabled) {
+  ctrl_ = std::move(ctrl);
+  qid_ = qid;
+  sqsize_ = sqsize;
+  qp_->SetConnected(qid, sq_flow_control_disabled);
+}
+
+void ControllerQueue::Complete(Request& r, NvmeStatus status) {
   Cqe cqe{};
-  cqe.dw0 = r->dw0;
+  cqe.dw0 = r.dw0;
+  cqe.dw1 = r.dw1;
   cqe.sqhd = sqhd_;
   cqe.sqid = qid_;
-  cqe.cid = r->sqe().cid;
+  cqe.cid = r.sqe().cid;
   cqe.status = status.ToCqeStatus();
+  if (!status.ok() && ctrl_ != nullptr) {
+    ctrl_->RecordError(qid_, cqe.cid, status, r.error_location.value,
+                       r.error_lba, r.sqe().nsid);
+  }
   if (!closing_) {
     CapsulePtr rsp = qp_->AllocateResponse(cqe);
     // A dead connection refuses it: the host will not see this completion
@@ -125,52 +116,12 @@ void ControllerQueue::Complete(Request* r, NvmeStatus status) {
   Release(r);
 }
 
-void ControllerQueue::Release(Request* r) {
-  r->cmd.reset();
-  r->ns = nullptr;
-  r->next_free = free_requests_;
-  free_requests_ = r;
-  --in_flight_;
-  if (closing_ && in_flight_ == 0 && qp_closed_) Teardown();
-}
-
-void ControllerQueue::ReceiveAll(Request* r,
-                                 void (*next)(Request*, const Status&)) {
-  const uint32_t len = r->cmd->data_length();
-  uint8_t* buf = r->Buffer(len);
-  if (buf == nullptr) {
-    Complete(r, GenericStatus(sc::kInternalError));
-    return;
-  }
-  r->cmd->ReceiveData(0, MemDesc(buf, len),
-                      [r, next](const Status& s) { next(r, s); });
-}
-
-void ControllerQueue::SendAndComplete(Request* r, const uint8_t* data,
-                                      uint32_t len) {
-  SendAndComplete(r, MemDesc(const_cast<uint8_t*>(data), len));
-}
-
-void ControllerQueue::SendAndComplete(Request* r, const MemDesc& data) {
-  if (data.empty()) {
-    Complete(r, kNvmeSuccess);
-    return;
-  }
-  // Admin data is small and built per command: the request's buffer keeps
-  // it alive until the response is sent, which the transport orders after
-  // the data.
-  SendDataResult res = r->cmd->SendData(0, data, r->dw0 == 0, nullptr);
-  switch (res.outcome) {
-    case SendDataOutcome::kCompleted:
-      Release(r);
-      return;
-    case SendDataOutcome::kQueued:
-      Complete(r, kNvmeSuccess);
-      return;
-    case SendDataOutcome::kFailed:
-      Complete(r, res.status);
-      return;
-  }
+void ControllerQueue::Release(Request& r) {
+  r.SetState(RequestState::kFree);
+  r.cmd.reset();
+  r.ns = nullptr;
+  requests_.Put(&r);
+  if (closing_ && requests_.in_use() == 0 && qp_closed_) Teardown();
 }
 
 void ControllerQueue::OnError(const Status& status) {
@@ -196,7 +147,7 @@ void ControllerQueue::Close() {
     // or is in a backend. Those still hold capsules from the queue pair's
     // pool: it lives until the last of them is released.
     qp_closed_ = true;
-    if (in_flight_ == 0) Teardown();
+    if (requests_.in_use() == 0) Teardown();
   });
 }
 
@@ -207,6 +158,7 @@ void ControllerQueue::Teardown() {
   if (ctrl_ != nullptr) {
     if (qid_ == 0) {
       NVMEOF_LOG(kInfo, "controller %u: association ended", ctrl_->cntlid());
+      ctrl_->StopKeepAlive();
       target_->RemoveController(ctrl_->cntlid());
       for (QueueRef ref : ctrl_->TakeIoQueues()) target_->CloseQueue(ref);
     } else {
@@ -220,13 +172,13 @@ void ControllerQueue::Teardown() {
   loop_->Defer([this] { delete this; });
 }
 
-BackendQueue* ControllerQueue::QueueFor(const Namespace* ns) {
+BackendQueue* ControllerQueue::BackendFor(const Namespace& ns) {
   for (auto& [n, q] : backend_queues_) {
-    if (n == ns) return q.get();
+    if (n == &ns) return q.get();
   }
-  Result<std::unique_ptr<BackendQueue>> q = ns->backend->OpenQueue(*loop_);
+  Result<std::unique_ptr<BackendQueue>> q = ns.backend->OpenQueue(*loop_);
   if (!q.ok()) return nullptr;
-  backend_queues_.emplace_back(ns, std::move(q).value());
+  backend_queues_.emplace_back(&ns, std::move(q).value());
   return backend_queues_.back().second.get();
 }
 

@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "controller/backend_registry.h"
+#include "nvmeof/backend.h"
+#include "nvmeof/transport.h"
 
 namespace nvmeof::controller {
 
@@ -117,6 +118,12 @@ class Subsystem {
   std::string nqn_;
   SubsystemType type_;
   std::map<uint32_t, std::unique_ptr<Namespace>> namespaces_;
+};
+
+// Transport parameters of a port.
+struct ListenParams {
+  ControllerQueuePairParams transport;
+  uint16_t max_io_queues = 64;
 };
 
 // A listening address of the target and the subsystems it exposes.

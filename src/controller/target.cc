@@ -238,8 +238,9 @@ std::shared_ptr<Controller> Target::CreateController(
     uint16_t id = next_cntlid_;
     next_cntlid_ = id >= 0xFFEF ? 1 : static_cast<uint16_t>(id + 1);
     if (controllers_.count(id) != 0) continue;
-    auto c = std::make_shared<Controller>(
-        this, subsystem, port, id, std::move(hostnqn), hostid, loop, limits);
+    auto c = std::make_shared<Controller>(subsystem, port, id,
+                                          std::move(hostnqn), hostid, loop,
+                                          limits);
     controllers_[id] = c;
     return c;
   }

@@ -29,19 +29,12 @@
 #include "nvmeof/event_loop.h"
 #include "nvmeof/transport.h"
 #include "controller/controller.h"
+#include "controller/queue.h"
 #include "controller/subsystem.h"
 
 namespace nvmeof::controller {
 
-class ControllerQueue;
-
-// Transport parameters of a port.
-struct ListenParams {
-  ControllerQueuePairParams transport;
-  uint16_t max_io_queues = 64;
-};
-
-class Target {
+class Target final : public QueueRegistry {
  public:
   Target();
   ~Target();  // REQUIRES: stopped (or never started)
@@ -73,33 +66,29 @@ class Target {
   // Idempotent; not from an I/O thread.
   void Stop();
 
-  // ---- used by the queues, any thread ----
-  const Subsystem* FindSubsystem(std::string_view nqn) const;
-  const Subsystem& discovery() const { return *discovery_; }
-  const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
-  const ListenParams& port_params(const Port& port) const;
+  // ---- TargetServices, QueueRegistry: used by the queues, any thread ----
+  const Subsystem* FindSubsystem(std::string_view nqn) const override;
+  const ListenParams& port_params(const Port& port) const override;
   // The discovery log's generation counter: a hash of the configuration
   // the log shows, so it changes whenever that does.
-  uint64_t discovery_genctr() const { return genctr_; }
-
-  // A new controller with a fresh CNTLID, or null when all are in use.
+  uint64_t discovery_genctr() const override { return genctr_; }
   std::shared_ptr<Controller> CreateController(
       const Subsystem* subsystem, const Port* port, std::string hostnqn,
-      std::array<uint8_t, 16> hostid, EventLoop* loop, ControllerLimits limits);
-  std::shared_ptr<Controller> FindController(uint16_t cntlid) const;
-  void RemoveController(uint16_t cntlid);
-  // Asks queue `ref` to close, on its loop; nothing if it is gone.
-  void CloseQueue(QueueRef ref);
-
-  // ---- per loop (loop thread only) ----
-  // Returns the loop's thread index (for per-thread counters).
-  size_t RegisterQueue(EventLoop* loop, ControllerQueue* q);
-  void UnregisterQueue(EventLoop* loop, uint64_t id);
-  uint64_t NextQueueId() { return next_queue_id_.fetch_add(1) + 1; }
-
-  size_t thread_count() const { return threads_.size(); }
+      std::array<uint8_t, 16> hostid, EventLoop* loop,
+      ControllerLimits limits) override;
+  std::shared_ptr<Controller> FindController(uint16_t cntlid) const override;
+  void RemoveController(uint16_t cntlid) override;
+  void CloseQueue(QueueRef ref) override;
   // Whole hours since Start() (SMART's power-on hours).
-  uint64_t UptimeHours() const;
+  uint64_t UptimeHours() const override;
+  // Loop thread only.
+  size_t RegisterQueue(EventLoop* loop, ControllerQueue* q) override;
+  void UnregisterQueue(EventLoop* loop, uint64_t id) override;
+
+  const Subsystem& discovery() const { return *discovery_; }
+  const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
+  uint64_t NextQueueId() { return next_queue_id_.fetch_add(1) + 1; }
+  size_t thread_count() const { return threads_.size(); }
 
  private:
   struct IoThread {

@@ -4,6 +4,7 @@
 #include "controller/target.h"
 
 #include "controller/backend_registry.h"
+#include "controller/command_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -27,20 +28,7 @@ constexpr char kHostNqn[] = "nqn.2024-01.io.nvmeof.test:host-a";
 constexpr char kOtherHostNqn[] = "nqn.2024-01.io.nvmeof.test:host-b";
 constexpr uint64_t kRamSize = 16 << 20;
 
-std::unique_ptr<Namespace> RamNamespace(uint32_t nsid, uint32_t block_size,
-                                        uint64_t size, bool read_only = false) {
-  BackendConfig bc;
-  bc.type = "ram";
-  bc.params["size"] = size;
-  bc.options.block_size = block_size;
-  bc.options.read_only = read_only;
-  auto backend = OpenBackend(bc);
-  EXPECT_TRUE(backend.ok()) << backend.status().ToString();
-  auto ns = Namespace::Create(nsid, std::move(backend).value());
-  for (int i = 0; i < 16; ++i)
-    ns->nguid[i] = ns->uuid[i] = static_cast<uint8_t>(nsid * 16 + i);
-  return ns;
-}
+using testing::RamNamespace;
 
 // Every test runs over NVMe/TCP on 127.0.0.1 and over the in-process
 // loopback transport.
