@@ -306,6 +306,11 @@ class QueuePair {
   // A capsule's last reference went away, before it returns to the pool.
   virtual void OnCapsuleFreed(Capsule& capsule) { (void)capsule; }
 
+  // A transport's own references to a capsule (held while it still needs
+  // it, e.g. until its PDU is sent).
+  static void AddCapsuleRef(Capsule& c) { c.AddRef(); }
+  static void ReleaseCapsule(Capsule& c) { c.Release(); }
+
   // Reports a failure (or a clean peer close) to the upper layer, once.
   void ReportError(Status status);
   void DeliverCapsule(CapsulePtr capsule) {

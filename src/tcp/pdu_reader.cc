@@ -1,6 +1,5 @@
 #include "tcp/pdu_reader.h"
 
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -194,7 +193,7 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
   return Outcome::kOk;
 }
 
-PduReader::Outcome PduReader::ReadFrom(int fd) {
+PduReader::Outcome PduReader::ReadFrom(ByteStream& stream) {
   if (state_ == State::kDead) return Outcome::kFatal;
   ssize_t n;
   size_t direct = 0;
@@ -211,16 +210,14 @@ PduReader::Outcome PduReader::ReadFrom(int fd) {
     }
     iov[k].iov_base = buffer_.get();
     iov[k].iov_len = buffer_size_;
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = k + 1;
-    n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    n = stream.Read(iov, k + 1);
     if (n > 0) {
       direct = std::min<size_t>(static_cast<size_t>(n), want);
       AccountDirect(direct);
     }
   } else {
-    n = recv(fd, buffer_.get(), buffer_size_, MSG_DONTWAIT);
+    iovec iov{buffer_.get(), buffer_size_};
+    n = stream.Read(&iov, 1);
   }
   if (n == 0) {
     return at_boundary() ? Outcome::kClosed : Outcome::kClosedMidPdu;

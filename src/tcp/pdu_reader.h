@@ -13,8 +13,8 @@
 // The first error is fatal: the reader stops and keeps the FES, FEI and the
 // offending header for the TermReq.
 //
-// ReadFrom() does one recv per call (level-triggered epoll calls again while
-// bytes remain) and parses every whole PDU in what it read. When a large
+// ReadFrom() does one read of the stream per call (level-triggered epoll
+// calls again while bytes remain) and parses every whole PDU in what it read. When a large
 // payload is due and nothing is buffered, it reads straight into the
 // payload's destination, and the bytes after it into the buffer, with one
 // readv. Consume() parses bytes from memory: the same code, for tests and
@@ -33,6 +33,7 @@
 #include "nvmeof/proto/pdu_validate.h"
 #include "nvmeof/proto/tcp_pdu.h"
 #include "nvmeof/status.h"
+#include "tcp/byte_stream.h"
 
 namespace nvmeof::tcp {
 
@@ -75,7 +76,7 @@ class PduReader {
   // ICReq/ICResp exchange).
   PduCheckContext& context() { return ctx_; }
 
-  Outcome ReadFrom(int fd);
+  Outcome ReadFrom(ByteStream& stream);
   // Parses `len` bytes from memory. Returns kOk or kFatal.
   Outcome Consume(const uint8_t* data, size_t len);
 

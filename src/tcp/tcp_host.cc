@@ -1,53 +1,99 @@
-// The host side of an NVMe/TCP queue pair: ICReq/ICResp, commands with
-// in-capsule data, H2CData in answer to R2Ts, C2HData (with SUCCESS) and
-// responses.
+#include "tcp/tcp_host.h"
 
+#include <cassert>
 #include <cstring>
-
-#include "tcp/tcp_queue_pair.h"
 
 namespace nvmeof::tcp {
 
 namespace {
+constexpr size_t kRxBufferSize = 128 * 1024;
 // The header's byte offset of a field, for FEI.
 constexpr uint32_t kCccidOffset = 8;
 constexpr uint32_t kCqeCidOffset = 8 + 12;
 constexpr uint32_t kDgstOffset = 11;
+
+constexpr bool Allowed(HostCapsuleState from, HostCapsuleState to) {
+  using S = HostCapsuleState;
+  switch (to) {
+    case S::kIdle:
+      return true;
+    case S::kInFlight:
+      return from == S::kIdle;
+    case S::kResponded:
+      return from == S::kInFlight;
+  }
+  return false;
+}
 }  // namespace
 
-void TcpQueuePair::StartHost(EventLoop* loop, const SocketAddress& address,
-                             HostSetup setup) {
+void HostCapsule::SetState(HostCapsuleState next) {
+  assert(Allowed(state_, next) && "host capsule state step not allowed");
+  (void)Allowed;
+  state_ = next;
+}
+
+void TcpHostQueuePair::Start(EventLoop* loop, const SocketAddress& address,
+                             Setup setup) {
   Result<Fd> fd = StartConnectTcp(address);
   if (!fd.ok()) {
     loop->Defer(
         [cb = std::move(setup.on_connected), s = fd.status()] { cb(s); });
     return;
   }
-  const HostQueuePairParams& p = setup.params;
-  auto* qp = new TcpQueuePair(loop, QueuePairRole::kHost, std::move(fd).value(),
-                              2 * size_t{p.queue_size} + 1);
-  qp->SetConnected(p.qid, false);
-  qp->max_icd_ = p.max_icd;
-  qp->asked_hdgst_ = p.header_digest;
-  qp->asked_ddgst_ = p.data_digest;
-  qp->reader_.context().max_data_len = 0xFFFFFFFFu;  // bounded per command
-  EventLoop::Clock::duration timeout = p.connect_timeout;
-  qp->host_setup_ = std::make_unique<HostSetup>(std::move(setup));
-  qp->state_ = State::kConnecting;
+  const std::chrono::milliseconds timeout = setup.params.connect_timeout;
+  auto* qp = new TcpHostQueuePair(
+      loop, std::make_unique<SocketStream>(std::move(fd).value()),
+      std::make_unique<Setup>(std::move(setup)));
+  qp->set_state(State::kConnecting);
   qp->UpdateInterest();
-  qp->StartIcTimer(timeout);
+  qp->StartIcTimer(timeout, "no ICResp from the controller in time");
 }
 
-void TcpQueuePair::HostSendICReq() {
+TcpHostQueuePair::TcpHostQueuePair(EventLoop* loop,
+                                   std::unique_ptr<ByteStream> stream,
+                                   std::unique_ptr<Setup> setup)
+    : TcpConnection(loop, QueuePairRole::kHost, std::move(stream),
+                    kRxBufferSize, PduType::kH2CTermReq),
+      setup_(std::move(setup)),
+      cids_(2 * size_t{setup_->params.queue_size} + 1) {
+  const HostQueuePairParams& p = setup_->params;
+  const size_t pool = 2 * size_t{p.queue_size} + 1;
+  capsules_ = std::make_unique<HostCapsule[]>(pool);
+  for (size_t i = 0; i < pool; ++i) AddToPool(&capsules_[i]);
+  SetConnected(p.qid, false);
+  max_icd_ = p.max_icd;
+  asked_hdgst_ = p.header_digest;
+  asked_ddgst_ = p.data_digest;
+  reader().context().max_data_len = 0xFFFFFFFFu;  // bounded per command
+}
+
+TcpHostQueuePair::~TcpHostQueuePair() {
+  cids_.ForEach([](uint16_t, HostCapsule* c) { ReleaseCapsule(*c); });
+  cids_.Clear();
+}
+
+void TcpHostQueuePair::OnCapsuleFreed(Capsule& c) {
+  Cast(c).SetState(HostCapsuleState::kIdle);
+}
+
+void TcpHostQueuePair::OnStreamConnected() {
   // HPDA 0 and MAXR2T 0, as Linux sends them: one R2T per command at a time.
   ICReqPdu req = MakeICReq(0, asked_hdgst_, asked_ddgst_, 0);
-  TxItem* item = tx_.NewItem();
-  std::memcpy(item->header, &req, sizeof(req));
-  item->header_len = sizeof(req);
-  QueueItem(item);
+  QueueRaw(&req, sizeof(req));
 }
 
-PduError TcpQueuePair::HostOnICResp(const ICRespPdu& resp) {
+void TcpHostQueuePair::HandOver() {
+  std::unique_ptr<Setup> setup = std::move(setup_);
+  SetCallbacks(std::move(setup->callbacks));
+  setup->on_connected(std::unique_ptr<QueuePair>(this));
+}
+
+void TcpHostQueuePair::ReportSetupFailure(Status why) {
+  std::unique_ptr<Setup> setup = std::move(setup_);
+  if (setup && setup->on_connected) setup->on_connected(std::move(why));
+}
+
+PduError TcpHostQueuePair::OnICResp(const ICRespPdu& resp) {
   const bool hdgst = resp.dgst & kDgstHdgstEnable;
   const bool ddgst = resp.dgst & kDgstDdgstEnable;
   if ((hdgst && !asked_hdgst_) || (ddgst && !asked_ddgst_)) {
@@ -55,8 +101,8 @@ PduError TcpQueuePair::HostOnICResp(const ICRespPdu& resp) {
     return PduError{Fes::kInvalidHeaderField, kDgstOffset};
   }
   maxh2cdata_ = resp.maxh2cdata;
-  tx_format_ = PduFormat{hdgst, ddgst, resp.cpda};
-  PduCheckContext& ctx = reader_.context();
+  set_tx_format(PduFormat{hdgst, ddgst, resp.cpda});
+  PduCheckContext& ctx = reader().context();
   ctx.initialized = true;
   ctx.hdgst = hdgst;
   ctx.ddgst = ddgst;
@@ -64,28 +110,29 @@ PduError TcpQueuePair::HostOnICResp(const ICRespPdu& resp) {
   return {};
 }
 
-PduReader::Placement TcpQueuePair::HostOnHeader(const PduLayout& layout,
+PduReader::Placement TcpHostQueuePair::OnHeader(const PduLayout& layout,
                                                 const uint8_t* hdr) {
+  rx_capsule_ = nullptr;
   switch (layout.type) {
     case PduType::kICResp: {
       ICRespPdu resp;
       std::memcpy(&resp, hdr, sizeof(resp));
-      return {HostOnICResp(resp)};
+      return {OnICResp(resp)};
     }
     case PduType::kR2T: {
       R2THeader r2t;
       std::memcpy(&r2t, hdr, sizeof(r2t));
-      return {HostOnR2T(r2t)};
+      return {OnR2T(r2t)};
     }
     case PduType::kC2HData: {
       C2HDataHeader h;
       std::memcpy(&h, hdr, sizeof(h));
-      return HostOnC2HData(h);
+      return OnC2HData(h);
     }
     case PduType::kCapsuleResp: {
       CapsuleRespHeader h;
       std::memcpy(&h, hdr, sizeof(h));
-      return {HostOnResponse(h.rccqe)};
+      return {OnResponse(h.rccqe)};
     }
     default:
       // The validator lets through only what a host receives.
@@ -93,34 +140,36 @@ PduReader::Placement TcpQueuePair::HostOnHeader(const PduLayout& layout,
   }
 }
 
-PduError TcpQueuePair::HostOnEnd(bool ddgst_ok) {
-  if (rx_type_ == PduType::kICResp) {
-    SetupDone();
+PduError TcpHostQueuePair::OnEnd(bool ddgst_ok) {
+  if (rx_type() == PduType::kICResp) {
+    FinishSetup();
     return {};
   }
-  if (rx_type_ != PduType::kC2HData || rx_capsule_ == nullptr) return {};
-  TcpCapsule& cmd = *rx_capsule_;
+  if (rx_type() != PduType::kC2HData || rx_capsule_ == nullptr) return {};
+  HostCapsule& cmd = *rx_capsule_;
   rx_capsule_ = nullptr;
-  cmd.c2h_received_ += rx_datal_;
+  cmd.c2h_received_ += rx_datal();
   if (!ddgst_ok && cmd.data_error_.ok()) {
     // Only this command fails; the connection stays up.
     cmd.data_error_ = DataLossError("data digest mismatch on C2HData");
   }
-  const bool success = rx_flags_ & kPduFlagSuccess;
+  const bool success = rx_flags() & kPduFlagSuccess;
   const uint16_t cid = cmd.sqe().cid;
-  MaybeFinishHostData(cmd);
+  MaybeFinishData(cmd);
   if (success) {
     // The controller completed the command with its data: make the
     // completion here (TCP transport, SUCCESS flag).
     Cqe cqe{};
     cqe.cid = cid;
     cqe.sqid = qid();
-    return HostOnResponse(cqe);
+    return OnResponse(cqe);
   }
   return {};
 }
 
-Status TcpQueuePair::HostTransmit(TcpCapsule& cmd) {
+Status TcpHostQueuePair::DoTransmit(Capsule& c) {
+  if (state() != State::kReady) return UnavailableError("connection is down");
+  HostCapsule& cmd = Cast(c);
   Sqe& sqe = cmd.mutable_sqe();
   const uint32_t len =
       cmd.has_data_ ? static_cast<uint32_t>(cmd.data_.length()) : 0;
@@ -138,32 +187,32 @@ Status TcpQueuePair::HostTransmit(TcpCapsule& cmd) {
     return InvalidArgumentError("CID " + std::to_string(sqe.cid) +
                                 " is already outstanding on this queue");
   }
-  cmd.AddRef();  // held while in the CID table
+  AddCapsuleRef(cmd);  // held while in the CID table
+  cmd.SetState(HostCapsuleState::kInFlight);
   cmd.h2c_queued_ = cmd.h2c_sent_ = cmd.c2h_received_ = 0;
   cmd.tx_inflight_ = 0;
-  cmd.responded_ = false;
   cmd.data_error_ = Status();
 
-  CapsuleCmdHeader h = MakeCapsuleCmd(sqe, tx_format_, icd ? len : 0);
+  CapsuleCmdHeader h = MakeCapsuleCmd(sqe, tx_format(), icd ? len : 0);
   const PduLayout layout =
-      ComputeLayout(PduType::kCapsuleCmd, tx_format_, icd ? len : 0);
+      ComputeLayout(PduType::kCapsuleCmd, tx_format(), icd ? len : 0);
   TxItem* item = BuildItem(&h, layout, icd ? &cmd.data_ : nullptr, 0);
   if (icd) {
-    cmd.AddRef();
+    AddCapsuleRef(cmd);
     item->capsule = &cmd;
-    item->host_data = true;
+    item->command_data = true;
     cmd.h2c_queued_ = len;
     ++cmd.tx_inflight_;
   }
   QueueItem(item);
-  if (cmd.has_data_ && len == 0) MaybeFinishHostData(cmd);
+  if (cmd.has_data_ && len == 0) MaybeFinishData(cmd);
   return Status();
 }
 
-PduError TcpQueuePair::HostOnR2T(const R2THeader& r2t) {
-  TcpCapsule* cmd = cids_.Find(r2t.cccid);
+PduError TcpHostQueuePair::OnR2T(const R2THeader& r2t) {
+  HostCapsule* cmd = cids_.Find(r2t.cccid);
   if (cmd == nullptr || !cmd->has_data_ || !cmd->data_to_controller_ ||
-      cmd->responded_) {
+      cmd->state_ != HostCapsuleState::kInFlight) {
     return PduError{Fes::kInvalidHeaderField, kCccidOffset};
   }
   const uint64_t end = uint64_t{r2t.r2to} + r2t.r2tl;
@@ -177,8 +226,8 @@ PduError TcpQueuePair::HostOnR2T(const R2THeader& r2t) {
   return {};
 }
 
-void TcpQueuePair::QueueH2CData(TcpCapsule& cmd, uint16_t ttag, uint32_t offset,
-                                uint32_t length) {
+void TcpHostQueuePair::QueueH2CData(HostCapsule& cmd, uint16_t ttag,
+                                    uint32_t offset, uint32_t length) {
   const uint32_t end = offset + length;
   while (offset < end) {
     uint32_t n = std::min(end - offset, maxh2cdata_);
@@ -191,13 +240,13 @@ void TcpQueuePair::QueueH2CData(TcpCapsule& cmd, uint16_t ttag, uint32_t offset,
     }
     const bool last = offset + n == end;
     H2CDataHeader h =
-        MakeH2CData(cmd.sqe().cid, ttag, offset, n, last, tx_format_);
+        MakeH2CData(cmd.sqe().cid, ttag, offset, n, last, tx_format());
     TxItem* item =
-        BuildItem(&h, ComputeLayout(PduType::kH2CData, tx_format_, n),
+        BuildItem(&h, ComputeLayout(PduType::kH2CData, tx_format(), n),
                   &cmd.data_, offset);
-    cmd.AddRef();
+    AddCapsuleRef(cmd);
     item->capsule = &cmd;
-    item->host_data = true;
+    item->command_data = true;
     ++cmd.tx_inflight_;
     QueueItem(item);
     offset += n;
@@ -205,10 +254,23 @@ void TcpQueuePair::QueueH2CData(TcpCapsule& cmd, uint16_t ttag, uint32_t offset,
   cmd.h2c_queued_ = end;
 }
 
-PduReader::Placement TcpQueuePair::HostOnC2HData(const C2HDataHeader& h) {
-  TcpCapsule* cmd = cids_.Find(h.cccid);
+// A data PDU of a command went out (or was dropped): it counts toward the
+// command's data.
+void TcpHostQueuePair::OnCommandDataSent(TxItem& item, const Status& status) {
+  HostCapsule& cmd = Cast(*item.capsule);
+  --cmd.tx_inflight_;
+  if (status.ok()) {
+    cmd.h2c_sent_ += item.data_len;
+  } else if (cmd.data_error_.ok()) {
+    cmd.data_error_ = status;
+  }
+  MaybeFinishData(cmd);
+}
+
+PduReader::Placement TcpHostQueuePair::OnC2HData(const C2HDataHeader& h) {
+  HostCapsule* cmd = cids_.Find(h.cccid);
   if (cmd == nullptr || !cmd->has_data_ || cmd->data_to_controller_ ||
-      cmd->responded_) {
+      cmd->state_ != HostCapsuleState::kInFlight) {
     return {PduError{Fes::kInvalidHeaderField, kCccidOffset}};
   }
   const uint64_t end = uint64_t{h.datao} + h.datal;
@@ -223,48 +285,49 @@ PduReader::Placement TcpQueuePair::HostOnC2HData(const C2HDataHeader& h) {
   return {PduError{}, cmd->data_, h.datao};
 }
 
-PduError TcpQueuePair::HostOnResponse(const Cqe& cqe) {
-  TcpCapsule* cmd = cids_.Erase(cqe.cid);
+PduError TcpHostQueuePair::OnResponse(const Cqe& cqe) {
+  HostCapsule* cmd = cids_.Erase(cqe.cid);
   if (cmd == nullptr) return PduError{Fes::kInvalidHeaderField, kCqeCidOffset};
-  cmd->responded_ = true;
-  MaybeFinishHostData(*cmd);
-  cmd->Release();  // the CID table's reference
-  HostDeliverResponse(cqe);
+  cmd->SetState(HostCapsuleState::kResponded);
+  MaybeFinishData(*cmd);
+  ReleaseCapsule(*cmd);  // the CID table's reference
+  DeliverResponse(cqe);
   return {};
 }
 
-void TcpQueuePair::HostDeliverResponse(const Cqe& cqe) {
+void TcpHostQueuePair::DeliverResponse(const Cqe& cqe) {
   Capsule* rsp = TakeFromPool(false);
   if (rsp == nullptr) {
     // The upper layer holds every capsule: ours to fix, not the peer's.
     ReportError(ResourceExhaustedError("host capsule pool exhausted"));
-    CloseSocket();
-    state_ = State::kDown;
+    CloseStream();
+    set_state(State::kDown);
     return;
   }
   Cast(*rsp).mutable_cqe() = cqe;
   DeliverCapsule(CapsulePtr(rsp));
 }
 
-// A host command's data callback runs once all its data moved, or once its
+// A command's data callback runs once all its data moved, or once its
 // response arrived with nothing of it still being sent.
-void TcpQueuePair::MaybeFinishHostData(TcpCapsule& cmd) {
+void TcpHostQueuePair::MaybeFinishData(HostCapsule& cmd) {
   if (!cmd.data_done_) return;
   const uint32_t total = cmd.data_length();
   const bool all_moved = cmd.data_to_controller_ ? cmd.h2c_sent_ >= total
                                                  : cmd.c2h_received_ >= total;
-  if (!all_moved && !(cmd.responded_ && cmd.tx_inflight_ == 0)) return;
+  const bool responded = cmd.state_ == HostCapsuleState::kResponded;
+  if (!all_moved && !(responded && cmd.tx_inflight_ == 0)) return;
   Status s = !cmd.data_error_.ok() ? cmd.data_error_
              : all_moved
                  ? Status()
                  : AbortedError("command completed before its data moved");
-  completions_.Post(cmd.data_done_.Take(), std::move(s));
+  completions().Post(cmd.data_done_.Take(), std::move(s));
 }
 
-void TcpQueuePair::HostCancelAll(const Status& why) {
-  cids_.ForEach([&](uint16_t, TcpCapsule* c) {
-    if (c->data_done_) completions_.Post(c->data_done_.Take(), why);
-    c->Release();
+void TcpHostQueuePair::CancelAll(const Status& why) {
+  cids_.ForEach([&](uint16_t, HostCapsule* c) {
+    if (c->data_done_) completions().Post(c->data_done_.Take(), why);
+    ReleaseCapsule(*c);
   });
   cids_.Clear();
   // Commands not yet in the table hold no data callback (set at transmit).

@@ -6,7 +6,8 @@
 #include "io/socket.h"
 #include "nvmeof/tcp.h"
 #include "nvmeof/transport.h"
-#include "tcp/tcp_queue_pair.h"
+#include "tcp/tcp_controller.h"
+#include "tcp/tcp_host.h"
 
 namespace nvmeof {
 namespace tcp {
@@ -25,7 +26,7 @@ Result<SocketAddress> ResolveAddress(const TransportAddress& a) {
 class TcpListener final : public Listener, private EventLoop::FdHandler {
  public:
   TcpListener(EventLoop* loop, Fd fd,
-              std::shared_ptr<const TcpQueuePair::ControllerSetup> setup)
+              std::shared_ptr<const TcpControllerQueuePair::Setup> setup)
       : loop_(loop), fd_(std::move(fd)), setup_(std::move(setup)) {}
 
   Status Start() { return loop_->AddFd(fd_.get(), EPOLLIN, this); }
@@ -53,11 +54,14 @@ class TcpListener final : public Listener, private EventLoop::FdHandler {
           setup_->params.choose_loop ? setup_->params.choose_loop() : loop_;
       if (target == nullptr) target = loop_;
       if (target == loop_) {
-        TcpQueuePair::StartController(loop_, std::move(c).value(), setup_);
+        TcpControllerQueuePair::Start(
+            loop_, std::make_unique<SocketStream>(std::move(c).value()),
+            setup_);
       } else {
         int raw = c->release();
         target->Post([target, raw, setup = setup_] {
-          TcpQueuePair::StartController(target, Fd(raw), setup);
+          TcpControllerQueuePair::Start(
+              target, std::make_unique<SocketStream>(Fd(raw)), setup);
         });
       }
     }
@@ -65,7 +69,7 @@ class TcpListener final : public Listener, private EventLoop::FdHandler {
 
   EventLoop* const loop_;
   Fd fd_;
-  std::shared_ptr<const TcpQueuePair::ControllerSetup> setup_;
+  std::shared_ptr<const TcpControllerQueuePair::Setup> setup_;
 };
 
 class TcpTransport final : public Transport {
@@ -80,11 +84,11 @@ class TcpTransport final : public Transport {
       loop.Defer([cb = std::move(on_connected), s = addr.status()] { cb(s); });
       return;
     }
-    TcpQueuePair::HostSetup setup;
+    TcpHostQueuePair::Setup setup;
     setup.params = params;
     setup.callbacks = std::move(callbacks);
     setup.on_connected = std::move(on_connected);
-    TcpQueuePair::StartHost(&loop, *addr, std::move(setup));
+    TcpHostQueuePair::Start(&loop, *addr, std::move(setup));
   }
 
   Result<std::unique_ptr<Listener>> Listen(
@@ -97,7 +101,7 @@ class TcpTransport final : public Transport {
     }
     NVMEOF_ASSIGN_OR_RETURN(SocketAddress addr, ResolveAddress(address));
     NVMEOF_ASSIGN_OR_RETURN(Fd fd, ListenTcp(addr));
-    auto setup = std::make_shared<TcpQueuePair::ControllerSetup>();
+    auto setup = std::make_shared<TcpControllerQueuePair::Setup>();
     setup->params = params;
     setup->on_accept = std::move(on_accept);
     auto listener = std::make_unique<TcpListener>(&loop, std::move(fd), setup);

@@ -14,7 +14,7 @@ TxItem* TxQueue::NewItem() {
   item->ddgst_len = 0;
   item->sent = 0;
   item->capsule = nullptr;
-  item->host_data = false;
+  item->command_data = false;
   return item;
 }
 
@@ -54,13 +54,6 @@ size_t TxQueue::Gather(iovec* iov, size_t* bytes) const {
     add(item->ddgst, item->ddgst_len);
   }
   return n;
-}
-
-ssize_t SendIov(int fd, const iovec* iov, size_t count) {
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = count;
-  return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 Status SendmsgError(int err) { return ErrnoError(err, "sendmsg"); }

@@ -25,10 +25,10 @@
 #include "nvmeof/mem_desc.h"
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
+#include "tcp/byte_stream.h"
 
 namespace nvmeof::tcp {
 
-class TcpCapsule;
 
 struct TxItem {
   // Header + header digest + padding up to PDO (PDA 31: 128 bytes).
@@ -45,9 +45,9 @@ struct TxItem {
   uint32_t sent = 0;  // bytes of header + data + digest already sent
 
   // Completion, when the item is wholly sent (or dropped).
-  TcpCapsule* capsule = nullptr;  // one transport reference, dropped
+  Capsule* capsule = nullptr;     // one transport reference, dropped
   DataCallback done;              // posted with OK (or the drop status)
-  bool host_data = false;         // counts toward the host command's data
+  bool command_data = false;      // counts toward the host command's data
 
   TxItem* next = nullptr;
 
@@ -68,11 +68,11 @@ class TxQueue {
   bool empty() const { return queue_.empty(); }
 
   enum class FlushResult { kDone, kBlocked, kError };
-  // Sends what the socket takes. Calls complete(item) for each item wholly
+  // Sends what the stream takes. Calls complete(item) for each item wholly
   // sent, in order; the callee owns it from then on (recycles it). On
   // kError, `error` says why (the connection is broken).
   template <typename Complete>
-  FlushResult Flush(int fd, Complete&& complete, Status* error);
+  FlushResult Flush(ByteStream& stream, Complete&& complete, Status* error);
 
   // Removes every queued item, calling drop(item) on each, in order.
   template <typename Drop>
@@ -92,16 +92,15 @@ class TxQueue {
 // ---- implementation of the template ----
 
 Status SendmsgError(int err);
-ssize_t SendIov(int fd, const iovec* iov, size_t count);
 
 template <typename Complete>
-TxQueue::FlushResult TxQueue::Flush(int fd, Complete&& complete,
+TxQueue::FlushResult TxQueue::Flush(ByteStream& stream, Complete&& complete,
                                     Status* error) {
   iovec iov[kMaxIov];
   while (!queue_.empty()) {
     size_t bytes = 0;
     size_t n = Gather(iov, &bytes);
-    ssize_t sent = SendIov(fd, iov, n);
+    ssize_t sent = stream.Write(iov, n);
     if (sent < 0) {
       int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK) return FlushResult::kBlocked;
