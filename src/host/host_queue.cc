@@ -1,6 +1,30 @@
 #include "host/host_queue.h"
 
+#include <cassert>
+
 namespace nvmeof::host {
+
+namespace {
+using SlotState = HostQueue::SlotState;
+constexpr bool Allowed(SlotState from, SlotState to) {
+  switch (to) {
+    case SlotState::kFree:
+      return true;
+    case SlotState::kAwaitingBoth:
+      return from == SlotState::kFree;
+    case SlotState::kAwaitingResponse:
+    case SlotState::kAwaitingData:
+      return from == SlotState::kAwaitingBoth || from == SlotState::kFree;
+  }
+  return false;
+}
+}  // namespace
+
+void HostQueue::Slot::SetState(SlotState next) {
+  assert(Allowed(state, next) && "host slot state step not allowed");
+  (void)Allowed;
+  state = next;
+}
 
 HostQueue::HostQueue(EventLoop* loop, uint16_t qid, uint16_t size,
                      std::chrono::milliseconds command_timeout,
@@ -11,10 +35,7 @@ HostQueue::HostQueue(EventLoop* loop, uint16_t qid, uint16_t size,
       size_(size),
       command_timeout_(command_timeout),
       on_failed_(std::move(on_failed)) {
-  for (int i = size - 1; i >= 0; --i) {
-    slots_[i].next_free = free_;
-    free_ = &slots_[i];
-  }
+  for (uint16_t i = 0; i < size; ++i) free_.Push(&slots_[i]);
 }
 
 HostQueue::~HostQueue() {
@@ -85,26 +106,23 @@ void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
               failure_.ok() ? UnavailableError("queue is down") : failure_);
     return;
   }
-  Slot* s = free_;
-  if (s == nullptr) {
+  if (free_.empty()) {
     FailLater(std::move(done), ResourceExhaustedError("queue full"));
     return;
   }
-  free_ = s->next_free;
+  Slot* s = free_.Pop();
   const uint16_t cid = static_cast<uint16_t>(s - slots_.get());
   Sqe cmd = sqe;
   cmd.cid = cid;
   s->cmd = qp_->AllocateCommand(cmd);
   if (!s->cmd) {
-    s->next_free = free_;
-    free_ = s;
+    free_.PushFront(s);
     FailLater(std::move(done),
               ResourceExhaustedError("capsule pool exhausted"));
     return;
   }
-  s->busy = true;
-  s->responded = false;
-  s->data_done = data.empty();
+  s->SetState(data.empty() ? SlotState::kAwaitingResponse
+                            : SlotState::kAwaitingBoth);
   s->data_status = Status();
   s->done = std::move(done);
   s->deadline = loop_->Now() + command_timeout_;
@@ -116,15 +134,12 @@ void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
   Status st = qp_->Transmit(*s->cmd);
   if (!st.ok()) {
     // Nothing was sent and no callback will come for its data.
-    s->data_done = true;
-    s->responded = true;
     Completion c;
     c.status = st;
     CompletionCallback cb = std::move(s->done);
     s->cmd.reset();
-    s->busy = false;
-    s->next_free = free_;
-    free_ = s;
+    s->SetState(SlotState::kFree);
+    free_.PushFront(s);
     --in_flight_;
     auto* held = new CompletionCallback(std::move(cb));
     loop_->Defer([held, c = std::move(c)]() mutable {
@@ -136,36 +151,42 @@ void HostQueue::Submit(const Sqe& sqe, const MemDesc& data, bool to_controller,
 
 void HostQueue::OnResponse(CapsulePtr rsp) {
   const uint16_t cid = rsp->cqe().cid;
-  if (cid >= size_ || !slots_[cid].busy || slots_[cid].responded) return;
+  if (cid >= size_) return;
   Slot* s = &slots_[cid];
+  if (s->state != SlotState::kAwaitingBoth &&
+      s->state != SlotState::kAwaitingResponse) {
+    return;  // not outstanding, or answered already
+  }
   s->cqe = rsp->cqe();
-  s->responded = true;
-  MaybeFinish(s);
+  if (s->state == SlotState::kAwaitingBoth) {
+    s->SetState(SlotState::kAwaitingData);
+    return;
+  }
+  Finish(s, Completion{s->data_status, s->cqe});
 }
 
 void HostQueue::OnData(Slot* s, Status status) {
-  s->data_done = true;
   // kAborted: the response came first (the command failed before moving
   // its data); the response tells why, so that is not a transport error.
   if (!status.ok() && status.code() != StatusCode::kAborted)
     s->data_status = std::move(status);
-  MaybeFinish(s);
-}
-
-void HostQueue::MaybeFinish(Slot* s) {
-  if (!s->busy || !s->responded || !s->data_done) return;
-  Completion c;
-  c.status = s->data_status;
-  c.cqe = s->cqe;
-  Finish(s, std::move(c));
+  switch (s->state) {
+    case SlotState::kAwaitingBoth:
+      s->SetState(SlotState::kAwaitingResponse);
+      return;
+    case SlotState::kAwaitingData:
+      Finish(s, Completion{s->data_status, s->cqe});
+      return;
+    default:
+      return;  // failed with the queue already
+  }
 }
 
 void HostQueue::Finish(Slot* s, Completion c) {
   CompletionCallback done = std::move(s->done);
   s->cmd.reset();
-  s->busy = false;
-  s->next_free = free_;
-  free_ = s;
+  s->SetState(SlotState::kFree);
+  free_.Push(s);
   --in_flight_;
   if (done) done(std::move(c));
 }
@@ -175,7 +196,7 @@ void HostQueue::CheckDeadlines() {
   if (failed_ || closed_) return;
   const auto now = loop_->Now();
   for (uint16_t i = 0; i < size_; ++i) {
-    if (slots_[i].busy && slots_[i].deadline <= now) {
+    if (slots_[i].busy() && slots_[i].deadline <= now) {
       Fail(DeadlineExceededError("command timed out (qid " +
                                  std::to_string(qid_) + ", cid " +
                                  std::to_string(i) + ")"));
@@ -197,7 +218,7 @@ void HostQueue::Fail(const Status& why) {
     qp_->Close([this, why] {
       for (uint16_t i = 0; i < size_; ++i) {
         Slot* s = &slots_[i];
-        if (!s->busy) continue;
+        if (!s->busy()) continue;
         Completion c;
         c.status = why;
         c.cqe = s->cqe;
@@ -218,7 +239,7 @@ void HostQueue::Close(const Status& why) {
     qp_->Close([this, &done, why] {
       for (uint16_t i = 0; i < size_; ++i) {
         Slot* s = &slots_[i];
-        if (!s->busy) continue;
+        if (!s->busy()) continue;
         Completion c;
         c.status = why;
         Finish(s, std::move(c));

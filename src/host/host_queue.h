@@ -14,12 +14,27 @@
 #include <vector>
 
 #include "nvmeof/host.h"
+#include "nvmeof/intrusive_fifo.h"
 #include "nvmeof/transport.h"
 
 namespace nvmeof::host {
 
 class HostQueue {
  public:
+  // A command slot's life (its index is the CID); SetState() is the one
+  // place that changes it and checks the step in debug builds:
+  //   kFree -> kAwaitingBoth       submitted with data to move
+  //   kFree -> kAwaitingResponse   submitted without data
+  //   kAwaitingBoth -> kAwaitingResponse | kAwaitingData   one of them came
+  //   kAwaitingResponse | kAwaitingData -> kFree          complete
+  //   any -> kFree                 failed with the queue, or never sent
+  enum class SlotState : uint8_t {
+    kFree,
+    kAwaitingBoth,      // neither the response nor the data callback yet
+    kAwaitingResponse,  // the data moved (or there was none)
+    kAwaitingData,      // the response came; the data callback is due
+  };
+
   // Connects a queue pair for `params.qid`; runs the loop until done.
   static Result<std::unique_ptr<HostQueue>> Connect(
       EventLoop& loop, const TransportAddress& address,
@@ -41,22 +56,21 @@ class HostQueue {
 
  private:
   struct Slot {
+    SlotState state = SlotState::kFree;
+    void SetState(SlotState next);
+    bool busy() const { return state != SlotState::kFree; }
     CapsulePtr cmd;
     CompletionCallback done;
     Cqe cqe{};
     Status data_status;
     EventLoop::Clock::time_point deadline;
-    bool busy = false;
-    bool responded = false;
-    bool data_done = false;
-    Slot* next_free = nullptr;
+    Slot* next = nullptr;  // free list
   };
   HostQueue(EventLoop* loop, uint16_t qid, uint16_t size,
             std::chrono::milliseconds command_timeout,
             std::function<void(Status)> on_failed);
   void OnResponse(CapsulePtr rsp);
   void OnData(Slot* s, Status status);
-  void MaybeFinish(Slot* s);
   void Finish(Slot* s, Completion c);
   void Fail(const Status& why);
   void CheckDeadlines();
@@ -67,7 +81,7 @@ class HostQueue {
   std::unique_ptr<QueuePair> qp_;
   std::unique_ptr<Slot[]> slots_;
   const uint16_t size_;
-  Slot* free_ = nullptr;
+  IntrusiveFifo<Slot> free_;
   size_t in_flight_ = 0;
   bool failed_ = false;
   bool closed_ = false;
