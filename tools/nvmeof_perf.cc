@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "io/cpu.h"
+#include "nvmeof/cpu.h"
 #include "tools/nvmeof_histogram.h"
 #include "tools/nvmeof_plot.h"
 

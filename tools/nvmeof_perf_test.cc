@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/cpu_list.h"
+#include "nvmeof/cpu.h"
 #include "tools/nvmeof_histogram.h"
 #include "tools/nvmeof_plot.h"
 

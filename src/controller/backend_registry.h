@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 #include "controller/config_reader.h"
 #include "nvmeof/backend.h"
 

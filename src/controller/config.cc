@@ -2,7 +2,7 @@
 // identifiers and checks every field and cross-reference (config.h).
 // Writing a config back out is in config_json.cc.
 
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -444,6 +444,15 @@ Result<TargetConfig> ReadTarget(const Json& root) {
 
 }  // namespace
 
+}  // namespace nvmeof::controller
+
+namespace nvmeof {
+
+using controller::ReadTarget;
+using controller::kMaxConfigFileSize;
+namespace config_internal = controller::config_internal;
+using config_internal::Json;
+
 Result<TargetConfig> ParseConfig(std::string_view json_text,
                                  std::string_view file_name) {
   try {
@@ -482,15 +491,4 @@ Result<TargetConfig> LoadConfig(const std::string& path) {
   return ParseConfig(text, path);
 }
 
-ControllerQueuePairParams ToQueuePairParams(const PortParams& params) {
-  ControllerQueuePairParams q;
-  q.max_queue_size = params.max_queue_size;
-  q.max_io_icd = params.in_capsule_data_size;
-  q.max_h2c_data = params.max_h2c_data;
-  q.max_c2h_data = params.c2h_data_pdu_size;
-  q.allow_header_digest = params.header_digest;
-  q.allow_data_digest = params.data_digest;
-  return q;
-}
-
-}  // namespace nvmeof::controller
+}  // namespace nvmeof

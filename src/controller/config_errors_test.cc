@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 #include "controller/config_test_util.h"
 
 namespace nvmeof::controller {

@@ -1,7 +1,7 @@
 // Writing a TargetConfig back out as JSON (config.h, ToJson), in the schema
 // ParseConfig reads, with every default and derived value spelt out.
 
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 #include "controller/config_reader.h"
 #include "controller/config_values.h"
 
@@ -60,6 +60,14 @@ Json PortJson(const PortConfig& p) {
 }
 
 }  // namespace
+}  // namespace nvmeof::controller
+
+namespace nvmeof {
+
+using controller::NamespaceJson;
+using controller::PortJson;
+using controller::SubsystemJson;
+using controller::config_internal::Json;
 
 std::string ToJson(const TargetConfig& config) {
   Json j = Json::object();
@@ -97,4 +105,4 @@ std::string_view AddressFamilyName(AddressFamily family) {
   return family == AddressFamily::kIpv6 ? "ipv6" : "ipv4";
 }
 
-}  // namespace nvmeof::controller
+}  // namespace nvmeof

@@ -1,4 +1,4 @@
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include "controller/backends/common.h"
 #include "controller/config_test_util.h"
 #include "controller/config_values.h"
+#include "controller/target_impl.h"
 
 namespace nvmeof::controller {
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-#include "controller/config.h"
+#include "nvmeof/target_config.h"
 
 namespace nvmeof::controller::config_testing {
 

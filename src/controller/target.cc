@@ -1,315 +1,150 @@
-#include "controller/target.h"
+// nvmeof::Target: the public face of TargetImpl. Builds one from a
+// TargetConfig (opening every backend, through the backend registry) or
+// from the Add* calls.
 
-#include <cstdio>
-#include <future>
+#include "nvmeof/target.h"
 
-#include "io/cpu.h"
+#include "controller/backend_registry.h"
+#include "controller/config_values.h"
+#include "controller/target_impl.h"
 #include "nvmeof/proto/nqn.h"
-#include "controller/queue.h"
 
-namespace nvmeof::controller {
+namespace nvmeof {
 
-Target::Target()
-    : discovery_(std::make_unique<Subsystem>(std::string(kDiscoveryNqn),
-                                             SubsystemType::kDiscovery)) {
-  discovery_->serial = "nvmeof-discovery";
-  discovery_->model = "nvmeof discovery";
+namespace {
+
+using controller::Namespace;
+using controller::Subsystem;
+using controller::SubsystemType;
+using controller::TargetImpl;
+
+controller::ListenParams ToListenParams(const PortParams& params) {
+  controller::ListenParams lp;
+  lp.transport = controller::ToQueuePairParams(params);
+  lp.max_io_queues = params.max_io_queues;
+  return lp;
 }
+
+Result<std::unique_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
+  NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                          controller::OpenBackend(nc.backend));
+  std::unique_ptr<Namespace> ns = Namespace::Create(nc.nsid, std::move(backend));
+  ns->uuid = nc.uuid;
+  ns->nguid = nc.nguid;
+  ns->eui64 = nc.eui64;
+  return ns;
+}
+
+}  // namespace
+
+Target::Target(std::unique_ptr<TargetImpl> impl) : impl_(std::move(impl)) {}
 
 Target::~Target() { Stop(); }
 
-Status Target::AddSubsystem(std::unique_ptr<Subsystem> subsystem) {
-  if (started_) return FailedPreconditionError("target already started");
-  if (FindSubsystem(subsystem->nqn()) != nullptr) {
-    return AlreadyExistsError("subsystem " + subsystem->nqn() + " exists");
-  }
-  subsystems_.push_back(std::move(subsystem));
-  return Status();
+std::unique_ptr<Target> Target::Create() {
+  return std::unique_ptr<Target>(new Target(std::make_unique<TargetImpl>()));
 }
 
-Status Target::AddPort(uint16_t id, TransportType trtype,
-                       const std::string& traddr, const std::string& trsvcid,
-                       const std::vector<std::string>& subsystems,
-                       const ListenParams& params) {
-  if (started_) return FailedPreconditionError("target already started");
-  auto port = std::make_unique<Port>();
-  port->id = id;
-  port->trtype = static_cast<uint8_t>(trtype);
-  port->traddr = traddr;
-  port->trsvcid = trsvcid;
-  port->ipv6 = traddr.find(':') != std::string::npos;
-  if (subsystems.empty()) {
-    for (auto& s : subsystems_) port->subsystems.push_back(s.get());
-  } else {
-    for (const std::string& nqn : subsystems) {
-      const Subsystem* s = FindSubsystem(nqn);
-      if (s == nullptr || s->is_discovery()) {
-        return NotFoundError("port " + std::to_string(id) + ": no subsystem " +
-                             nqn);
+Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
+  std::unique_ptr<Target> target = Create();
+  for (const SubsystemConfig& sc : config.subsystems) {
+    auto s = std::make_unique<Subsystem>(sc.nqn, SubsystemType::kNvm);
+    s->serial = sc.serial;
+    s->model = sc.model;
+    s->allow_any_host = sc.allow_any_host;
+    s->hosts.insert(sc.hosts.begin(), sc.hosts.end());
+    for (const NamespaceConfig& nc : sc.namespaces) {
+      Result<std::unique_ptr<Namespace>> ns = OpenNamespace(nc);
+      if (!ns.ok()) {
+        return ns.status().WithContext("subsystem " + sc.nqn + " namespace " +
+                                       std::to_string(nc.nsid));
       }
-      port->subsystems.push_back(s);
+      s->AddNamespace(std::move(ns).value());
     }
+    NVMEOF_RETURN_IF_ERROR(target->impl_->AddSubsystem(std::move(s)));
   }
-  ports_.push_back(std::move(port));
-  port_params_.push_back(params);
-  port_trtypes_.push_back(trtype);
-  return Status();
+  for (const PortConfig& pc : config.ports) {
+    NVMEOF_RETURN_IF_ERROR(target->impl_->AddPort(
+        pc.id, pc.transport, pc.address, std::to_string(pc.port),
+        pc.subsystems, ToListenParams(pc.params)));
+    target->next_port_id_ = static_cast<uint16_t>(
+        std::max<int>(target->next_port_id_, pc.id + 1));
+  }
+  return target;
 }
 
-const Subsystem* Target::FindSubsystem(std::string_view nqn) const {
-  if (nqn == discovery_->nqn()) return discovery_.get();
-  for (const auto& s : subsystems_) {
-    if (s->nqn() == nqn) return s.get();
+Status Target::AddSubsystem(const SubsystemOptions& options) {
+  if (Status s = ValidateNqn(options.nqn); !s.ok()) {
+    return s.WithContext("subsystem NQN");
   }
-  return nullptr;
+  if (options.nqn == kDiscoveryNqn) {
+    return InvalidArgumentError("the discovery NQN is reserved");
+  }
+  if (options.allow_any_host && !options.hosts.empty()) {
+    return InvalidArgumentError(
+        "allow_any_host contradicts a non-empty host list");
+  }
+  auto s = std::make_unique<Subsystem>(options.nqn, SubsystemType::kNvm);
+  s->serial = options.serial.empty()
+                  ? controller::config_internal::DeriveSerial(options.nqn)
+                  : options.serial;
+  s->model = options.model;
+  s->allow_any_host = options.allow_any_host;
+  s->hosts.insert(options.hosts.begin(), options.hosts.end());
+  return impl_->AddSubsystem(std::move(s));
 }
 
-const ListenParams& Target::port_params(const Port& port) const {
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    if (ports_[i].get() == &port) return port_params_[i];
+Status Target::AddNamespace(std::string_view subnqn,
+                            const NamespaceOptions& options,
+                            std::unique_ptr<Backend> backend) {
+  Subsystem* s = impl_->MutableSubsystem(subnqn);
+  if (s == nullptr) {
+    return NotFoundError("no subsystem " + std::string(subnqn));
   }
-  return port_params_.front();
+  if (options.nsid == 0 || options.nsid >= 0xFFFFFFFF) {
+    return InvalidArgumentError("NSID " + std::to_string(options.nsid) +
+                                " is not 1..0xFFFFFFFE");
+  }
+  if (s->FindNamespace(options.nsid) != nullptr) {
+    return AlreadyExistsError("namespace " + std::to_string(options.nsid) +
+                              " of " + std::string(subnqn) + " exists");
+  }
+  if (backend == nullptr || backend->num_blocks() == 0) {
+    return InvalidArgumentError("namespace " + std::to_string(options.nsid) +
+                                ": no backend, or an empty one");
+  }
+  std::unique_ptr<Namespace> ns =
+      Namespace::Create(options.nsid, std::move(backend));
+  const std::array<uint8_t, 16> zero{};
+  ns->uuid = options.uuid != zero ? options.uuid
+                                  : controller::config_internal::DeriveUuid(
+                                        subnqn, options.nsid);
+  ns->nguid = options.nguid != zero ? options.nguid
+                                    : controller::config_internal::DeriveNguid(
+                                          subnqn, options.nsid);
+  ns->eui64 = options.eui64;
+  s->AddNamespace(std::move(ns));
+  return Status::Ok();
 }
 
-Status Target::Start(int threads, const std::vector<int>& cpus, bool busy_poll,
-                     std::chrono::microseconds poll_idle) {
-  if (started_) return FailedPreconditionError("target already started");
-  if (threads <= 0)
-    threads = static_cast<int>(std::thread::hardware_concurrency());
-  if (threads <= 0) threads = 1;
-  for (int i = 0; i < threads; ++i) {
-    auto t = std::make_unique<IoThread>();
-    NVMEOF_ASSIGN_OR_RETURN(t->owned, EventLoop::Create());
-    t->loop = t->owned.get();
-    threads_.push_back(std::move(t));
-  }
-  // Listeners are created on thread 0's loop before it runs: the loop is
-  // not yet bound to a thread, and nothing else touches it.
-  EventLoop* acceptor = threads_[0]->loop;
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    Transport* transport = TransportRegistry::Global().Find(port_trtypes_[i]);
-    if (transport == nullptr) {
-      listeners_.clear();
-      threads_.clear();
-      return UnavailableError("transport " +
-                              std::string(TransportTypeName(port_trtypes_[i])) +
-                              " is not available");
-    }
-    ControllerQueuePairParams qp_params = port_params_[i].transport;
-    qp_params.choose_loop = [this] { return NextLoop(); };
-    const Port* port = ports_[i].get();
-    auto l = transport->Listen(
-        *acceptor,
-        TransportAddress{port_trtypes_[i], port->traddr, port->trsvcid},
-        qp_params, [this, port](std::unique_ptr<QueuePair> qp) {
-          OnAccept(port, std::move(qp));
-        });
-    if (!l.ok()) {
-      listeners_.clear();
-      threads_.clear();
-      return l.status().WithContext("listen on " + port->traddr + ":" +
-                                    port->trsvcid);
-    }
-    // A port of "0" is resolved now, so that the discovery log names the
-    // real service id.
-    ports_[i]->trsvcid = (*l)->address().trsvcid;
-    listeners_.push_back(std::move(l).value());
-  }
-  started_ = true;
-  start_time_ = std::chrono::steady_clock::now();
-  genctr_ = ComputeGenctr();
-  for (size_t i = 0; i < threads_.size(); ++i) {
-    EventLoop* loop = threads_[i]->loop;
-    loop->set_busy_poll(busy_poll);
-    loop->set_poll_idle(poll_idle);
-    const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
-    threads_[i]->thread = std::thread([loop, cpu] {
-      // As before: a CPU that cannot be had leaves the thread unpinned.
-      if (cpu >= 0) PinCurrentThread(cpu).IgnoreError();
-      loop->Run();
-    });
-  }
-  return Status();
+Status Target::AddPort(const PortOptions& options) {
+  const uint16_t id = next_port_id_++;
+  return impl_->AddPort(id, options.transport, options.address,
+                        std::to_string(options.port), options.subsystems,
+                        ToListenParams(options.params));
 }
 
-// GENCTR: a hash (FNV-1a, 64-bit) of everything the discovery log shows,
-// so that it differs whenever the configuration behind the log does, even
-// across restarts; never 0.
-uint64_t Target::ComputeGenctr() const {
-  uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ull;
-    }
-    h ^= 0xFF;
-    h *= 0x100000001b3ull;
-  };
-  for (const auto& p : ports_) {
-    mix(std::to_string(p->id) + "/" + std::to_string(p->trtype) + "/" +
-        p->traddr + "/" + p->trsvcid);
-    for (const Subsystem* s : p->subsystems) {
-      mix(s->nqn());
-      mix(s->allow_any_host ? "*" : "");
-      for (const std::string& host : s->hosts) mix(host);
-    }
-  }
-  return h == 0 ? 1 : h;
-}
-
-uint64_t Target::UptimeHours() const {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::hours>(
-          std::chrono::steady_clock::now() - start_time_)
-          .count());
+Status Target::Start(const TargetRunOptions& options) {
+  return impl_->Start(options.threads, options.cpus, options.busy_poll,
+                      options.poll_idle);
 }
 
 std::vector<TransportAddress> Target::listen_addresses() const {
-  std::vector<TransportAddress> out;
-  for (const auto& l : listeners_) out.push_back(l->address());
-  return out;
+  return impl_->listen_addresses();
 }
 
-EventLoop* Target::NextLoop() {
-  // Called on thread 0 only (the listeners' loop).
-  EventLoop* loop = threads_[next_thread_]->loop;
-  next_thread_ = (next_thread_ + 1) % threads_.size();
-  return loop;
-}
+size_t Target::thread_count() const { return impl_->thread_count(); }
 
-Target::IoThread* Target::ThreadOf(EventLoop* loop) const {
-  for (const auto& t : threads_) {
-    if (t->loop == loop) return t.get();
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& t : foreign_) {
-    if (t->loop == loop) return t.get();
-  }
-  return nullptr;
-}
+void Target::Stop() { impl_->Stop(); }
 
-void Target::OnAccept(const Port* port, std::unique_ptr<QueuePair> qp) {
-  EventLoop* loop = &qp->loop();
-  // The queue owns itself from here on and registers with its loop.
-  new ControllerQueue(this, loop, port, std::move(qp), NextQueueId());
-}
-
-size_t Target::RegisterQueue(EventLoop* loop, ControllerQueue* q) {
-  for (size_t i = 0; i < threads_.size(); ++i) {
-    if (threads_[i]->loop == loop) {
-      threads_[i]->queues[q->id()] = q;
-      return i;
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < foreign_.size(); ++i) {
-    if (foreign_[i]->loop == loop) {
-      foreign_[i]->queues[q->id()] = q;
-      return threads_.size() + i;
-    }
-  }
-  auto t = std::make_unique<IoThread>();
-  t->loop = loop;
-  t->queues[q->id()] = q;
-  foreign_.push_back(std::move(t));
-  return threads_.size() + foreign_.size() - 1;
-}
-
-void Target::UnregisterQueue(EventLoop* loop, uint64_t id) {
-  IoThread* t = ThreadOf(loop);
-  if (t != nullptr) t->queues.erase(id);
-}
-
-void Target::CloseQueue(QueueRef ref) {
-  IoThread* t = ThreadOf(ref.loop);
-  if (t == nullptr) return;
-  ref.loop->Post([t, id = ref.id] {
-    auto it = t->queues.find(id);
-    if (it != t->queues.end()) it->second->Close();
-  });
-}
-
-std::shared_ptr<Controller> Target::CreateController(
-    const Subsystem* subsystem, const Port* port, std::string hostnqn,
-    std::array<uint8_t, 16> hostid, EventLoop* loop, ControllerLimits limits) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // CNTLIDs 1..0xFFEF, the next free one after the last given out.
-  for (int tries = 0; tries < 0xFFEF; ++tries) {
-    uint16_t id = next_cntlid_;
-    next_cntlid_ = id >= 0xFFEF ? 1 : static_cast<uint16_t>(id + 1);
-    if (controllers_.count(id) != 0) continue;
-    auto c = std::make_shared<Controller>(subsystem, port, id,
-                                          std::move(hostnqn), hostid, loop,
-                                          limits);
-    controllers_[id] = c;
-    return c;
-  }
-  return nullptr;
-}
-
-std::shared_ptr<Controller> Target::FindController(uint16_t cntlid) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = controllers_.find(cntlid);
-  return it == controllers_.end() ? nullptr : it->second;
-}
-
-void Target::RemoveController(uint16_t cntlid) {
-  std::lock_guard<std::mutex> lock(mu_);
-  controllers_.erase(cntlid);
-}
-
-void Target::Stop() {
-  if (!started_ || stopped_) return;
-  stopped_ = true;
-  // 1. Stop accepting (the listeners belong to thread 0's loop).
-  {
-    std::promise<void> done;
-    threads_[0]->loop->Post([this, &done] {
-      listeners_.clear();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-  // 2. Close every queue, on its loop, and wait until each loop has none.
-  for (auto& t : threads_) {
-    std::promise<void> done;
-    IoThread* thread = t.get();
-    t->loop->Post([thread, &done] {
-      std::vector<ControllerQueue*> qs;
-      for (auto& [id, q] : thread->queues) qs.push_back(q);
-      for (ControllerQueue* q : qs) q->Close();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-  for (auto& t : threads_) {
-    IoThread* thread = t.get();
-    for (;;) {
-      std::promise<bool> empty;
-      t->loop->Post(
-          [thread, &empty] { empty.set_value(thread->queues.empty()); });
-      if (empty.get_future().get()) break;
-      // Closing takes a few loop turns; ask again after the loop had them.
-      std::promise<void> turn;
-      t->loop->Post([&turn] { turn.set_value(); });
-      turn.get_future().wait();
-    }
-  }
-  // 3. Stop the loops and join.
-  for (auto& t : threads_) t->loop->Stop();
-  for (auto& t : threads_) {
-    if (t->thread.joinable()) t->thread.join();
-  }
-  // 4. Make what was written durable.
-  for (auto& s : subsystems_) {
-    for (auto& [nsid, ns] : s->namespaces()) {
-      Status synced = ns->backend->Sync();
-      if (!synced.ok()) {
-        std::fprintf(stderr, "nvmeof-target: namespace %u: %s\n", nsid,
-                     synced.ToString().c_str());
-      }
-    }
-  }
-}
-
-}  // namespace nvmeof::controller
+}  // namespace nvmeof

@@ -1,7 +1,7 @@
-// The controller end to end: a Target with two I/O threads on 127.0.0.1
+// The controller end to end: a TargetImpl with two I/O threads on 127.0.0.1
 // and the host library driving it from the test thread.
 
-#include "controller/target.h"
+#include "controller/target_impl.h"
 
 #include "controller/backend_registry.h"
 #include "controller/command_test_util.h"
@@ -99,7 +99,7 @@ class TargetTest : public ::testing::TestWithParam<TransportType> {
                          opcode != 0x02);
   }
 
-  Target target_;
+  TargetImpl target_;
   TransportType type_ = TransportType::kTcp;
   std::string traddr_;
   std::string port_;
@@ -555,7 +555,7 @@ TEST_P(TargetTest, DiscoveryGenctrFollowsTheConfiguration) {
   EXPECT_EQ(h.genctr, target_.discovery_genctr());
   EXPECT_NE(h.genctr, 0u);
   // Another target with one more allowed host: another GENCTR.
-  Target other;
+  TargetImpl other;
   auto s = std::make_unique<Subsystem>(kNqn, SubsystemType::kNvm);
   s->allow_any_host = false;
   s->hosts.insert(kHostNqn);

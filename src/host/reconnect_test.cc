@@ -11,7 +11,7 @@
 
 #include "nvmeof/host.h"
 #include "nvmeof/tcp.h"
-#include "controller/target.h"
+#include "controller/target_impl.h"
 #include "controller/backend_registry.h"
 
 namespace nvmeof {
@@ -41,10 +41,10 @@ class ReconnectTest : public ::testing::Test {
 
   // A target serving the file namespace on 127.0.0.1:`port`.
   void StartTarget(const std::string& port) {
-    target_ = std::make_unique<controller::Target>();
+    target_ = std::make_unique<controller::TargetImpl>();
     auto s =
         std::make_unique<controller::Subsystem>(kNqn, controller::SubsystemType::kNvm);
-    controller::BackendConfig bc;
+    BackendConfig bc;
     bc.type = "file";
     bc.params["path"] = path_;
     bc.params["size"] = kSize;
@@ -108,7 +108,7 @@ class ReconnectTest : public ::testing::Test {
 
   std::string dir_, path_, port_;
   std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<controller::Target> target_;
+  std::unique_ptr<controller::TargetImpl> target_;
   std::unique_ptr<host::Association> ctrl_;
   std::map<uint32_t, Write> writes_;
   uint32_t next_seq_ = 0;

@@ -1,11 +1,43 @@
-#include "io/cpu.h"
+#include "nvmeof/cpu.h"
 
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <charconv>
 #include <string>
+#include <system_error>
 
 namespace nvmeof {
+
+Result<std::vector<int>> ParseCpuList(std::string_view list) {
+  const Status bad = InvalidArgumentError(
+      "--cpus '" + std::string(list) + "': expected CPU numbers (0 to " +
+      std::to_string(CPU_SETSIZE - 1) + ") and ranges, as 0,2 or 0-3");
+  auto number = [](std::string_view s, int& out) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && out >= 0 &&
+           out < CPU_SETSIZE;
+  };
+  std::vector<int> cpus;
+  for (size_t pos = 0; pos <= list.size();) {
+    const size_t comma = std::min(list.find(',', pos), list.size());
+    const std::string_view item = list.substr(pos, comma - pos);
+    const size_t dash = item.find('-');
+    int lo = 0, hi = 0;
+    if (dash == std::string_view::npos) {
+      if (!number(item, lo)) return bad;
+      hi = lo;
+    } else if (!number(item.substr(0, dash), lo) ||
+               !number(item.substr(dash + 1), hi) || hi < lo) {
+      return bad;
+    }
+    for (int cpu = lo; cpu <= hi; ++cpu) cpus.push_back(cpu);
+    pos = comma + 1;
+  }
+  return cpus;
+}
+
 
 Status PinCurrentThread(int cpu) {
   if (cpu < 0 || cpu >= CPU_SETSIZE) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # End to end, as a user runs them: nvmeof-target (flags, config errors,
 # signals) and every verb of the nvmeof tool against it, on 127.0.0.1.
-# Usage: cli_test.sh NVMEOF_TARGET NVMEOF
+# Usage: cli_test.sh NVMEOF_TARGET NVMEOF [EMBED_TARGET]
 set -uo pipefail
 TARGET=$1
 TOOL=$2
+EMBED=${3:-}
 work=$(mktemp -d /tmp/nvmeof-cli.XXXXXX)
 pid=""
 cleanup() {
@@ -109,5 +110,31 @@ else
   fail=$((fail + 1)); echo "FAIL SIGTERM stop"
 fi
 pid=""
+
+# ---- examples/embed_target: a program serving a Backend of its own ----
+if [ -n "$EMBED" ]; then
+  eport=$(free_port)
+  enqn=nqn.2024-11.io.nvmeof.example:embedded
+  exec 4< <("$EMBED" "$eport" 2>&1 & echo "PID $!"; wait)
+  read -r -t 10 first <&4 || true
+  pid=${first#PID }
+  read -r -t 10 line <&4 || true
+  EIO=(--traddr 127.0.0.1 --trsvcid "$eport" --nqn "$enqn")
+  # Block 5 holds its LBA, a little-endian 64-bit 5, over and over.
+  check "embedded target: block 5 reads its own LBA" bash -c "'$TOOL' read ${EIO[*]} -n 1 -s 5 -c 0 | cmp - <(python3 -c 'import sys; sys.stdout.buffer.write((5).to_bytes(8,\"little\")*64)')"
+  head -c 4096 /dev/urandom >"$work/edata"
+  check "embedded target: write then read back" bash -c "'$TOOL' write ${EIO[*]} -n 1 -s 16 -d '$work/edata' && '$TOOL' read ${EIO[*]} -n 1 -s 16 -c 7 | cmp - '$work/edata'"
+  kill -TERM "$pid"
+  stopped=0
+  while read -r -t 10 line <&4; do
+    case "$line" in *"embed_target: stopped"*) stopped=1; break;; esac
+  done
+  if [ "$stopped" = 1 ]; then
+    pass=$((pass + 1)); echo "ok   embedded target stops on SIGTERM"
+  else
+    fail=$((fail + 1)); echo "FAIL embedded target stop"
+  fi
+  pid=""
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,5 +1,5 @@
-// The target's configuration: what `nvmeof-target` serves, read from one
-// JSON file (DESIGN.md, "Configuration"; examples/README.md has the schema).
+// The target's configuration: what `nvmeof-target` (or a program that
+// embeds nvmeof::Target, target.h) serves, read from one JSON file (DESIGN.md, "Configuration"; examples/README.md has the schema).
 //
 // ParseConfig turns the file's text into a TargetConfig, or refuses it with
 // a Status whose message names the file, the JSON path of the offending field
@@ -16,8 +16,8 @@
 // plug-in reads (backend_registry.h), are kept as the JSON object it
 // checked.
 
-#ifndef NVMEOF_CONTROLLER_CONFIG_H_
-#define NVMEOF_CONTROLLER_CONFIG_H_
+#ifndef NVMEOF_TARGET_CONFIG_H_
+#define NVMEOF_TARGET_CONFIG_H_
 
 #include <array>
 #include <cstdint>
@@ -31,7 +31,7 @@
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
 
-namespace nvmeof::controller {
+namespace nvmeof {
 
 // Where a namespace's blocks live: a backend type (a plug-in of the
 // BackendRegistry: "ram", "null", "file", "block", ...), the settings its
@@ -150,13 +150,10 @@ struct TargetConfig {
 // ParseConfig returned, ParseConfig(ToJson(config)) gives it back equal.
 std::string ToJson(const TargetConfig& config);
 
-// The listener limits a port's parameters stand for.
-ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
-
 // The names the file uses: "error", "warn", "info", "debug"; "ipv4", "ipv6".
 std::string_view LogLevelName(LogLevel level);
 std::string_view AddressFamilyName(AddressFamily family);
 
-}  // namespace nvmeof::controller
+}  // namespace nvmeof
 
-#endif  // NVMEOF_CONTROLLER_CONFIG_H_
+#endif  // NVMEOF_TARGET_CONFIG_H_

@@ -1,4 +1,4 @@
-// Target: the NVMe-oF controller side as a whole: subsystems, ports,
+// TargetImpl: the NVMe-oF controller side as a whole: subsystems, ports,
 // controllers and the I/O threads that serve them (DESIGN.md, "Threads").
 //
 // N threads each run an EventLoop. Every port's listener runs on thread 0
@@ -11,8 +11,8 @@
 // registry (CNTLID -> controller) is the one shared mutable table; only
 // Connect and teardown take its lock.
 
-#ifndef NVMEOF_CONTROLLER_TARGET_H_
-#define NVMEOF_CONTROLLER_TARGET_H_
+#ifndef NVMEOF_CONTROLLER_TARGET_IMPL_H_
+#define NVMEOF_CONTROLLER_TARGET_IMPL_H_
 
 #include <atomic>
 #include <chrono>
@@ -29,21 +29,25 @@
 #include "nvmeof/event_loop.h"
 #include "nvmeof/transport.h"
 #include "controller/controller.h"
+#include "nvmeof/target_config.h"
 #include "controller/queue.h"
 #include "controller/subsystem.h"
 
 namespace nvmeof::controller {
 
-class Target final : public QueueRegistry {
+class TargetImpl final : public QueueRegistry {
  public:
-  Target();
-  ~Target();  // REQUIRES: stopped (or never started)
-  Target(const Target&) = delete;
-  Target& operator=(const Target&) = delete;
+  TargetImpl();
+  ~TargetImpl();  // REQUIRES: stopped (or never started)
+  TargetImpl(const TargetImpl&) = delete;
+  TargetImpl& operator=(const TargetImpl&) = delete;
 
   // ---- building, before Start() ----
   // The subsystem takes ownership; its NQN must be unique.
   Status AddSubsystem(std::unique_ptr<Subsystem> subsystem);
+  // A subsystem to add namespaces to; null if there is none (or the
+  // target has started).
+  Subsystem* MutableSubsystem(std::string_view nqn);
   // `subsystems`: NQNs to expose (empty: all). The discovery service is
   // served on every port.
   Status AddPort(uint16_t id, TransportType trtype, const std::string& traddr,
@@ -127,6 +131,9 @@ class Target final : public QueueRegistry {
   std::atomic<uint64_t> next_queue_id_{0};
 };
 
+// The listener limits a port's parameters (of the config) stand for.
+ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
+
 }  // namespace nvmeof::controller
 
-#endif  // NVMEOF_CONTROLLER_TARGET_H_
+#endif  // NVMEOF_CONTROLLER_TARGET_IMPL_H_
