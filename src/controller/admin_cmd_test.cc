@@ -12,7 +12,7 @@
 namespace nvmeof::controller {
 namespace {
 
-using testing::CommandFixture;
+using test_util::CommandFixture;
 
 constexpr NvmeStatus kInvalidField = GenericStatus(sc::kInvalidField, true);
 
@@ -22,14 +22,14 @@ class AdminCmdTest : public CommandFixture {
     CommandFixture::SetUp();
     BindReady(0);
   }
-  testing::Outcome Identify(Cns cns, uint32_t nsid, uint8_t csi = 0) {
+  test_util::Outcome Identify(Cns cns, uint32_t nsid, uint8_t csi = 0) {
     IdentifyCommand c;
     c.cns = cns;
     c.nsid = nsid;
     c.csi = csi;
     return Run(ExecuteAdmin, BuildIdentifySqe(c), kIdentifyDataSize);
   }
-  testing::Outcome GetLog(uint8_t lid, uint32_t len, uint64_t lpo = 0) {
+  test_util::Outcome GetLog(uint8_t lid, uint32_t len, uint64_t lpo = 0) {
     GetLogPageCommand c;
     c.lid = lid;
     c.numd = NumdFromBytes(len);
@@ -39,13 +39,13 @@ class AdminCmdTest : public CommandFixture {
 };
 
 TEST_F(AdminCmdTest, IdentifyControllerDescribesTheController) {
-  testing::Outcome o = Identify(Cns::kController, 0);
+  test_util::Outcome o = Identify(Cns::kController, 0);
   ASSERT_EQ(o.status, kNvmeSuccess);
   ASSERT_EQ(o.data.size(), kIdentifyDataSize);
   IdentifyController id;
   std::memcpy(&id, o.data.data(), sizeof(id));
   EXPECT_EQ(id.cntlid, queue_->controller().cntlid());
-  EXPECT_EQ(std::string(id.subnqn), testing::kTestNqn);
+  EXPECT_EQ(std::string(id.subnqn), test_util::kTestNqn);
   EXPECT_EQ(id.nn, 3u);  // the highest NSID
   EXPECT_EQ(id.cntrltype, kCntrltypeIo);
   EXPECT_NE(id.sgls, 0u);
@@ -54,7 +54,7 @@ TEST_F(AdminCmdTest, IdentifyControllerDescribesTheController) {
 }
 
 TEST_F(AdminCmdTest, IdentifyNamespaceAndLists) {
-  testing::Outcome o = Identify(Cns::kNamespace, 3);
+  test_util::Outcome o = Identify(Cns::kNamespace, 3);
   ASSERT_EQ(o.status, kNvmeSuccess);
   IdentifyNamespace ns;
   std::memcpy(&ns, o.data.data(), sizeof(ns));
@@ -78,7 +78,7 @@ TEST_F(AdminCmdTest, IdentifyNamespaceAndLists) {
 }
 
 TEST_F(AdminCmdTest, BadIdentifyFieldsGiveTheirLocation) {
-  testing::Outcome o = Identify(static_cast<Cns>(0x55), 0);
+  test_util::Outcome o = Identify(static_cast<Cns>(0x55), 0);
   EXPECT_EQ(o.status, kInvalidField);
   EXPECT_EQ(o.error_location, ErrorLocation::At(kSqeCdw10).value);
   o = Identify(Cns::kIoCommandSetController, 0, /*csi=*/2);
@@ -89,7 +89,7 @@ TEST_F(AdminCmdTest, BadIdentifyFieldsGiveTheirLocation) {
 }
 
 TEST_F(AdminCmdTest, LogPagesHonorOffsetAndRefuseBadFields) {
-  testing::Outcome o = GetLog(0x02, 512);  // SMART
+  test_util::Outcome o = GetLog(0x02, 512);  // SMART
   ASSERT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(o.data.size(), 512u);
   o = GetLog(0x02, 4, /*lpo=*/2);  // not dword aligned
@@ -114,7 +114,7 @@ TEST_F(AdminCmdTest, ErrorLogListsRecordedErrorsNewestFirst) {
   ctrl.RecordError(1, 7, GenericStatus(sc::kLbaOutOfRange, true),
                    ErrorLocation::At(kSqeCdw10).value, 99, 1);
   ctrl.RecordError(2, 8, kInvalidField, ErrorLocation::kNone, 0, 3);
-  testing::Outcome o = GetLog(0x01, 2 * sizeof(ErrorInformationEntry));
+  test_util::Outcome o = GetLog(0x01, 2 * sizeof(ErrorInformationEntry));
   ASSERT_EQ(o.status, kNvmeSuccess);
   ErrorInformationEntry e[2];
   std::memcpy(e, o.data.data(), sizeof(e));
@@ -133,7 +133,7 @@ TEST_F(AdminCmdTest, FeaturesGetAndSet) {
   set.opcode = static_cast<uint8_t>(AdminOpcode::kSetFeatures);
   set.cdw10 = static_cast<uint8_t>(FeatureId::kNumberOfQueues);
   set.cdw11 = NumberOfQueues::FromCounts(16, 16).ToDword();
-  testing::Outcome o = Run(ExecuteAdmin, set);
+  test_util::Outcome o = Run(ExecuteAdmin, set);
   ASSERT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(NumberOfQueues::FromDword(o.dw0).sq_count(), 4u);  // the limit
   EXPECT_EQ(queue_->controller().granted_io_queues(), 4);
@@ -164,7 +164,7 @@ TEST_F(AdminCmdTest, FeaturesGetAndSet) {
 TEST_F(AdminCmdTest, AbortKeepAliveAndUnknownOpcodes) {
   Sqe abort{};
   abort.opcode = static_cast<uint8_t>(AdminOpcode::kAbort);
-  testing::Outcome o = Run(ExecuteAdmin, abort);
+  test_util::Outcome o = Run(ExecuteAdmin, abort);
   EXPECT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(o.dw0, 1u);  // not aborted
   Sqe ka{};
@@ -184,7 +184,7 @@ TEST_F(AdminCmdTest, AsyncEventsAreHeldThenCompleted) {
   aer.opcode = static_cast<uint8_t>(AdminOpcode::kAsyncEventRequest);
   // A pending event completes the AER at once.
   ctrl.NotifyNamespaceChanged(1);
-  testing::Outcome o = Run(ExecuteAdmin, aer);
+  test_util::Outcome o = Run(ExecuteAdmin, aer);
   ASSERT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(AsyncEvent::FromDw0(o.dw0).info,
             kAenNoticeNamespaceAttributeChanged);

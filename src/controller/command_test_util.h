@@ -23,7 +23,7 @@
 #include "controller/request.h"
 #include "nvmeof/callback_queue.h"
 
-namespace nvmeof::controller::testing {
+namespace nvmeof::controller::test_util {
 
 class FakeCapsule final : public Capsule {
  public:
@@ -324,6 +324,6 @@ class CommandFixture : public ::testing::Test {
   Request request_;
 };
 
-}  // namespace nvmeof::controller::testing
+}  // namespace nvmeof::controller::test_util
 
 #endif  // NVMEOF_CONTROLLER_COMMAND_TEST_UTIL_H_

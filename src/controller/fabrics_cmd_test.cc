@@ -11,8 +11,8 @@
 namespace nvmeof::controller {
 namespace {
 
-using testing::CommandFixture;
-using testing::Outcome;
+using test_util::CommandFixture;
+using test_util::Outcome;
 
 constexpr char kPrivateNqn[] = "nqn.2024-01.io.nvmeof.test:private";
 
@@ -22,7 +22,7 @@ class FabricsCmdTest : public CommandFixture {
     CommandFixture::SetUp();
     private_ = std::make_unique<Subsystem>(kPrivateNqn, SubsystemType::kNvm);
     private_->allow_any_host = false;
-    private_->hosts.insert(testing::kTestHostNqn);
+    private_->hosts.insert(test_util::kTestHostNqn);
     port_.subsystems.push_back(private_.get());
     services_.subsystems.push_back(private_.get());
     services_.params.max_io_queues = 4;
@@ -47,29 +47,29 @@ class FabricsCmdTest : public CommandFixture {
 };
 
 TEST_F(FabricsCmdTest, AdminConnectCreatesAndBindsAController) {
-  Outcome o = Connect(0, 31, testing::kTestNqn, testing::kTestHostNqn);
+  Outcome o = Connect(0, 31, test_util::kTestNqn, test_util::kTestHostNqn);
   ASSERT_EQ(o.status, kNvmeSuccess);
   const uint16_t cntlid = ConnectResponse::FromDw0(o.dw0).cntlid;
   EXPECT_EQ(cntlid, 1);
   ASSERT_TRUE(queue_->bound());
   EXPECT_EQ(queue_->qid(), 0);
   EXPECT_EQ(queue_->sqsize_, 32);
-  EXPECT_EQ(queue_->controller().hostnqn(), testing::kTestHostNqn);
+  EXPECT_EQ(queue_->controller().hostnqn(), test_util::kTestHostNqn);
   // A second Connect on the bound queue.
-  o = Connect(0, 31, testing::kTestNqn, testing::kTestHostNqn);
+  o = Connect(0, 31, test_util::kTestNqn, test_util::kTestHostNqn);
   EXPECT_EQ(o.status, GenericStatus(sc::kCommandSequenceError, true));
 }
 
 TEST_F(FabricsCmdTest, ConnectRefusalsPointAtTheField) {
   Outcome o = Connect(0, 31, "nqn.2024-01.io.nvmeof.test:none",
-                      testing::kTestHostNqn);
+                      test_util::kTestHostNqn);
   EXPECT_EQ(o.status, CommandSpecificStatus(sc::kConnectInvalidParameters));
   EXPECT_EQ(o.dw0, (ConnectInvalidParameter{256, true}.ToDw0()));
-  o = Connect(0, 3, testing::kTestNqn, testing::kTestHostNqn);  // SQSIZE
+  o = Connect(0, 3, test_util::kTestNqn, test_util::kTestHostNqn);  // SQSIZE
   EXPECT_EQ(o.dw0, (ConnectInvalidParameter{44, false}.ToDw0()));
-  o = Connect(0, 31, testing::kTestNqn, testing::kTestHostNqn, 7);  // CNTLID
+  o = Connect(0, 31, test_util::kTestNqn, test_util::kTestHostNqn, 7);  // CNTLID
   EXPECT_EQ(o.dw0, (ConnectInvalidParameter{16, true}.ToDw0()));
-  o = Connect(0, 31, testing::kTestNqn, "not-an-nqn");
+  o = Connect(0, 31, test_util::kTestNqn, "not-an-nqn");
   EXPECT_EQ(o.dw0, (ConnectInvalidParameter{512, true}.ToDw0()));
   o = Connect(0, 31, kPrivateNqn, "nqn.2024-01.io.nvmeof.test:stranger");
   EXPECT_EQ(o.status, CommandSpecificStatus(sc::kConnectInvalidHost));
@@ -82,7 +82,7 @@ TEST_F(FabricsCmdTest, AnEmptyHostNqnIsAcceptedOnlyWhereAnyHostMayConnect) {
   Outcome o = Connect(0, 31, kPrivateNqn, "");
   EXPECT_EQ(o.status, CommandSpecificStatus(sc::kConnectInvalidHost));
   EXPECT_FALSE(queue_->bound());
-  o = Connect(0, 31, testing::kTestNqn, "");
+  o = Connect(0, 31, test_util::kTestNqn, "");
   ASSERT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(queue_->controller().hostnqn(), "");
 }
@@ -90,7 +90,7 @@ TEST_F(FabricsCmdTest, AnEmptyHostNqnIsAcceptedOnlyWhereAnyHostMayConnect) {
 TEST_F(FabricsCmdTest, IoConnectBeforeNumberOfQueuesIsGrantedUpToTheLimit) {
   // The host "should" set Number of Queues first; Linux nvmet and SPDK
   // take an I/O queue without it, up to their maximum.
-  Outcome o = Connect(0, 31, testing::kTestNqn, testing::kTestHostNqn);
+  Outcome o = Connect(0, 31, test_util::kTestNqn, test_util::kTestHostNqn);
   ASSERT_EQ(o.status, kNvmeSuccess);
   std::shared_ptr<Controller> ctrl = services_.FindController(1);
   CcRegister cc;
@@ -100,11 +100,11 @@ TEST_F(FabricsCmdTest, IoConnectBeforeNumberOfQueuesIsGrantedUpToTheLimit) {
   ASSERT_TRUE(
       ctrl->SetProperty(kPropertyCc, PropertySize::k4Bytes, cc.ToU32()).ok());
   queue_->ctrl_.reset();  // a fresh connection for the I/O queue
-  o = Connect(4, 63, testing::kTestNqn, testing::kTestHostNqn, 1, 0);
+  o = Connect(4, 63, test_util::kTestNqn, test_util::kTestHostNqn, 1, 0);
   ASSERT_EQ(o.status, kNvmeSuccess) << NvmeStatusToString(*o.status, true);
   EXPECT_EQ(queue_->qid(), 4);
   queue_->ctrl_.reset();
-  o = Connect(5, 63, testing::kTestNqn, testing::kTestHostNqn, 1, 0);
+  o = Connect(5, 63, test_util::kTestNqn, test_util::kTestHostNqn, 1, 0);
   EXPECT_EQ(o.status, CommandSpecificStatus(sc::kConnectInvalidParameters));
   EXPECT_EQ(o.dw0, (ConnectInvalidParameter{42, false}.ToDw0()));  // QID
 }
@@ -115,7 +115,7 @@ TEST_F(FabricsCmdTest, PropertiesOnTheAdminQueue) {
   // Before Connect: refused.
   Outcome o = Run(ExecuteFabrics, BuildPropertyGetSqe(get));
   EXPECT_EQ(o.status, GenericStatus(sc::kCommandSequenceError, true));
-  ASSERT_EQ(Connect(0, 31, testing::kTestNqn, testing::kTestHostNqn).status,
+  ASSERT_EQ(Connect(0, 31, test_util::kTestNqn, test_util::kTestHostNqn).status,
             kNvmeSuccess);
   o = Run(ExecuteFabrics, BuildPropertyGetSqe(get));
   ASSERT_EQ(o.status, kNvmeSuccess);

@@ -9,8 +9,8 @@
 namespace nvmeof::controller {
 namespace {
 
-using testing::CommandFixture;
-using testing::Outcome;
+using test_util::CommandFixture;
+using test_util::Outcome;
 
 class IoCmdTest : public CommandFixture {
  protected:
