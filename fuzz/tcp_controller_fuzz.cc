@@ -10,7 +10,7 @@
 #include <cstdlib>
 
 #include "fuzz_common.h"
-#include "tcp/tcp_queue_pair.h"
+#include "tcp/tcp_controller.h"
 
 namespace nvmeof::fuzz {
 namespace {
@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abort();
   }
   Controller ctrl;
-  auto setup = std::make_shared<tcp::TcpQueuePair::ControllerSetup>();
+  auto setup = std::make_shared<tcp::TcpControllerQueuePair::Setup>();
   setup->params.max_queue_size = 16;
   setup->params.max_h2c_data = 8192;
   setup->params.max_c2h_data = 4096;
@@ -88,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         {[&ctrl](Status) { ctrl.down = true; },
          [&ctrl](CapsulePtr c) { ctrl.OnCommand(std::move(c)); }});
   };
-  tcp::TcpQueuePair::StartController(&Loop(), Fd(sv[0]), setup);
+  tcp::TcpControllerQueuePair::Start(
+      &Loop(), std::make_unique<tcp::SocketStream>(Fd(sv[0])), setup);
   Pump(sv[1], data, size);
   if (!DrainUntilClosed(sv[1])) abort();  // the controller must end it
   ctrl.held.clear();
