@@ -109,6 +109,14 @@ TEST_F(AdminCmdTest, LogPagesHonorOffsetAndRefuseBadFields) {
   EXPECT_EQ(o.error_location, ErrorLocation::At(kSqeCdw10 + 2).value);
 }
 
+TEST_F(AdminCmdTest, AnEmptyErrorLogIsOneZeroEntry) {
+  // What spdk_nvme_identify reads first; it once crashed the target under
+  // UBSan (a memcpy from an empty vector's null data).
+  test_util::Outcome o = GetLog(0x01, sizeof(ErrorInformationEntry));
+  ASSERT_EQ(o.status, kNvmeSuccess);
+  EXPECT_EQ(o.data, std::vector<uint8_t>(sizeof(ErrorInformationEntry), 0));
+}
+
 TEST_F(AdminCmdTest, ErrorLogListsRecordedErrorsNewestFirst) {
   Controller& ctrl = queue_->controller();
   ctrl.RecordError(1, 7, GenericStatus(sc::kLbaOutOfRange, true),

@@ -88,8 +88,10 @@ bool BuildLogPage(const GetLogPageCommand& c, CommandQueue& q,
       out.assign(std::max<size_t>(errors.size(), 1) *
                      sizeof(ErrorInformationEntry),
                  0);
-      std::memcpy(out.data(), errors.data(),
-                  errors.size() * sizeof(ErrorInformationEntry));
+      if (!errors.empty()) {
+        std::memcpy(out.data(), errors.data(),
+                    errors.size() * sizeof(ErrorInformationEntry));
+      }
       return true;
     }
     case LogPageId::kSmartHealth:
