@@ -245,6 +245,9 @@ class QueuePair {
   // This end's address (TCP: the socket's local address); empty when the
   // transport has none or the connection is gone.
   virtual TransportAddress local_address() const { return {}; }
+  // The peer's address, for logs: "127.0.0.1:51234", "[::1]:51234"; the
+  // transport's name for one with no address ("loopback").
+  virtual std::string peer_name() const { return "loopback"; }
 
   // Sets the callbacks; a controller does it in the accept callback, before
   // any capsule can be received.

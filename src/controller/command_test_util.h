@@ -154,6 +154,7 @@ class FakeCommandQueue final : public CommandQueue {
     return qp_->local_address();
   }
   size_t thread_index() const override { return 0; }
+  std::string peer_name() const override { return "192.0.2.9:40000"; }
   bool bound() const override { return ctrl_ != nullptr; }
   uint16_t qid() const override { return qid_; }
   Controller& controller() const override { return *ctrl_; }

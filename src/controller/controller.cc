@@ -113,7 +113,7 @@ void Controller::StopKeepAlive() {
 }
 
 void Controller::set_kato_ms(uint32_t kato) {
-  kato_ms_ = kato;
+  kato_ms_ = std::min(kato, kMaxKatoMs);
   Touch();
 }
 

@@ -74,7 +74,10 @@ class Controller {
   Result<uint64_t> GetProperty(uint32_t ofst, PropertySize size) const;
   NvmeStatus SetProperty(uint32_t ofst, PropertySize size, uint64_t value);
 
-  // Keep-alive: KATO in ms (0: none). Started at admin Connect; any command
+  // The longest keep-alive timeout honoured (1 hour): a larger KATO is
+  // taken as this (Get Features reports the value in force).
+  static constexpr uint32_t kMaxKatoMs = 3600 * 1000;
+  // Keep-alive: KATO in ms (0: none; capped at kMaxKatoMs). Started at admin Connect; any command
   // on the admin queue and Keep Alive restart it; expiry ends the
   // association (`on_expired`).
   void StartKeepAlive(uint32_t kato_ms, std::function<void()> on_expired);

@@ -3,6 +3,7 @@
 
 #include "controller/fabrics_cmd.h"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -19,7 +20,6 @@ namespace {
 constexpr uint16_t kSqeRecfmtOffset = 40;
 constexpr uint16_t kSqeQidOffset = 42;
 constexpr uint16_t kSqeSqsizeOffset = 44;
-constexpr uint16_t kSqeKatoOffset = 48;
 constexpr uint16_t kDataCntlidOffset = 16;
 constexpr uint16_t kDataSubnqnOffset = 256;
 constexpr uint16_t kDataHostnqnOffset = 512;
@@ -93,12 +93,9 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
     RefuseParameter(r, kSqeSqsizeOffset, false);
     return;
   }
-  if (c.kato == 0 && !subsys->is_discovery()) {
-    // An I/O controller needs keep-alive: without it a vanished host would
-    // hold its controller forever. (A discovery controller may go without.)
-    RefuseParameter(r, kSqeKatoOffset, false);
-    return;
-  }
+  // KATO 0: no keep-alive; the association then lives until its connection
+  // closes, as Linux nvmet allows. An absurd KATO is capped
+  // (Controller::kMaxKatoMs) rather than held for weeks.
   ControllerLimits limits;
   limits.max_queue_size = params.transport.max_queue_size;
   limits.max_io_queues = subsys->is_discovery() ? 0 : params.max_io_queues;
@@ -110,9 +107,11 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
     Fail(r, CommandSpecificStatus(sc::kControllerBusy));
     return;
   }
-  NVMEOF_LOG(kInfo, "controller %u: %s for %s (KATO %u ms)", ctrl->cntlid(),
-             subsys->nqn().c_str(),
-             hostnqn.empty() ? "(empty host NQN)" : hostnqn.c_str(), c.kato);
+  NVMEOF_LOG(kInfo, "controller %u: %s for %s from %s (KATO %u ms)",
+             ctrl->cntlid(), subsys->nqn().c_str(),
+             hostnqn.empty() ? "(empty host NQN)" : hostnqn.c_str(),
+             q.peer_name().c_str(),
+             std::min<uint32_t>(c.kato, Controller::kMaxKatoMs));
   ctrl->StartKeepAlive(c.kato, [&q, cntlid = ctrl->cntlid(), kato = c.kato] {
     NVMEOF_LOG(
         kWarn,

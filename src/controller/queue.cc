@@ -27,12 +27,32 @@ ControllerQueue::ControllerQueue(QueueRegistry* target, EventLoop* loop,
                 /*grow_by=*/0) {
   requests_.ForEach([this](Request& r) { r.queue = this; });
   thread_index_ = target_->RegisterQueue(loop_, this);
+  const ListenParams& params = target->port_params(*port);
+  if (params.connect_timeout.count() > 0) {
+    connect_timer_ = loop_->AddTimer(params.connect_timeout, [this, params] {
+      connect_timer_ = 0;
+      if (bound()) return;
+      NVMEOF_LOG(kWarn,
+                 "connection from %s: no Fabrics Connect within %lld ms: "
+                 "closing it",
+                 peer_name().c_str(),
+                 static_cast<long long>(params.connect_timeout.count()));
+      Close();
+    });
+  }
   qp_->SetCallbacks(
       QueuePairCallbacks{[this](const Status& s) { OnError(s); },
                          [this](CapsulePtr c) { OnCommand(std::move(c)); }});
 }
 
-ControllerQueue::~ControllerQueue() = default;
+ControllerQueue::~ControllerQueue() { CancelTimers(); }
+
+void ControllerQueue::CancelTimers() {
+  for (EventLoop::TimerId* t : {&connect_timer_, &enable_timer_}) {
+    if (*t) loop_->CancelTimer(*t);
+    *t = 0;
+  }
+}
 
 void ControllerQueue::OnCommand(CapsulePtr capsule) {
   if (closing_) return;
@@ -93,6 +113,24 @@ void ControllerQueue::Bind(std::shared_ptr<Controller> ctrl, uint16_t qid,
   qid_ = qid;
   sqsize_ = sqsize;
   qp_->SetConnected(qid, sq_flow_control_disabled);
+  if (connect_timer_) {
+    loop_->CancelTimer(connect_timer_);
+    connect_timer_ = 0;
+  }
+  const std::chrono::milliseconds enable =
+      target_->port_params(*port_).enable_timeout;
+  if (qid == 0 && enable.count() > 0) {
+    enable_timer_ = loop_->AddTimer(enable, [this, enable] {
+      enable_timer_ = 0;
+      if (ctrl_ == nullptr || ctrl_->ready()) return;
+      NVMEOF_LOG(kWarn,
+                 "controller %u (%s from %s): not enabled (CC.EN) within "
+                 "%lld ms of its Connect: ending the association",
+                 ctrl_->cntlid(), ctrl_->hostnqn().c_str(),
+                 peer_name().c_str(), static_cast<long long>(enable.count()));
+      Close();
+    });
+  }
 }
 
 void ControllerQueue::Complete(Request& r, NvmeStatus status) {
@@ -139,6 +177,7 @@ void ControllerQueue::OnError(const Status& status) {
 void ControllerQueue::Close() {
   if (closing_) return;
   closing_ = true;
+  CancelTimers();
   // Held Asynchronous Event Requests end without a response.
   if (ctrl_ != nullptr && qid_ == 0) ctrl_->CancelAers();
   qp_->Close([this] {

@@ -61,6 +61,7 @@ class ControllerQueue final : public CommandQueue {
     return qp_->local_address();
   }
   size_t thread_index() const override { return thread_index_; }
+  std::string peer_name() const override { return qp_->peer_name(); }
   bool bound() const override { return ctrl_ != nullptr; }
   uint16_t qid() const override { return qid_; }
   Controller& controller() const override { return *ctrl_; }
@@ -76,6 +77,7 @@ class ControllerQueue final : public CommandQueue {
   void OnError(const Status& status);
   void Dispatch(Request& r);
   void Teardown();
+  void CancelTimers();
 
   QueueRegistry* const target_;
   EventLoop* const loop_;
@@ -90,6 +92,8 @@ class ControllerQueue final : public CommandQueue {
   bool closing_ = false;
   bool qp_closed_ = false;  // its Close() callback ran
   size_t thread_index_ = 0;  // this loop's index: its counter slot
+  EventLoop::TimerId connect_timer_ = 0;  // until Connect
+  EventLoop::TimerId enable_timer_ = 0;   // admin queue: until CC.EN
 
   Pool<Request> requests_;  // fixed: a queue's worth, and some slack
   // Backend queues of this loop, by namespace (opened on first use).

@@ -129,6 +129,8 @@ class CommandQueue {
   // This end's address of the connection (the discovery log of a wildcard
   // port reports it).
   virtual TransportAddress local_address() const = 0;
+  // Who is at the other end ("127.0.0.1:51234"), for logs.
+  virtual std::string peer_name() const = 0;
   // This loop's index, for per-thread counters.
   virtual size_t thread_index() const = 0;
 

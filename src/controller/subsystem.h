@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <bit>
 #include <cstdint>
 #include <map>
@@ -124,6 +125,12 @@ class Subsystem {
 struct ListenParams {
   ControllerQueuePairParams transport;
   uint16_t max_io_queues = 64;
+  // A connection past its transport handshake must send its Fabrics
+  // Connect within this; an admin queue's controller must be enabled
+  // (CC.EN) within `enable_timeout` of its Connect. Else it is closed.
+  // Zero: no bound.
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds enable_timeout{30000};
 };
 
 // A listening address of the target and the subsystems it exposes.

@@ -25,6 +25,8 @@ TcpConnection::TcpConnection(EventLoop* loop, QueuePairRole role,
       completions_(loop),
       term_req_type_(term_req_type) {
   reader_.context().controller = role == QueuePairRole::kController;
+  Result<SocketAddress> peer = stream_->PeerAddress();
+  peer_name_ = peer.ok() ? peer->ToString() : "(unknown peer)";
 }
 
 TcpConnection::~TcpConnection() {
@@ -67,6 +69,9 @@ void TcpConnection::OnFdEvents(uint32_t events) {
       return;
     }
     state_ = State::kAwaitIc;
+    if (Result<SocketAddress> peer = stream_->PeerAddress(); peer.ok()) {
+      peer_name_ = peer->ToString();
+    }
     OnStreamConnected();
     UpdateInterest();
     return;
@@ -243,6 +248,10 @@ void TcpConnection::Fatal(const PduError& e,
 }
 
 void TcpConnection::ConnectionLost(Status why) {
+  if (close_done_) {
+    EndTermination();  // the upper layer closed already and waits for it
+    return;
+  }
   CloseStream();
   state_ = State::kDown;
   if (in_setup()) {
@@ -261,6 +270,16 @@ void TcpConnection::EndTermination() {
   draining_ = false;
   CloseStream();
   state_ = State::kDown;
+  if (close_done_) {
+    // Close() came during the termination: what did not go out is
+    // cancelled, then the upper layer hears the close is done.
+    Status cancelled = CancelledError("queue pair closed");
+    tx_.DropAll([&](TxItem* item) { CompleteItem(item, cancelled); });
+    CancelAll(cancelled);
+    completions_.Post(
+        [done = std::move(close_done_)](const Status&) { done(); }, Status());
+    close_done_ = nullptr;
+  }
   if (self_owned_) loop_->Defer([this] { delete this; });
 }
 
@@ -315,6 +334,15 @@ void TcpConnection::FinishSetup() {
 void TcpConnection::DoClose(std::function<void()> done) {
   Status cancelled = CancelledError("queue pair closed");
   DropPartialPdu();
+  if (state_ == State::kTerminating && stream_ != nullptr) {
+    // A fatal error's TermReq is on its way (the upper layer closes as soon
+    // as it hears of the error): let it go out, with whatever was queued
+    // before it, and the graceful close follow; `done` runs at its end
+    // (EndTermination, within the grace period).
+    close_done_ = std::move(done);
+    CancelAll(cancelled);
+    return;
+  }
   CloseStream();
   state_ = State::kDown;
   if (grace_timer_) {

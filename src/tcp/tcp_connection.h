@@ -37,6 +37,7 @@ class TcpConnection : public QueuePair,
 
   TransportType transport_type() const override { return TransportType::kTcp; }
   TransportAddress local_address() const override;
+  std::string peer_name() const override { return peer_name_; }
 
  protected:
   // The connection's life:
@@ -134,6 +135,7 @@ class TcpConnection : public QueuePair,
   void DoClose(std::function<void()> done) final;
 
   std::unique_ptr<ByteStream> stream_;
+  std::string peer_name_;  // read once: it outlives the stream, for logs
   State state_;
   uint32_t interest_ = 0;  // epoll events registered; 0: not registered
   PduReader reader_;
@@ -147,6 +149,7 @@ class TcpConnection : public QueuePair,
   bool draining_ = false;    // TermReq sent, write side shut, discarding input
   bool self_owned_ = false;  // failed before being handed over: deletes itself
   Status fatal_status_;
+  std::function<void()> close_done_;  // Close() waiting for a termination
 
   PduType rx_type_{};
   uint32_t rx_datal_ = 0;
