@@ -9,6 +9,7 @@
 // once. Everything else is nvmeof::Target (nvmeof/target.h).
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -219,6 +220,14 @@ int main(int argc, char** argv) try {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Every connection takes a descriptor: use all the hard limit allows
+  // (ulimit -Hn; systemd's LimitNOFILE=).
+  if (rlimit nofile; getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+                     nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   nvmeof::RegisterTcpTransport();
   auto target = nvmeof::Target::Create(*config);

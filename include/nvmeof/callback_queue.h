@@ -87,7 +87,7 @@ class CallbackQueue final : public EventLoop::Task {
 
   EventLoop* const loop_;
   size_t* const in_flight_;
-  Pool<Node> pool_;
+  Pool<Node> pool_{0, 8};
   IntrusiveFifo<Node> queued_;
   IntrusiveFifo<Node> running_;  // this pass's, taken from queued_
   bool* alive_ = nullptr;        // set during Run(); cleared by the dtor

@@ -6,6 +6,9 @@
 #define NVMEOF_LOG_H_
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
 
 namespace nvmeof {
 
@@ -17,6 +20,27 @@ bool LogEnabled(LogSeverity severity);
 // printf-style.
 void LogMessage(LogSeverity severity, const char* format, ...)
     __attribute__((format(printf, 2, 3)));
+
+// Where lines go instead of stderr (a test that checks what is logged, a
+// program with its own log); empty: back to stderr. Called with each whole
+// line (without the timestamp), from any thread.
+using LogSink = std::function<void(LogSeverity, const std::string& line)>;
+void SetLogSink(LogSink sink);
+
+// For a message that can repeat fast (a refused connection, an I/O
+// error): Allow() says whether to log now, at most once per `period`, and
+// how many were suppressed since the last one. Thread-safe.
+class LogLimiter {
+ public:
+  explicit LogLimiter(std::chrono::milliseconds period) : period_(period) {}
+  // True to log now; then `*suppressed` holds the count held back since.
+  bool Allow(uint64_t* suppressed);
+
+ private:
+  const std::chrono::milliseconds period_;
+  std::atomic<int64_t> next_ns_{0};  // steady clock, when the next may log
+  std::atomic<uint64_t> held_{0};
+};
 
 }  // namespace nvmeof
 

@@ -1,7 +1,9 @@
 // Pool<T>: a free list of T objects that grows in chunks and never shrinks
 // (it gives its memory back when it is destroyed). Get() allocates only when
 // every object is in use, so a data path that has reached its peak
-// concurrency allocates nothing. Objects keep their state between uses:
+// concurrency allocates nothing. Chunks double (from `grow_by`), so that an
+// idle owner costs little and a busy one has few chunks; `limit` caps the
+// objects (Get() then returns null). Objects keep their state between uses:
 // the caller resets what it needs (a request's buffer, say, is reused).
 //
 // T has a `T* next` member, which the pool uses while the object is free
@@ -11,6 +13,7 @@
 #ifndef NVMEOF_POOL_H_
 #define NVMEOF_POOL_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -22,9 +25,12 @@ namespace nvmeof {
 template <typename T, T* T::*Next = &T::next>
 class Pool {
  public:
-  // `initial` objects now, then `grow_by` more each time the pool runs dry
-  // (grow_by 0: never grow; Get() then returns null when all are in use).
-  explicit Pool(size_t initial = 0, size_t grow_by = 64) : grow_by_(grow_by) {
+  // `initial` objects now; each time the pool runs dry, as many more as it
+  // holds, at least `grow_by` (grow_by 0: never grow), never beyond
+  // `limit` objects in all (0: no limit). Get() returns null when it may
+  // not grow.
+  explicit Pool(size_t initial = 0, size_t grow_by = 64, size_t limit = 0)
+      : grow_by_(grow_by), limit_(limit) {
     if (initial > 0) Grow(initial);
   }
   Pool(const Pool&) = delete;
@@ -33,8 +39,10 @@ class Pool {
   // A free object, or null when the pool is exhausted and may not grow.
   T* Get() {
     if (free_.empty()) {
-      if (grow_by_ == 0) return nullptr;
-      Grow(grow_by_);
+      size_t n = std::max(grow_by_, capacity_);
+      if (limit_ != 0) n = std::min(n, limit_ - capacity_);
+      if (grow_by_ == 0 || n == 0) return nullptr;
+      Grow(n);
     }
     ++in_use_;
     return free_.Pop();
@@ -68,6 +76,7 @@ class Pool {
   }
 
   const size_t grow_by_;
+  const size_t limit_;
   std::vector<Chunk> chunks_;
   IntrusiveFifo<T, Next> free_;
   size_t in_use_ = 0;

@@ -96,6 +96,9 @@ struct PortParams {
   bool data_digest = true;                  // DDGST allowed if the host asks
   uint16_t max_queue_size = 128;            // 2..1024 entries
   uint16_t max_io_queues = 64;              // per controller, 1..65534
+  // Connections this port keeps at once (1..1000000); one more is closed at
+  // once, and logged.
+  uint32_t max_connections = 4096;
 
   bool operator==(const PortParams&) const = default;
 };
@@ -123,6 +126,9 @@ struct TargetConfig {
   std::vector<PortConfig> ports;
   uint32_t threads = 0;  // I/O threads; 0: the number of cores
   LogLevel log_level = LogLevel::kInfo;
+  // Connections the whole target keeps at once, over all its ports
+  // (1..10000000).
+  uint32_t max_connections = 16384;
 
   bool operator==(const TargetConfig&) const = default;
 };

@@ -29,6 +29,7 @@
 #ifndef NVMEOF_TRANSPORT_H_
 #define NVMEOF_TRANSPORT_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,29 @@ struct HostQueuePairParams {
   std::chrono::milliseconds connect_timeout{10000};
 };
 
+// Live connections counted against a limit, shared by the listeners that
+// take from it (every port of a target). Thread-safe.
+class ConnectionBudget {
+ public:
+  explicit ConnectionBudget(int limit) : limit_(limit) {}  // 0: no limit
+  // Counts one more connection; false (nothing counted) at the limit.
+  bool TryAcquire() {
+    int n = in_use_.load(std::memory_order_relaxed);
+    do {
+      if (limit_ > 0 && n >= limit_) return false;
+    } while (!in_use_.compare_exchange_weak(n, n + 1,
+                                            std::memory_order_relaxed));
+    return true;
+  }
+  void Release() { in_use_.fetch_sub(1, std::memory_order_relaxed); }
+  int in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  int limit() const { return limit_; }
+
+ private:
+  const int limit_;
+  std::atomic<int> in_use_{0};
+};
+
 // Controller side: the limits a listener applies to every queue pair.
 struct ControllerQueuePairParams {
   uint16_t max_queue_size = 128;  // the capsule pool holds this many commands
@@ -95,6 +119,11 @@ struct ControllerQueuePairParams {
   // Picks the loop (thread) that will own each new connection; called on
   // the listener's loop. Empty: the listener's loop owns them all.
   std::function<EventLoop*()> choose_loop;
+  // Connections this listener keeps at once (0: no limit), and a budget
+  // it shares with others (a target's limit for all its ports); one more
+  // is accepted and closed at once, and logged.
+  int max_connections = 0;
+  std::shared_ptr<ConnectionBudget> shared_connections;
 };
 
 class QueuePair;
@@ -291,8 +320,11 @@ class QueuePair {
   // Gives the pool its capsules (owned by the transport's queue pair).
   void AddToPool(Capsule* capsule);
   // A free capsule, set up as a command or a response with one reference;
-  // null if the pool is empty.
+  // null if the pool is empty and GrowPool() adds none.
   Capsule* TakeFromPool(bool is_command);
+  // The pool is empty: a transport that allocates its capsules as they are
+  // needed adds some (AddToPool) and returns true; false: none may be added.
+  virtual bool GrowPool() { return false; }
 
   // ---- What each transport implements ----
   virtual Status DoTransmit(Capsule& capsule) = 0;

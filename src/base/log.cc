@@ -3,11 +3,14 @@
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 
 namespace nvmeof {
 
 namespace {
 std::atomic<int> g_severity{static_cast<int>(LogSeverity::kInfo)};
+std::mutex g_sink_mu;
+LogSink g_sink;  // guarded by g_sink_mu
 const char* Tag(LogSeverity s) {
   switch (s) {
     case LogSeverity::kError:
@@ -38,12 +41,41 @@ void LogMessage(LogSeverity severity, const char* format, ...) {
   va_start(ap, format);
   std::vsnprintf(msg, sizeof(msg), format, ap);
   va_end(ap);
+  {
+    std::lock_guard<std::mutex> lock(g_sink_mu);
+    if (g_sink) {
+      g_sink(severity, msg);
+      return;
+    }
+  }
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t;
   localtime_r(&ts.tv_sec, &t);
   std::fprintf(stderr, "%s %02d:%02d:%02d.%03ld %s\n", Tag(severity), t.tm_hour,
                t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, msg);
+}
+
+void SetLogSink(LogSink sink) {
+  std::lock_guard<std::mutex> lock(g_sink_mu);
+  g_sink = std::move(sink);
+}
+
+bool LogLimiter::Allow(uint64_t* suppressed) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = next_ns_.load(std::memory_order_relaxed);
+  const int64_t period =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(period_).count();
+  if (now < next ||
+      !next_ns_.compare_exchange_strong(next, now + period,
+                                        std::memory_order_relaxed)) {
+    held_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  *suppressed = held_.exchange(0, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace nvmeof

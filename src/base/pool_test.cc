@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 #include "nvmeof/intrusive_fifo.h"
 
@@ -76,6 +77,20 @@ TEST(PoolTest, GrowsInChunksAndReusesObjects) {
   size_t all = 0;
   pool.ForEach([&](Node&) { ++all; });
   EXPECT_EQ(all, 5u);
+}
+
+TEST(PoolTest, ChunksDoubleUpToTheLimit) {
+  Pool<Node> pool(0, 4, 20);
+  EXPECT_EQ(pool.capacity(), 0u);  // nothing until the first Get
+  std::vector<Node*> got;
+  for (int i = 0; i < 20; ++i) {
+    got.push_back(pool.Get());
+    ASSERT_NE(got.back(), nullptr) << i;
+  }
+  EXPECT_EQ(pool.capacity(), 20u);  // 4, 4, 8, then 4 (the limit)
+  EXPECT_EQ(pool.Get(), nullptr);
+  pool.Put(got.back());
+  EXPECT_EQ(pool.Get(), got.back());
 }
 
 TEST(PoolTest, AFixedPoolRunsDry) {

@@ -230,7 +230,8 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   ObjectReader r(value, path);
   NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
       {"in_capsule_data_size", "max_h2c_data", "c2h_data_pdu_size",
-       "header_digest", "data_digest", "max_queue_size", "max_io_queues"}));
+       "header_digest", "data_digest", "max_queue_size", "max_io_queues",
+       "max_connections"}));
   PortParams p;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t icd, r.Size("in_capsule_data_size", 0, kMiB,
                                                p.in_capsule_data_size));
@@ -257,6 +258,9 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   NVMEOF_ASSIGN_OR_RETURN(uint64_t queues,
                           r.Uint("max_io_queues", 1, 65534, p.max_io_queues));
   p.max_io_queues = static_cast<uint16_t>(queues);
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t conns, r.Uint("max_connections", 1, 1000000, p.max_connections));
+  p.max_connections = static_cast<uint32_t>(conns);
   return p;
 }
 
@@ -374,13 +378,18 @@ Result<TargetConfig> ReadTarget(const Json& root) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(root, "$"));
   ObjectReader r(root, "$");
   NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"subsystems", "ports", "threads", "log_level"}));
+      r.CheckKnownKeys({"subsystems", "ports", "threads", "log_level",
+                        "max_connections"}));
   TargetConfig config;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t threads, r.Uint("threads", 0, 1024, 0));
   config.threads = static_cast<uint32_t>(threads);
   NVMEOF_ASSIGN_OR_RETURN(
       size_t level, r.Enum("log_level", {"error", "warn", "info", "debug"}, 2));
   config.log_level = static_cast<LogLevel>(level);
+  NVMEOF_ASSIGN_OR_RETURN(
+      uint64_t conns,
+      r.Uint("max_connections", 1, 10000000, config.max_connections));
+  config.max_connections = static_cast<uint32_t>(conns);
 
   const Json* subsystems = r.Find("subsystems");
   if (subsystems == nullptr) return r.Missing("subsystems");

@@ -55,6 +55,7 @@ Json PortJson(const PortConfig& p) {
   params["data_digest"] = p.params.data_digest;
   params["max_queue_size"] = p.params.max_queue_size;
   params["max_io_queues"] = p.params.max_io_queues;
+  params["max_connections"] = p.params.max_connections;
   j["params"] = std::move(params);
   return j;
 }
@@ -73,6 +74,7 @@ std::string ToJson(const TargetConfig& config) {
   Json j = Json::object();
   j["threads"] = config.threads;
   j["log_level"] = LogLevelName(config.log_level);
+  j["max_connections"] = config.max_connections;
   Json subsystems = Json::array();
   for (const SubsystemConfig& s : config.subsystems) {
     subsystems.push_back(SubsystemJson(s));

@@ -18,6 +18,7 @@
 #include "controller/command_test_util.h"
 #include "controller/target_impl.h"
 #include "io/socket.h"
+#include "nvmeof/log.h"
 #include "nvmeof/proto/fabrics.h"
 #include "nvmeof/proto/tcp_pdu.h"
 #include "nvmeof/tcp.h"
@@ -95,6 +96,7 @@ class RawClient {
 
 class HostileTest : public ::testing::Test {
  protected:
+  virtual void Configure(ListenParams& params) { (void)params; }
   void SetUp() override {
     RegisterTcpTransport();
     auto s = std::make_unique<Subsystem>(kNqn, SubsystemType::kNvm);
@@ -103,6 +105,7 @@ class HostileTest : public ::testing::Test {
     ListenParams params;
     params.connect_timeout = std::chrono::milliseconds(300);
     params.enable_timeout = std::chrono::milliseconds(300);
+    Configure(params);
     ASSERT_TRUE(target_
                     .AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {},
                              params)
@@ -258,6 +261,76 @@ TEST_F(HostileTest, AnAdminQueueNeverEnabledIsDropped) {
   c.ReadToEnd();
   EXPECT_TRUE(c.eof());
   ExpectStillServing();
+}
+
+// Connection limits: one more than the port's is accepted and closed at
+// once (no ICResp), and room comes back when one ends.
+class ConnectionLimitTest : public HostileTest {
+ protected:
+  void Configure(ListenParams& params) override {
+    params.transport.max_connections = 2;
+  }
+};
+
+TEST_F(ConnectionLimitTest, OneMoreThanThePortsLimitIsClosed) {
+  std::vector<std::string> logged;
+  SetLogSink([&](LogSeverity, const std::string& line) {
+    logged.push_back(line);
+  });
+  auto a = std::make_unique<RawClient>(port_);
+  a->Handshake();
+  RawClient b(port_);
+  b.Handshake();
+  RawClient c(port_);
+  ASSERT_TRUE(c.ok());
+  c.SendPdu(MakeICReq(0, false, false, 0));
+  c.ReadToEnd();
+  EXPECT_TRUE(c.rx().empty()) << "the third connection got an answer";
+  SetLogSink(nullptr);
+  bool said = false;
+  for (const std::string& l : logged) {
+    said = said || (l.find("refused: this port has its max_connections (2)") !=
+                        std::string::npos &&
+                    l.find("127.0.0.1:") != std::string::npos);
+  }
+  EXPECT_TRUE(said) << "no log line says why";
+  // One ends: there is room again (awaited: the end is asynchronous).
+  a.reset();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    RawClient d(port_);
+    d.SendPdu(MakeICReq(0, false, false, 0));
+    d.ReadAtLeast(sizeof(ICRespPdu));
+    served = d.rx().size() >= sizeof(ICRespPdu);
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST(TargetConnectionLimitTest, TheTargetsLimitCoversEveryPort) {
+  RegisterTcpTransport();
+  TargetImpl target;
+  auto s = std::make_unique<Subsystem>(kNqn, SubsystemType::kNvm);
+  ASSERT_TRUE(target.AddSubsystem(std::move(s)).ok());
+  ListenParams params;
+  ASSERT_TRUE(
+      target.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, params)
+          .ok());
+  ASSERT_TRUE(
+      target.AddPort(2, TransportType::kTcp, "127.0.0.1", "0", {}, params)
+          .ok());
+  target.set_max_connections(1);
+  ASSERT_TRUE(target.Start(1).ok());
+  auto port = [&](int i) {
+    return static_cast<uint16_t>(
+        std::stoi(target.listen_addresses()[i].trsvcid));
+  };
+  RawClient a(port(0));
+  a.Handshake();
+  RawClient b(port(1));  // another port, the same budget
+  b.SendPdu(MakeICReq(0, false, false, 0));
+  b.ReadToEnd();
+  EXPECT_TRUE(b.rx().empty());
+  target.Stop();
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ class ControllerQueue final : public CommandQueue {
   EventLoop::TimerId connect_timer_ = 0;  // until Connect
   EventLoop::TimerId enable_timer_ = 0;   // admin queue: until CC.EN
 
-  Pool<Request> requests_;  // fixed: a queue's worth, and some slack
+  Pool<Request> requests_;  // up to a queue's worth, and some slack
   // Backend queues of this loop, by namespace (opened on first use).
   std::vector<std::pair<const Namespace*, std::unique_ptr<BackendQueue>>>
       backend_queues_;

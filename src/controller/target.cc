@@ -47,6 +47,7 @@ std::unique_ptr<Target> Target::Create() {
 
 Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
   std::unique_ptr<Target> target = Create();
+  target->impl_->set_max_connections(static_cast<int>(config.max_connections));
   for (const SubsystemConfig& sc : config.subsystems) {
     auto s = std::make_unique<Subsystem>(sc.nqn, SubsystemType::kNvm);
     s->serial = sc.serial;

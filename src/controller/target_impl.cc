@@ -105,6 +105,7 @@ Status TargetImpl::Start(int threads, const std::vector<int>& cpus, bool busy_po
     }
     ControllerQueuePairParams qp_params = port_params_[i].transport;
     qp_params.choose_loop = [this] { return NextLoop(); };
+    qp_params.shared_connections = connections_;
     const Port* port = ports_[i].get();
     auto l = transport->Listen(
         *acceptor,
@@ -328,6 +329,7 @@ ControllerQueuePairParams ToQueuePairParams(const PortParams& params) {
   q.max_c2h_data = params.c2h_data_pdu_size;
   q.allow_header_digest = params.header_digest;
   q.allow_data_digest = params.data_digest;
+  q.max_connections = static_cast<int>(params.max_connections);
   return q;
 }
 

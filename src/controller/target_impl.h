@@ -55,6 +55,11 @@ class TargetImpl final : public QueueRegistry {
                  const std::vector<std::string>& subsystems,
                  const ListenParams& params);
 
+  // Connections all ports keep at once (0: no limit). Before Start().
+  void set_max_connections(int n) {
+    connections_ = n > 0 ? std::make_shared<ConnectionBudget>(n) : nullptr;
+  }
+
   // Starts `threads` I/O threads (0: the number of cores) and listens on
   // every port. With `cpus`, thread i runs on cpus[i % cpus.size()]; with
   // `busy_poll`, the threads never sleep; with `poll_idle`, a thread that
@@ -129,6 +134,7 @@ class TargetImpl final : public QueueRegistry {
   std::map<uint16_t, std::shared_ptr<Controller>> controllers_;  // guarded
   uint16_t next_cntlid_ = 1;                                     // guarded
   std::atomic<uint64_t> next_queue_id_{0};
+  std::shared_ptr<ConnectionBudget> connections_;  // shared by every port
 };
 
 // The listener limits a port's parameters (of the config) stand for.

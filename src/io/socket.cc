@@ -137,14 +137,15 @@ Result<Fd> ListenTcp(const SocketAddress& address, int backlog) {
   return fd;
 }
 
-Result<Fd> AcceptTcp(int listen_fd) {
+Result<Fd> AcceptTcp(int listen_fd, int* err) {
   int c = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (c < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-        errno == ECONNABORTED) {
+    const int e = errno;
+    if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED) {
       return Fd();
     }
-    return ErrnoError(errno, "accept");
+    if (err != nullptr) *err = e;
+    return ErrnoError(e, "accept");
   }
   Fd fd(c);
   NVMEOF_RETURN_IF_ERROR(SetNoDelay(fd.get()));

@@ -73,8 +73,9 @@ class SocketAddress {
 Result<Fd> ListenTcp(const SocketAddress& address, int backlog = 512);
 
 // Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY).
-// Returns an invalid Fd when none is pending.
-Result<Fd> AcceptTcp(int listen_fd);
+// Returns an invalid Fd when none is pending; on failure `*err` (if given)
+// holds the errno (EMFILE, ENFILE: out of descriptors).
+Result<Fd> AcceptTcp(int listen_fd, int* err = nullptr);
 
 // Starts a connection without blocking; wait for EPOLLOUT, then call
 // FinishConnect. TCP_NODELAY is set.

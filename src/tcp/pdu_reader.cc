@@ -16,9 +16,19 @@ constexpr size_t kMaxDirectIov = 15;
 }  // namespace
 
 PduReader::PduReader(Handler* handler, size_t buffer_size)
-    : handler_(handler),
-      buffer_(std::make_unique<uint8_t[]>(buffer_size)),
-      buffer_size_(buffer_size) {}
+    : handler_(handler), buffer_max_(buffer_size) {}
+
+void PduReader::SizeBuffer(bool was_full) {
+  // Small until the connection is busy: a connection that only did its
+  // handshake holds kInitialBuffer; a read that filled the buffer doubles
+  // it, up to buffer_max_. Only between reads (in_place() data is gone).
+  size_t want = buffer_size_ == 0 ? std::min(kInitialBuffer, buffer_max_)
+                : was_full        ? std::min(buffer_size_ * 2, buffer_max_)
+                                  : buffer_size_;
+  if (want == buffer_size_) return;
+  buffer_ = std::make_unique<uint8_t[]>(want);
+  buffer_size_ = want;
+}
 
 PduReader::Outcome PduReader::Fail(PduError e) {
   fatal_ = e;
@@ -195,6 +205,7 @@ PduReader::Outcome PduReader::Consume(const uint8_t* p, size_t len) {
 
 PduReader::Outcome PduReader::ReadFrom(ByteStream& stream) {
   if (state_ == State::kDead) return Outcome::kFatal;
+  SizeBuffer(last_read_filled_);
   ssize_t n;
   size_t direct = 0;
   if (state_ == State::kData && data_left_ >= kDirectReadMin &&
@@ -229,6 +240,7 @@ PduReader::Outcome PduReader::ReadFrom(ByteStream& stream) {
     io_error_ = ErrnoError(errno, "recv");
     return Outcome::kIoError;
   }
+  last_read_filled_ = static_cast<size_t>(n) - direct == buffer_size_;
   if (direct > 0 && data_left_ == 0) {
     if (Outcome o = DataDone(); o != Outcome::kOk) return o;
   }

@@ -70,6 +70,8 @@ class PduReader {
     kFatal,    // a protocol error: fatal() and offending_header()
   };
 
+  // `buffer_size`: the most one read takes (the buffer starts smaller and
+  // grows to it while reads fill it).
   PduReader(Handler* handler, size_t buffer_size);
 
   // The connection facts the checks use; the owner updates it (after the
@@ -106,6 +108,8 @@ class PduReader {
   };
   static constexpr size_t kMaxHeaderLen = 128 + 4;
 
+  static constexpr size_t kInitialBuffer = 8192;
+  void SizeBuffer(bool was_full);
   Outcome Fail(PduError e);
   // Places `n` payload bytes that are already at `dest_` offset (direct
   // read): digest them and advance.
@@ -116,8 +120,10 @@ class PduReader {
 
   Handler* const handler_;
   PduCheckContext ctx_;
-  std::unique_ptr<uint8_t[]> buffer_;
-  const size_t buffer_size_;
+  std::unique_ptr<uint8_t[]> buffer_;  // made at the first read
+  size_t buffer_size_ = 0;
+  const size_t buffer_max_;
+  bool last_read_filled_ = false;
 
   State state_ = State::kCommonHeader;
   PduLayout layout_;

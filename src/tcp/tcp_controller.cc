@@ -53,16 +53,27 @@ TcpControllerQueuePair::TcpControllerQueuePair(
     : TcpConnection(loop, QueuePairRole::kController, std::move(stream),
                     kRxBufferSize, PduType::kC2HTermReq),
       setup_(std::move(setup)),
+      port_budget_(setup_->port_budget),
+      shared_budget_(setup_->params.shared_connections),
       // Commands and their responses, for a full queue.
-      pool_capacity_(2 * size_t{setup_->params.max_queue_size} + 1) {
-  capsules_ = std::make_unique<ControllerCapsule[]>(pool_capacity_);
-  for (size_t i = 0; i < pool_capacity_; ++i) {
-    capsules_[i].index_ = static_cast<uint16_t>(i);
-    AddToPool(&capsules_[i]);
+      pool_capacity_(2 * size_t{setup_->params.max_queue_size} + 1) {}
+
+bool TcpControllerQueuePair::GrowPool() {
+  if (capsules_made_ >= pool_capacity_) return false;
+  chunks_.push_back(std::make_unique<ControllerCapsule[]>(kChunk));
+  ControllerCapsule* chunk = chunks_.back().get();
+  for (size_t i = 0; i < kChunk && capsules_made_ < pool_capacity_; ++i) {
+    chunk[i].index_ = static_cast<uint16_t>(capsules_made_++);
+    AddToPool(&chunk[i]);
   }
+  return true;
 }
 
-TcpControllerQueuePair::~TcpControllerQueuePair() { DropPartialPdu(); }
+TcpControllerQueuePair::~TcpControllerQueuePair() {
+  DropPartialPdu();
+  if (port_budget_) port_budget_->Release();
+  if (shared_budget_) shared_budget_->Release();
+}
 
 uint32_t TcpControllerQueuePair::max_icd() const {
   // Until Connect names the queue, the admin limit (Connect's own data is
@@ -168,10 +179,10 @@ PduReader::Placement TcpControllerQueuePair::OnCommand(
 PduReader::Placement TcpControllerQueuePair::OnH2CData(const H2CDataHeader& h) {
   // TTAG is the command's index in the pool; it must name a command that
   // has an R2T outstanding.
-  if (h.ttag >= pool_capacity_) {
+  if (h.ttag >= capsules_made_) {
     return {PduError{Fes::kInvalidHeaderField, kTtagOffset}};
   }
-  ControllerCapsule& cmd = capsules_[h.ttag];
+  ControllerCapsule& cmd = capsule(h.ttag);
   if (cmd.state_ != ControllerCapsuleState::kAwaitingH2C) {
     return {PduError{Fes::kInvalidHeaderField, kTtagOffset}};
   }
@@ -393,8 +404,8 @@ SendDataResult TcpControllerQueuePair::DoSendData(Capsule& c, uint32_t offset,
 }
 
 void TcpControllerQueuePair::CancelAll(const Status& why) {
-  for (size_t i = 0; i < pool_capacity_; ++i) {
-    ControllerCapsule& cmd = capsules_[i];
+  for (size_t i = 0; i < capsules_made_; ++i) {
+    ControllerCapsule& cmd = capsule(i);
     while (cmd.request_count_ > 0) {
       ControllerCapsule::ReceiveRequest& req = cmd.requests_[cmd.request_head_];
       completions().Post(req.done.Take(), why);

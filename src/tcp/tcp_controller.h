@@ -9,6 +9,7 @@
 #define NVMEOF_TCP_TCP_CONTROLLER_H_
 
 #include <memory>
+#include <vector>
 
 #include "tcp/tcp_connection.h"
 
@@ -65,9 +66,13 @@ class TcpControllerQueuePair final : public TcpConnection {
   struct Setup {
     ControllerQueuePairParams params;
     AcceptCallback on_accept;
+    // This listener's own limit (params.max_connections).
+    std::shared_ptr<ConnectionBudget> port_budget;
   };
   // Takes an accepted connection on `loop` (its thread) and waits for the
-  // ICReq. The queue pair owns itself until it is handed to on_accept.
+  // ICReq. The queue pair owns itself until it is handed to on_accept. It
+  // holds one unit of the setup's budgets (taken by the listener) and
+  // gives them back when it is destroyed.
   static void Start(EventLoop* loop, std::unique_ptr<ByteStream> stream,
                     std::shared_ptr<const Setup> setup);
 
@@ -81,6 +86,7 @@ class TcpControllerQueuePair final : public TcpConnection {
   SendDataResult DoSendData(Capsule& c, uint32_t offset, const MemDesc& mem,
                             bool may_complete, DataCallback released) override;
   void OnCapsuleFreed(Capsule& c) override;
+  bool GrowPool() override;
 
  private:
   TcpControllerQueuePair(EventLoop* loop, std::unique_ptr<ByteStream> stream,
@@ -114,8 +120,19 @@ class TcpControllerQueuePair final : public TcpConnection {
   uint32_t max_icd() const;
 
   std::shared_ptr<const Setup> setup_;  // until accepted
+  std::shared_ptr<ConnectionBudget> port_budget_;    // released at the end
+  std::shared_ptr<ConnectionBudget> shared_budget_;  // released at the end
   ControllerQueuePairParams limits_;
-  std::unique_ptr<ControllerCapsule[]> capsules_;
+  // The capsule with TTAG `i` (its index in the pool).
+  ControllerCapsule& capsule(size_t i) {
+    return chunks_[i / kChunk][i % kChunk];
+  }
+  // Capsules are made as they are needed, kChunk at a time, up to
+  // pool_capacity_: an idle connection holds none, an I/O queue as many as
+  // its host keeps busy.
+  static constexpr size_t kChunk = 16;
+  std::vector<std::unique_ptr<ControllerCapsule[]>> chunks_;
+  size_t capsules_made_ = 0;  // capsules made
   const size_t pool_capacity_;
   ControllerCapsule* rx_capsule_ = nullptr;  // the PDU being received is its
   uint32_t maxr2t_ = 0;  // from ICReq (0-based); we keep one R2T per command

@@ -1,9 +1,12 @@
 // The TCP Transport: Connect and Listen.
 
+#include <fcntl.h>
+
 #include <charconv>
 #include <memory>
 
 #include "io/socket.h"
+#include "nvmeof/log.h"
 #include "nvmeof/tcp.h"
 #include "nvmeof/transport.h"
 #include "tcp/tcp_controller.h"
@@ -23,11 +26,20 @@ Result<SocketAddress> ResolveAddress(const TransportAddress& a) {
   return SocketAddress::Parse(a.traddr, port);
 }
 
+// Accepts connections and hands each to a loop as a controller queue pair,
+// within the connection limits. When the process runs out of descriptors
+// (EMFILE, ENFILE) a pending connection cannot even be accepted, and a
+// level-triggered listener would spin: one descriptor is kept in reserve
+// for that, given up to accept the connection and close it at once, then
+// taken back; it is logged, once until descriptors are free again.
 class TcpListener final : public Listener, private EventLoop::FdHandler {
  public:
   TcpListener(EventLoop* loop, Fd fd,
               std::shared_ptr<const TcpControllerQueuePair::Setup> setup)
-      : loop_(loop), fd_(std::move(fd)), setup_(std::move(setup)) {}
+      : loop_(loop),
+        fd_(std::move(fd)),
+        setup_(std::move(setup)),
+        reserve_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
   Status Start() { return loop_->AddFd(fd_.get(), EPOLLIN, this); }
 
@@ -48,28 +60,111 @@ class TcpListener final : public Listener, private EventLoop::FdHandler {
   void OnFdEvents(uint32_t) override {
     // Accept what is pending, a bounded number per turn.
     for (int i = 0; i < 64; ++i) {
-      Result<Fd> c = AcceptTcp(fd_.get());
-      if (!c.ok() || !c->valid()) return;
-      EventLoop* target =
-          setup_->params.choose_loop ? setup_->params.choose_loop() : loop_;
-      if (target == nullptr) target = loop_;
-      if (target == loop_) {
-        TcpControllerQueuePair::Start(
-            loop_, std::make_unique<SocketStream>(std::move(c).value()),
-            setup_);
-      } else {
-        int raw = c->release();
-        target->Post([target, raw, setup = setup_] {
-          TcpControllerQueuePair::Start(
-              target, std::make_unique<SocketStream>(Fd(raw)), setup);
-        });
+      int err = 0;
+      Result<Fd> c = AcceptTcp(fd_.get(), &err);
+      if (!c.ok()) {
+        if (err == EMFILE || err == ENFILE) {
+          ShedOneConnection(err);
+          continue;
+        }
+        return;
       }
+      if (!c->valid()) return;
+      if (out_of_fds_) {
+        out_of_fds_ = false;
+        NVMEOF_LOG(kWarn, "listener %s: file descriptors are available again",
+                   Name().c_str());
+      }
+      if (!WithinLimits(c->get())) continue;  // closed with `c`
+      Hand(std::move(c).value());
     }
+  }
+
+  // Out of descriptors: the reserved one makes room to accept the first
+  // pending connection, which is closed at once.
+  void ShedOneConnection(int err) {
+    if (!out_of_fds_) {
+      out_of_fds_ = true;
+      NVMEOF_LOG(kError,
+                 "listener %s: out of file descriptors (%s): new connections "
+                 "are closed until some are free (raise the limit: ulimit -n, "
+                 "LimitNOFILE=)",
+                 Name().c_str(), err == EMFILE ? "EMFILE" : "ENFILE");
+    }
+    reserve_.reset();
+    {
+      Result<Fd> shed = AcceptTcp(fd_.get());  // accepted, closed here
+    }
+    reserve_ = Fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!reserve_.valid()) {
+      // Not even one: stop listening a moment rather than spin.
+      loop_->RemoveFd(fd_.get(), this);
+      loop_->AddTimer(std::chrono::milliseconds(100), [this] {
+        reserve_ = Fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+        Start().IgnoreError();
+      });
+    }
+  }
+
+  // Counts the connection against this listener's and the shared limits;
+  // false (logged, at most once a second) when one is reached.
+  bool WithinLimits(int fd) {
+    ConnectionBudget* port = setup_->port_budget.get();
+    ConnectionBudget* shared = setup_->params.shared_connections.get();
+    if (port != nullptr && !port->TryAcquire()) {
+      Refused(fd, "this port has its max_connections", port->limit());
+      return false;
+    }
+    if (shared != nullptr && !shared->TryAcquire()) {
+      if (port != nullptr) port->Release();
+      Refused(fd, "the target has its max_connections", shared->limit());
+      return false;
+    }
+    return true;
+  }
+
+  void Refused(int fd, const char* why, int limit) {
+    uint64_t suppressed = 0;
+    if (!refused_log_.Allow(&suppressed)) return;
+    Result<SocketAddress> peer = PeerAddress(fd);
+    NVMEOF_LOG(kWarn,
+               "listener %s: connection from %s refused: %s (%d)%s",
+               Name().c_str(),
+               peer.ok() ? peer->ToString().c_str() : "(unknown)", why, limit,
+               suppressed != 0
+                   ? (" (" + std::to_string(suppressed) +
+                      " more refused since the last message)")
+                         .c_str()
+                   : "");
+  }
+
+  void Hand(Fd c) {
+    EventLoop* target =
+        setup_->params.choose_loop ? setup_->params.choose_loop() : loop_;
+    if (target == nullptr) target = loop_;
+    if (target == loop_) {
+      TcpControllerQueuePair::Start(
+          loop_, std::make_unique<SocketStream>(std::move(c)), setup_);
+      return;
+    }
+    int raw = c.release();
+    target->Post([target, raw, setup = setup_] {
+      TcpControllerQueuePair::Start(
+          target, std::make_unique<SocketStream>(Fd(raw)), setup);
+    });
+  }
+
+  std::string Name() const {
+    Result<SocketAddress> local = LocalAddress(fd_.get());
+    return local.ok() ? local->ToString() : "(closed)";
   }
 
   EventLoop* const loop_;
   Fd fd_;
   std::shared_ptr<const TcpControllerQueuePair::Setup> setup_;
+  Fd reserve_;
+  bool out_of_fds_ = false;
+  LogLimiter refused_log_{std::chrono::seconds(1)};
 };
 
 class TcpTransport final : public Transport {
@@ -103,6 +198,10 @@ class TcpTransport final : public Transport {
     NVMEOF_ASSIGN_OR_RETURN(Fd fd, ListenTcp(addr));
     auto setup = std::make_shared<TcpControllerQueuePair::Setup>();
     setup->params = params;
+    if (params.max_connections > 0) {
+      setup->port_budget =
+          std::make_shared<ConnectionBudget>(params.max_connections);
+    }
     setup->on_accept = std::move(on_accept);
     auto listener = std::make_unique<TcpListener>(&loop, std::move(fd), setup);
     NVMEOF_RETURN_IF_ERROR(listener->Start());

@@ -86,7 +86,7 @@ class TxQueue {
   size_t Gather(iovec* iov, size_t* bytes) const;
 
   IntrusiveFifo<TxItem> queue_;
-  Pool<TxItem> pool_;
+  Pool<TxItem> pool_{0, 8};  // small for an idle connection, doubling
 };
 
 // ---- implementation of the template ----

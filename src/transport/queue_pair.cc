@@ -61,7 +61,7 @@ void QueuePair::AddToPool(Capsule* capsule) {
 }
 
 Capsule* QueuePair::TakeFromPool(bool is_command) {
-  if (free_.empty()) return nullptr;
+  if (free_.empty() && (!GrowPool() || free_.empty())) return nullptr;
   Capsule* c = free_.back();
   free_.pop_back();
   c->is_command_ = is_command;

@@ -111,6 +111,51 @@ else
 fi
 pid=""
 
+# ---- out of file descriptors: no spin, one log line, recovery ----
+fport=$(free_port)
+exec 5< <(bash -c "ulimit -n 64; exec '$TARGET' --ram 16M --listen 127.0.0.1:$fport --threads 1" 2>&1 & echo "PID $!"; wait)
+read -r -t 10 first <&5 || true
+fpid=${first#PID }
+while read -r -t 10 line <&5; do case "$line" in *"listening on"*) break;; esac; done
+cat >"$work/fds.py" <<'PY'
+import socket, struct, sys, time, os
+port, pid, hz = int(sys.argv[1]), sys.argv[2], os.sysconf("SC_CLK_TCK")
+icreq = bytes([0, 0, 128, 0]) + struct.pack("<I", 128) + bytes(120)
+def ticks():
+    f = open(f"/proc/{pid}/stat").read().split(")")[1].split()
+    return int(f[11]) + int(f[12])
+held = []
+for _ in range(100):  # more than the 64 descriptors the target may have
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(icreq)
+    held.append(s)
+t0 = ticks(); time.sleep(2); used = (ticks() - t0) / hz
+for s in held: s.close()
+# Descriptors are free again: a new connection is served.
+for attempt in range(100):
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(10)
+    s.sendall(icreq)
+    try:
+        r = s.recv(128)
+    except OSError:
+        r = b""
+    s.close()
+    if len(r) >= 8 and r[0] == 1: break
+    time.sleep(0.05)
+else:
+    sys.exit("no ICResp after the descriptors were freed")
+# A spinning listener would burn ~2 s of CPU in 2 s; a quiet one ~0.
+if used > 1.0: sys.exit(f"the target spun: {used:.2f} s of CPU in 2 s")
+print(f"ok: {used:.2f} s of CPU while out of descriptors")
+PY
+check "out of fds: no spin, served again after" python3 "$work/fds.py" "$fport" "$fpid"
+kill -TERM "$fpid"
+while read -r -t 10 line <&5; do
+  echo "$line" >>"$work/fd.log"
+  case "$line" in *"nvmeof-target: stopped"*) break;; esac
+done
+check "out of fds: logged once, and the recovery" bash -c "[ \$(grep -c 'out of file descriptors' '$work/fd.log') = 1 ] && grep -q 'file descriptors are available again' '$work/fd.log'"
+
 # ---- examples/embed_target: a program serving a Backend of its own ----
 if [ -n "$EMBED" ]; then
   eport=$(free_port)

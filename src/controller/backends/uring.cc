@@ -125,7 +125,7 @@ class UringQueue final : public QueueBase, private EventLoop::FdHandler {
         backend_(b),
         loop_(loop),
         event_fd_(std::move(event_fd)),
-        pool_(kUringQueueDepth),
+        pool_(0, 16),
         submit_task_(this) {}
 
   UringOp* NewOp(UringOp::Kind kind, uint64_t offset, uint64_t length,
