@@ -84,6 +84,7 @@ TEST(ConfigTest, FullFileParsesToExpectedValues) {
   ram.nsid = 7;
   ram.backend.type = "ram";
   ram.backend.params["size"] = "64M";
+  ram.backend.params["sparse"] = false;  // the default, written out
   ram.backend.options.block_size = 4096;
   ram.backend.options.read_only = true;
   ram.uuid = Uuid("0a1b2c3d-4e5f-4061-8273-8495a6b7c8d9");

@@ -48,6 +48,7 @@ refuse "missing config file" 'nope.json' "$TARGET" --config "$work/nope.json"
 refuse "bad --listen" 'not a numeric IPv4 or IPv6 address' "$TARGET" --ram 1M --listen localhost:4420
 refuse "bad --nqn" 'nqn' "$TARGET" --ram 1M --nqn bogus
 check "--print-config" "$TARGET" --ram 64M --print-config
+refuse "a RAM namespace larger than memory" "does not fit in the" "$TARGET" --ram 64T
 
 # ---- the daemon ----
 port=$(free_port)

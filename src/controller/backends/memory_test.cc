@@ -3,8 +3,10 @@
 #include "nvmeof/backend.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -53,10 +55,12 @@ class MemoryBackendTest : public ::testing::Test {
     loop_ = std::move(loop).value();
   }
 
-  void Open(const char* type, uint64_t size, bool read_only = false) {
+  void Open(const char* type, uint64_t size, bool read_only = false,
+            bool sparse = false) {
     BackendConfig c;
     c.type = type;
     c.params["size"] = size;
+    if (sparse) c.params["sparse"] = true;
     c.options.read_only = read_only;
     auto b = OpenBackend(c);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
@@ -148,8 +152,17 @@ TEST_F(MemoryBackendTest, RamStartsZeroedAndRoundTripsScatterGather) {
   EXPECT_EQ(queue_->in_flight(), 0u);
 }
 
+// The process's resident memory, in bytes.
+uint64_t Rss() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long long pages = 0, resident = 0;
+  EXPECT_EQ(std::fscanf(f, "%llu %llu", &pages, &resident), 2);
+  std::fclose(f);
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
 TEST_F(MemoryBackendTest, RamLargeNamespaceIsCheapAndUsableAtTheEnd) {
-  Open("ram", uint64_t{1} << 30);
+  Open("ram", uint64_t{1} << 30, false, /*sparse=*/true);
   uint8_t block[512];
   std::memset(block, 0x5A, sizeof(block));
   uint64_t last = backend_->size_bytes() - 512;
@@ -157,9 +170,45 @@ TEST_F(MemoryBackendTest, RamLargeNamespaceIsCheapAndUsableAtTheEnd) {
   EXPECT_EQ(Memory()[last + 511], 0x5A);
 }
 
+TEST_F(MemoryBackendTest, RamCommitsItsMemoryWhenItOpens) {
+  // A RAM disk performs from the first I/O: its pages are there already.
+  const uint64_t before = Rss();
+  Open("ram", 64 << 20);
+  EXPECT_GE(Rss() - before, uint64_t{60} << 20);
+}
+
+TEST_F(MemoryBackendTest, SparseRamAllocatesSmallPagesAsItIsWritten) {
+  const uint64_t before = Rss();
+  Open("ram", uint64_t{1} << 30, false, /*sparse=*/true);
+  EXPECT_LT(Rss() - before, uint64_t{8} << 20);
+  // 100 scattered 4 KiB writes: 400 KiB of pages, not 100 huge pages.
+  std::vector<uint8_t> block(4096, 0x77);
+  for (uint64_t i = 0; i < 100; ++i) {
+    ASSERT_EQ(Write(i * (uint64_t{9} << 20), MemDesc(block.data(), 4096)),
+              kNvmeSuccess);
+  }
+  EXPECT_LT(Rss() - before, uint64_t{16} << 20);
+}
+
+TEST_F(MemoryBackendTest, RamThatDoesNotFitIsRefusedWithTheNumbers) {
+  BackendConfig c;
+  c.type = "ram";
+  c.params["size"] = uint64_t{1} << 45;  // 32 TiB
+  auto r = OpenBackend(c);
+  ASSERT_FALSE(r.ok());
+  const std::string m(r.status().message());
+  EXPECT_NE(m.find("32768.0 GiB does not fit in the"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("available"), std::string::npos) << m;
+  EXPECT_NE(m.find("sparse"), std::string::npos) << m;
+  // Sparse, it opens (and costs nothing until written).
+  c.params["sparse"] = true;
+  EXPECT_TRUE(OpenBackend(c).ok());
+}
+
 TEST_F(MemoryBackendTest, RamWriteZeroesAndDeallocateReadZeros) {
   constexpr uint64_t kSize = 8 << 20;
-  Open("ram", kSize);
+  Open("ram", kSize, false, /*sparse=*/true);  // the madvise path
   // The mapping starts on a huge-page boundary.
   EXPECT_EQ(reinterpret_cast<uintptr_t>(Memory()) % (2 << 20), 0u);
   std::memset(Memory(), 0xFF, kSize);

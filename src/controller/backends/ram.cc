@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "controller/backends/common.h"
+#include "nvmeof/log.h"
 
 namespace nvmeof::controller {
 namespace {
@@ -15,10 +18,34 @@ namespace {
 constexpr uint64_t kHugePage = uint64_t{2} << 20;
 constexpr uint64_t kStreamingMinBytes = uint64_t{64} << 20;
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+// MemAvailable of /proc/meminfo, in bytes (0 if it cannot be read).
+uint64_t AvailableMemory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kib = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "MemAvailable: %" SCNu64 " kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib * 1024;
+}
+
+std::string Gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f GiB", double(bytes) / (1 << 30));
+  return buf;
+}
+
 class RamBackend final : public Backend {
  public:
-  RamBackend(const BackendOptions& options, uint64_t size, uint8_t* mem)
-      : Backend(options, size), mem_(mem) {}
+  RamBackend(const BackendOptions& options, uint64_t size, uint8_t* mem,
+             bool sparse)
+      : Backend(options, size), mem_(mem), sparse_(sparse) {}
   ~RamBackend() override { munmap(mem_, size_bytes()); }
 
   BackendCapabilities capabilities() const override {
@@ -29,10 +56,15 @@ class RamBackend final : public Backend {
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 
   uint8_t* memory() const { return mem_; }
-  // Zeros [offset, offset + length): whole huge pages are handed back to
-  // the kernel (they read as zeros afterwards and cost no memory), the
-  // rest is cleared, so that the mapping keeps its huge pages.
+  // Zeros [offset, offset + length). A committed namespace stays
+  // committed: the range is cleared. A sparse one hands whole huge-page
+  // sized ranges back to the kernel (they read as zeros afterwards and cost
+  // no memory) and clears the edges.
   void Zero(uint64_t offset, uint64_t length) {
+    if (!sparse_) {
+      std::memset(mem_ + offset, 0, length);
+      return;
+    }
     uint64_t begin = (offset + kHugePage - 1) / kHugePage * kHugePage;
     uint64_t end = (offset + length) / kHugePage * kHugePage;
     if (begin < end && madvise(mem_ + begin, end - begin, MADV_DONTNEED) == 0) {
@@ -45,6 +77,7 @@ class RamBackend final : public Backend {
 
  private:
   uint8_t* const mem_;
+  const bool sparse_;
 };
 
 class RamQueue final : public QueueBase {
@@ -92,22 +125,46 @@ Result<std::unique_ptr<BackendQueue>> RamBackend::OpenQueue(EventLoop& loop) {
   return std::unique_ptr<BackendQueue>(new RamQueue(this, loop));
 }
 
-class RamPlugin final : public SizedBackendPlugin {
+class RamPlugin final : public BackendPlugin {
  public:
   std::string_view type() const override { return "ram"; }
-
- protected:
-  Result<std::unique_ptr<Backend>> OpenSized(const BackendOptions& options,
-                                             uint64_t size) const override {
-    // Anonymous private memory reads as zeros; MAP_NORESERVE: a large
-    // namespace costs nothing until it is written. The mapping starts on
-    // a huge-page boundary and asks for transparent huge pages (no
-    // reserved hugetlbfs pages needed): one TLB entry covers 2 MiB instead
-    // of 4 KiB, which at random 4 KiB I/O over a large namespace saves a
-    // page walk per copy and per digest.
+  std::span<const std::string_view> keys() const override { return kKeys; }
+  Result<config_internal::Json> Read(
+      const config_internal::ObjectReader& r,
+      const BackendOptions& options) const override {
+    config_internal::Json params = config_internal::Json::object();
+    NVMEOF_RETURN_IF_ERROR(ReadSize(r, options, /*required=*/true, params));
+    NVMEOF_ASSIGN_OR_RETURN(bool sparse, r.Bool("sparse", false));
+    params["sparse"] = sparse;
+    return params;
+  }
+  Result<std::unique_ptr<Backend>> Open(
+      const BackendConfig& config) const override {
+    const uint64_t size = ParamSize(config.params, "size");
+    NVMEOF_RETURN_IF_ERROR(CheckSizeParam("ram", size, config.options));
+    auto it = config.params.find("sparse");
+    const bool sparse =
+        it != config.params.end() && it->is_boolean() && it->get<bool>();
+    const uint64_t available = AvailableMemory();
+    if (available != 0 && size > available) {
+      if (!sparse) {
+        return ResourceExhaustedError(
+            "ram backend: " + Gib(size) + " does not fit in the " +
+            Gib(available) +
+            " of memory available now (MemAvailable); give a smaller size, "
+            "or \"sparse\": true to allocate blocks as they are written");
+      }
+      NVMEOF_LOG(kWarn,
+                 "ram backend: a sparse %s namespace is larger than the %s of "
+                 "memory available: writing all of it would exhaust memory",
+                 Gib(size).c_str(), Gib(available).c_str());
+    }
+    // Anonymous private memory reads as zeros. The mapping starts on a
+    // huge-page boundary.
     const size_t padded = size + kHugePage;
     void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                     MAP_PRIVATE | MAP_ANONYMOUS | (sparse ? MAP_NORESERVE : 0),
+                     -1, 0);
     if (raw == MAP_FAILED) {
       return ErrnoError(errno, "ram backend: cannot map " +
                                    std::to_string(size) + " bytes");
@@ -122,9 +179,25 @@ class RamPlugin final : public SizedBackendPlugin {
     if (base + padded > mem + used) {
       munmap(mem + used, static_cast<size_t>(base + padded - (mem + used)));
     }
-    madvise(mem, used, MADV_HUGEPAGE);  // advice: a refusal changes nothing
-    return std::unique_ptr<Backend>(new RamBackend(options, size, mem));
+    if (sparse) {
+      // Small pages: a scattered write commits 4 KiB, not 2 MiB.
+      madvise(mem, used, MADV_NOHUGEPAGE);
+    } else {
+      // Transparent huge pages (no reserved hugetlbfs pages needed): one
+      // TLB entry covers 2 MiB, which at random I/O over a large namespace
+      // saves a page walk per copy and per digest. Then every page is
+      // faulted in now, not under the first I/Os.
+      madvise(mem, used, MADV_HUGEPAGE);  // advice: a refusal changes nothing
+      if (madvise(mem, used, MADV_POPULATE_WRITE) != 0) {
+        for (size_t off = 0; off < used; off += kPage) mem[off] = 0;
+      }
+    }
+    return std::unique_ptr<Backend>(
+        new RamBackend(config.options, size, mem, sparse));
   }
+
+ private:
+  static constexpr std::string_view kKeys[] = {"size", "sparse"};
 };
 
 }  // namespace
