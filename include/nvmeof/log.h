@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 
 namespace nvmeof {
@@ -28,18 +29,23 @@ using LogSink = std::function<void(LogSeverity, const std::string& line)>;
 void SetLogSink(LogSink sink);
 
 // For a message that can repeat fast (a refused connection, an I/O
-// error): Allow() says whether to log now, at most once per `period`, and
-// how many were suppressed since the last one. Thread-safe.
+// error): Allow() says whether to log now, at most `burst` times per
+// `period`, and how many were held back since the last one logged.
+// Thread-safe.
 class LogLimiter {
  public:
-  explicit LogLimiter(std::chrono::milliseconds period) : period_(period) {}
+  explicit LogLimiter(std::chrono::milliseconds period, int burst = 1)
+      : period_(period), burst_(burst) {}
   // True to log now; then `*suppressed` holds the count held back since.
   bool Allow(uint64_t* suppressed);
 
  private:
   const std::chrono::milliseconds period_;
-  std::atomic<int64_t> next_ns_{0};  // steady clock, when the next may log
-  std::atomic<uint64_t> held_{0};
+  const int burst_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point window_;  // guarded by mu_
+  int used_ = 0;                                  // guarded by mu_
+  uint64_t held_ = 0;                             // guarded by mu_
 };
 
 }  // namespace nvmeof

@@ -62,19 +62,19 @@ void SetLogSink(LogSink sink) {
 }
 
 bool LogLimiter::Allow(uint64_t* suppressed) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t next = next_ns_.load(std::memory_order_relaxed);
-  const int64_t period =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(period_).count();
-  if (now < next ||
-      !next_ns_.compare_exchange_strong(next, now + period,
-                                        std::memory_order_relaxed)) {
-    held_.fetch_add(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - window_ >= period_) {
+    window_ = now;
+    used_ = 0;
+  }
+  if (used_ >= burst_) {
+    ++held_;
     return false;
   }
-  *suppressed = held_.exchange(0, std::memory_order_relaxed);
+  ++used_;
+  *suppressed = held_;
+  held_ = 0;
   return true;
 }
 

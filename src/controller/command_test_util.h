@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "controller/backend_registry.h"
 #include "controller/request.h"
 #include "nvmeof/callback_queue.h"
+#include "nvmeof/log.h"
 
 namespace nvmeof::controller::test_util {
 
@@ -209,6 +211,38 @@ class FakeCommandQueue final : public CommandQueue {
   FakeQueuePair* const qp_;
   std::map<const Namespace*, std::unique_ptr<BackendQueue>> backends_;
   bool done_ = false;
+};
+
+// The lines logged while it lives (a sink instead of stderr).
+class LogCapture {
+ public:
+  LogCapture() {
+    SetLogSink([this](LogSeverity, const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lines_.push_back(line);
+    });
+  }
+  ~LogCapture() { SetLogSink(nullptr); }
+  // Whether a line holds every one of `parts`.
+  bool Has(std::initializer_list<std::string_view> parts) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& l : lines_) {
+      bool all = true;
+      for (std::string_view p : parts) all = all && l.find(p) != l.npos;
+      if (all) return true;
+    }
+    return false;
+  }
+  std::string All() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out;
+    for (const std::string& l : lines_) out += l + "\n";
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
 };
 
 // What a command ended with.

@@ -24,10 +24,42 @@ constexpr uint16_t kDataCntlidOffset = 16;
 constexpr uint16_t kDataSubnqnOffset = 256;
 constexpr uint16_t kDataHostnqnOffset = 512;
 
-void RefuseParameter(Request& r, uint16_t offset, bool in_data) {
+// A refused Connect is logged for the operator: who (peer, host NQN),
+// what for (subsystem, queue) and why, at most twenty times a second.
+LogLimiter g_refusals(std::chrono::seconds(1), 20);
+
+void LogRefusal(Request& r, const ConnectCommand* c,
+                const ConnectDataFields* d, const std::string& why) {
+  uint64_t suppressed = 0;
+  if (!g_refusals.Allow(&suppressed)) return;
+  std::string host = d == nullptr        ? "?"
+                     : d->hostnqn.empty() ? "(empty host NQN)"
+                                          : std::string(d->hostnqn);
+  NVMEOF_LOG(kWarn, "Connect from %s (host %s) to %s, queue %s, refused: %s%s",
+             r.queue->peer_name().c_str(), host.c_str(),
+             d == nullptr ? "?" : std::string(d->subnqn).c_str(),
+             c == nullptr ? "?" : std::to_string(c->qid).c_str(), why.c_str(),
+             suppressed != 0 ? (" (" + std::to_string(suppressed) +
+                                " more refusals not logged)")
+                                   .c_str()
+                             : "");
+}
+
+// Connect Invalid Parameters, DW0 pointing at the field (in the SQE, or in
+// the Connect data), and the log line.
+void RefuseParameter(Request& r, const ConnectCommand* c,
+                     const ConnectDataFields* d, uint16_t offset, bool in_data,
+                     const std::string& why) {
+  LogRefusal(r, c, d, why);
   r.dw0 = ConnectInvalidParameter{offset, in_data}.ToDw0();
   Fail(r, CommandSpecificStatus(sc::kConnectInvalidParameters),
        in_data ? ErrorLocation{} : ErrorLocation::At(offset));
+}
+
+void Refuse(Request& r, const ConnectCommand* c, const ConnectDataFields* d,
+            NvmeStatus status, const std::string& why) {
+  LogRefusal(r, c, d, why);
+  Fail(r, status);
 }
 
 std::string HostIdHex(const std::array<uint8_t, 16>& id) {
@@ -61,36 +93,45 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
                   const ConnectDataFields& d) {
   CommandQueue& q = *r.queue;
   const Subsystem* subsys = q.target().FindSubsystem(d.subnqn);
-  if (subsys == nullptr ||
-      (!subsys->is_discovery() && !q.port().Exposes(subsys))) {
-    RefuseParameter(r, kDataSubnqnOffset, true);
+  if (subsys == nullptr) {
+    RefuseParameter(r, &c, &d, kDataSubnqnOffset, true, "no such subsystem");
+    return;
+  }
+  if (!subsys->is_discovery() && !q.port().Exposes(subsys)) {
+    RefuseParameter(r, &c, &d, kDataSubnqnOffset, true,
+                    "the subsystem is not exposed on this port");
     return;
   }
   const std::string hostnqn(d.hostnqn);
   std::array<uint8_t, 16> hostid;
   std::memcpy(hostid.data(), d.hostid.data(), 16);
-  if (!hostnqn.empty() && !ValidateNqn(hostnqn).ok()) {
-    RefuseParameter(r, kDataHostnqnOffset, true);
+  if (Status valid = ValidateNqn(hostnqn); !hostnqn.empty() && !valid.ok()) {
+    RefuseParameter(r, &c, &d, kDataHostnqnOffset, true,
+                    "the host NQN is not valid: " + std::string(valid.message()));
     return;
   }
   if (!subsys->is_discovery() && !subsys->HostAllowed(hostnqn)) {
-    NVMEOF_LOG(kWarn, "host %s refused: not allowed on %s",
-               hostnqn.empty() ? "(empty host NQN)" : hostnqn.c_str(),
-               subsys->nqn().c_str());
-    Fail(r, CommandSpecificStatus(sc::kConnectInvalidHost));
+    Refuse(r, &c, &d, CommandSpecificStatus(sc::kConnectInvalidHost),
+           "the host is not allowed on this subsystem");
     return;
   }
   if (hostnqn.empty()) WarnEmptyHostNqn(hostid, subsys->nqn());
   if (d.cntlid != kCntlidDynamic) {
     // The dynamic controller model: the admin queue asks for any CNTLID.
-    RefuseParameter(r, kDataCntlidOffset, true);
+    RefuseParameter(r, &c, &d, kDataCntlidOffset, true,
+                    "an admin queue must ask for CNTLID FFFFh (the dynamic "
+                    "controller model), not " +
+                        std::to_string(d.cntlid));
     return;
   }
   const ListenParams& params = q.target().port_params(q.port());
   // Admin SQSIZE: at least 31 (32 entries, the spec's minimum for the
   // admin queue of a fabrics controller), at most MQES.
   if (c.sqsize < 31 || c.sqsize >= params.transport.max_queue_size) {
-    RefuseParameter(r, kSqeSqsizeOffset, false);
+    RefuseParameter(r, &c, &d, kSqeSqsizeOffset, false,
+                    "admin SQSIZE " + std::to_string(c.sqsize) +
+                        " (0-based) is not 31.." +
+                        std::to_string(params.transport.max_queue_size - 1));
     return;
   }
   // KATO 0: no keep-alive; the association then lives until its connection
@@ -104,7 +145,8 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
       q.target().CreateController(subsys, &q.port(), hostnqn, hostid,
                                   &r.cmd->qpair().loop(), limits);
   if (ctrl == nullptr) {
-    Fail(r, CommandSpecificStatus(sc::kControllerBusy));
+    Refuse(r, &c, &d, CommandSpecificStatus(sc::kControllerBusy),
+           "every CNTLID is in use");
     return;
   }
   NVMEOF_LOG(kInfo, "controller %u: %s for %s from %s (KATO %u ms)",
@@ -131,15 +173,21 @@ void ConnectIo(Request& r, const ConnectCommand& c,
   std::shared_ptr<Controller> ctrl = q.target().FindController(d.cntlid);
   if (ctrl == nullptr || ctrl->subsystem().nqn() != d.subnqn ||
       &ctrl->port() != &q.port()) {
-    RefuseParameter(r, kDataCntlidOffset, true);
+    RefuseParameter(r, &c, &d, kDataCntlidOffset, true,
+                    "no controller " + std::to_string(d.cntlid) +
+                        " of this subsystem on this port");
     return;
   }
   if (ctrl->subsystem().is_discovery()) {
-    RefuseParameter(r, kSqeQidOffset, false);
+    RefuseParameter(r, &c, &d, kSqeQidOffset, false,
+                    "a discovery controller has no I/O queues");
     return;
   }
   if (c.sqsize == 0 || c.sqsize >= ctrl->limits().max_queue_size) {
-    RefuseParameter(r, kSqeSqsizeOffset, false);
+    RefuseParameter(r, &c, &d, kSqeSqsizeOffset, false,
+                    "SQSIZE " + std::to_string(c.sqsize) +
+                        " (0-based) is not 1.." +
+                        std::to_string(ctrl->limits().max_queue_size - 1));
     return;
   }
   std::array<uint8_t, 16> hostid;
@@ -149,10 +197,18 @@ void ConnectIo(Request& r, const ConnectCommand& c,
   if (!st.ok()) {
     if (st.sct == StatusCodeType::kCommandSpecific &&
         st.sc == sc::kConnectInvalidParameters) {
-      RefuseParameter(r, kSqeQidOffset, false);
+      RefuseParameter(r, &c, &d, kSqeQidOffset, false,
+                      "QID " + std::to_string(c.qid) +
+                          " is beyond the queues granted (" +
+                          std::to_string(ctrl->granted_io_queues()) +
+                          ") or already connected");
       return;
     }
-    Fail(r, st);
+    Refuse(r, &c, &d, st,
+           st.sc == sc::kConnectInvalidHost
+               ? "the host NQN or host ID differs from its admin queue's"
+               : "controller " + std::to_string(d.cntlid) +
+                     " is not enabled");
     return;
   }
   NVMEOF_LOG(kDebug, "controller %u: I/O queue %u, %u entries", ctrl->cntlid(),
@@ -172,6 +228,10 @@ void FinishConnect(Request& r, const Status& data_status) {
   ConnectData data;
   std::memcpy(&data, r.buf, sizeof(data));
   if (!c.ok() || c->recfmt != kConnectRecfmt) {
+    LogRefusal(r, nullptr, nullptr,
+               "Connect record format " +
+                   (c.ok() ? std::to_string(c->recfmt) : std::string("?")) +
+                   ", not 0");
     r.dw0 = ConnectInvalidParameter{kSqeRecfmtOffset, false}.ToDw0();
     Fail(r, CommandSpecificStatus(sc::kIncompatibleFormat),
          ErrorLocation::At(kSqeRecfmtOffset));
@@ -179,7 +239,9 @@ void FinishConnect(Request& r, const Status& data_status) {
   }
   Result<ConnectDataFields> d = ParseConnectData(data);
   if (!d.ok()) {
-    RefuseParameter(r, kDataSubnqnOffset, true);
+    RefuseParameter(r, &*c, nullptr, kDataSubnqnOffset, true,
+                    "the Connect data is not valid: " +
+                        std::string(d.status().message()));
     return;
   }
   if (c->qid == 0) {

@@ -60,6 +60,22 @@ TEST_F(FabricsCmdTest, AdminConnectCreatesAndBindsAController) {
   EXPECT_EQ(o.status, GenericStatus(sc::kCommandSequenceError, true));
 }
 
+TEST_F(FabricsCmdTest, RefusedConnectsAreLoggedWithWhoAndWhy) {
+  test_util::LogCapture log;
+  Connect(0, 31, "nqn.2024-01.io.nvmeof.test:none", test_util::kTestHostNqn);
+  EXPECT_TRUE(log.Has({"192.0.2.9:40000", test_util::kTestHostNqn,
+                       "nqn.2024-01.io.nvmeof.test:none", "no such subsystem"}))
+      << log.All();
+  Connect(0, 31, kPrivateNqn, "nqn.2024-01.io.nvmeof.test:stranger");
+  EXPECT_TRUE(log.Has({"192.0.2.9:40000", "stranger", kPrivateNqn,
+                       "not allowed"}))
+      << log.All();
+  Connect(0, 3, test_util::kTestNqn, test_util::kTestHostNqn);
+  EXPECT_TRUE(log.Has({"admin SQSIZE 3"})) << log.All();
+  Connect(2, 31, test_util::kTestNqn, test_util::kTestHostNqn, 9);
+  EXPECT_TRUE(log.Has({"queue 2", "no controller 9"})) << log.All();
+}
+
 TEST_F(FabricsCmdTest, ConnectRefusalsPointAtTheField) {
   Outcome o = Connect(0, 31, "nqn.2024-01.io.nvmeof.test:none",
                       test_util::kTestHostNqn);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nvmeof/log.h"
+
 namespace nvmeof::controller {
 
 namespace {
@@ -56,9 +58,30 @@ NvmeStatus ParseRange(Request& r, ErrorLocation* where) {
   return kNvmeSuccess;
 }
 
+// A backend's failure (EIO, ENOSPC, ...) is logged for the operator, at
+// most twice a second over the whole target.
+LogLimiter g_backend_errors(std::chrono::seconds(1), 2);
+
+void LogBackendError(const Request& r, NvmeStatus st) {
+  uint64_t suppressed = 0;
+  if (!g_backend_errors.Allow(&suppressed)) return;
+  NVMEOF_LOG(kError,
+             "namespace %u of %s: %s (opcode 0x%02x, LBA %llu, %u bytes) "
+             "failed in its backend: %s%s",
+             r.ns->nsid, r.queue->controller().subsystem().nqn().c_str(),
+             r.queue->peer_name().c_str(), r.sqe().opcode,
+             static_cast<unsigned long long>(r.offset >> r.ns->lbads),
+             r.length, NvmeStatusToString(st).c_str(),
+             suppressed != 0 ? (" (" + std::to_string(suppressed) +
+                                " more backend errors not logged)")
+                                   .c_str()
+                             : "");
+}
+
 // Completes `r` when a backend operation it waits for is done.
 void BackendDone(Request& r, NvmeStatus st) {
   r.SetState(RequestState::kExecuting);
+  if (!st.ok() && r.ns != nullptr) LogBackendError(r, st);
   r.queue->Complete(r, st);
 }
 
@@ -89,11 +112,11 @@ void Read(Request& r, BackendQueue& bq) {
   r.SetState(RequestState::kInBackend);
   Request* req = &r;
   bq.Read(r.offset, MemDesc(buf, r.length), [req](NvmeStatus st) {
-    req->SetState(RequestState::kExecuting);
     if (!st.ok()) {
-      req->queue->Complete(*req, st);
+      BackendDone(*req, st);
       return;
     }
+    req->SetState(RequestState::kExecuting);
     SendAndComplete(*req, MemDesc(req->buf, req->length));
   });
 }
@@ -261,11 +284,11 @@ void CompareReceived(Request& r, const Status& s) {
   r.SetState(RequestState::kInBackend);
   bq->Read(r.offset, MemDesc(r.buf + r.length, r.length),
            [req](NvmeStatus st) {
-             req->SetState(RequestState::kExecuting);
              if (!st.ok()) {
-               req->queue->Complete(*req, st);
+               BackendDone(*req, st);
                return;
              }
+             req->SetState(RequestState::kExecuting);
              CompareWith(*req, req->buf + req->length);
            });
 }

@@ -90,6 +90,51 @@ TEST_F(IoCmdTest, ReadOnlyNamespaceRefusesWrites) {
             kNvmeSuccess);
 }
 
+// A backend whose reads fail as a broken disk's do.
+class FailingBackend final : public Backend {
+ public:
+  FailingBackend() : Backend(BackendOptions{}, 1 << 20) {}
+  BackendCapabilities capabilities() const override { return {}; }
+  Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
+};
+class FailingQueue final : public BackendQueue {
+ public:
+  explicit FailingQueue(EventLoop& loop) : done_(&loop, &in_flight_) {}
+  void Read(uint64_t, const MemDesc&, BackendCallback cb) override {
+    ++in_flight_;
+    done_.Post(std::move(cb), ErrnoToNvmeStatus(EIO));
+  }
+  void Write(uint64_t, const MemDesc&, bool, BackendCallback cb) override {
+    Read(0, {}, std::move(cb));
+  }
+  void Flush(BackendCallback cb) override { Read(0, {}, std::move(cb)); }
+  void WriteZeroes(uint64_t, uint64_t, BackendCallback cb) override {
+    Read(0, {}, std::move(cb));
+  }
+  void Deallocate(uint64_t, uint64_t, BackendCallback cb) override {
+    Read(0, {}, std::move(cb));
+  }
+
+ private:
+  BackendCompletions done_;
+};
+Result<std::unique_ptr<BackendQueue>> FailingBackend::OpenQueue(
+    EventLoop& loop) {
+  return std::unique_ptr<BackendQueue>(new FailingQueue(loop));
+}
+
+TEST_F(IoCmdTest, BackendErrorsAreLoggedAndReported) {
+  subsystem_->AddNamespace(
+      Namespace::Create(7, std::make_unique<FailingBackend>()));
+  test_util::LogCapture log;
+  Outcome o = Run(ExecuteIo, Rw(NvmOpcode::kRead, 7, 16, 0), 512);
+  EXPECT_EQ(o.status, GenericStatus(sc::kInternalError, true));
+  EXPECT_TRUE(log.Has({"namespace 7 of", test_util::kTestNqn,
+                       "192.0.2.9:40000", "LBA 16", "failed in its backend",
+                       "Internal Error"}))
+      << log.All();
+}
+
 TEST_F(IoCmdTest, WriteZeroesDeallocateFlushAndVerify) {
   std::vector<uint8_t> ones(2048, 0xFF);
   ASSERT_EQ(Run(ExecuteIo, Rw(NvmOpcode::kWrite, 1, 0, 3), 2048, ones).status,

@@ -182,7 +182,8 @@ void ControllerQueue::OnError(const Status& status) {
   // A failed or closed connection: either way the queue ends.
   if (!status.ok()) {
     NVMEOF_LOG(
-        kWarn, "queue %u%s: %s", qid_,
+        kWarn, "connection from %s, queue %u%s: %s: closing it",
+        peer_name().c_str(), qid_,
         ctrl_ ? (" of controller " + std::to_string(ctrl_->cntlid())).c_str()
               : "",
         status.ToString().c_str());

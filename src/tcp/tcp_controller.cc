@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "nvmeof/log.h"
+
 namespace nvmeof::tcp {
 
 namespace {
@@ -87,8 +89,11 @@ void TcpControllerQueuePair::HandOver() {
   setup->on_accept(std::unique_ptr<QueuePair>(this));
 }
 
-void TcpControllerQueuePair::ReportSetupFailure(Status /*why*/) {
-  setup_.reset();  // a connection that never got going: nobody to tell
+void TcpControllerQueuePair::ReportSetupFailure(Status why) {
+  // A connection that never got going: nobody to tell but the operator.
+  NVMEOF_LOG(kInfo, "connection from %s dropped before its ICReq: %s",
+             peer_name().c_str(), why.ToString().c_str());
+  setup_.reset();
 }
 
 void TcpControllerQueuePair::OnCapsuleFreed(Capsule& c) {
