@@ -66,6 +66,15 @@ TEST(ParseCpuListTest, NumbersAndRanges) {
   EXPECT_EQ(*ParseCpuList("0-1,4,6-6"), std::vector<int>({0, 1, 4, 6}));
 }
 
+TEST(ParseCpuListTest, RefusesCpusThisProcessCannotUse) {
+  EXPECT_TRUE(ParseAvailableCpus("0").ok());
+  auto r = ParseAvailableCpus("0,1023");
+  ASSERT_FALSE(r.ok());  // no machine of this suite has 1024 CPUs
+  EXPECT_NE(r.status().message().find("CPU 1023 is not available"),
+            std::string_view::npos)
+      << r.status().ToString();
+}
+
 TEST(ParseCpuListTest, RefusesWhatIsNotAList) {
   for (const char* bad :
        {"", ",", "a", "1,", "-1", "3-1", "0-", "1.5", "0,,1", "99999", " 1"}) {

@@ -52,9 +52,9 @@ void PerfFlags(CLI::App* v, Args& a) {
 
 int Perf(Args& a) {
   a.perf.json = a.json();
-  if (a.cpu >= 0) a.perf.cpus = {a.cpu};
+  if (a.cpu >= 0) a.cpus = std::to_string(a.cpu);
   if (!a.cpus.empty()) {
-    auto list = ParseCpuList(a.cpus);
+    auto list = ParseAvailableCpus(a.cpus);
     if (!list.ok()) return Fail(list.status().ToString());
     a.perf.cpus = std::move(*list);
   }

@@ -199,7 +199,7 @@ int main(int argc, char** argv) try {
   run.busy_poll = flags.poll;
   run.poll_idle = std::chrono::microseconds(flags.poll_idle_us);
   if (!flags.cpus.empty()) {
-    auto cpus = nvmeof::ParseCpuList(flags.cpus);
+    auto cpus = nvmeof::ParseAvailableCpus(flags.cpus);
     if (!cpus.ok()) return Fail(2, cpus.status());
     run.cpus = std::move(*cpus);
   }

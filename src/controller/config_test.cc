@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <set>
 #include <cstdlib>
 #include <string>
 
@@ -290,6 +291,17 @@ std::string ExampleFile() {
   }
   std::string here = __FILE__;
   return here.substr(0, here.rfind('/')) + "/../../examples/target.json";
+}
+
+TEST(ConfigTest, TheEveryBackendExampleLoads) {
+  std::string path = ExampleFile();
+  path.replace(path.rfind("target.json"), 11, "backends.json");
+  Result<TargetConfig> r = LoadConfig(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::set<std::string> types;
+  for (const NamespaceConfig& ns : r->subsystems[0].namespaces)
+    types.insert(ns.backend.type);
+  EXPECT_EQ(types, (std::set<std::string>{"ram", "null", "file", "block"}));
 }
 
 TEST(ConfigTest, ExampleFileLoads) {

@@ -38,6 +38,36 @@ Result<std::vector<int>> ParseCpuList(std::string_view list) {
   return cpus;
 }
 
+Result<std::vector<int>> ParseAvailableCpus(std::string_view list) {
+  NVMEOF_ASSIGN_OR_RETURN(std::vector<int> cpus, ParseCpuList(list));
+  // Only CPUs this process may run on (as taskset and cgroups allow).
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    for (int cpu : cpus) {
+      if (CPU_ISSET(cpu, &allowed)) continue;
+      std::string have;
+      for (int i = 0; i < CPU_SETSIZE; ++i) {
+        if (!CPU_ISSET(i, &allowed)) continue;
+        int j = i;
+        while (j + 1 < CPU_SETSIZE && CPU_ISSET(j + 1, &allowed)) ++j;
+        if (!have.empty()) have.append(",");
+        have.append(std::to_string(i));
+        if (j > i) {
+          have.append("-");
+          have.append(std::to_string(j));
+        }
+        i = j;
+      }
+      return InvalidArgumentError("--cpus '" + std::string(list) + "': CPU " +
+                                  std::to_string(cpu) +
+                                  " is not available to this process (it may "
+                                  "run on " + have + ")");
+    }
+  }
+  return cpus;
+}
+
 
 Status PinCurrentThread(int cpu) {
   if (cpu < 0 || cpu >= CPU_SETSIZE) {

@@ -95,6 +95,8 @@ check "perf --threads 2 --verify: disjoint shares, merged counts" bash -c "'$TOO
 check "perf --plot writes an SVG of the histogram" bash -c "'$TOOL' perf ${IO[*]} --workload read --time 1 --plot '$work/lat.svg' >/dev/null && python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); ns=\"{http://www.w3.org/2000/svg}\"; assert r.tag==ns+\"svg\"; g=r.find(ns+\"g\"); assert len(g.findall(ns+\"rect\"))>0' '$work/lat.svg'"
 refuse "target --poll-idle out of range" "not in range" "$TARGET" --ram 1M --poll-idle 2000000
 refuse "target --cpus that is not a list" "expected CPU numbers" "$TARGET" --ram 1M --cpus 0,x
+refuse "target --cpus beyond the machine" "CPU 1000 is not available to this process" "$TARGET" --ram 1M --cpus 1000
+refuse "target --cpus range beyond the machine" "is not available to this process (it may run on" "$TARGET" --ram 1M --cpus 0-1000
 refuse "perf --cpus that is not a list" "expected CPU numbers" "$TOOL" perf "${IO[@]}" --cpus 1-0 --time 1
 refuse "perf --plot to a directory that does not exist" "cannot write $work/none/x.svg" "$TOOL" perf "${IO[@]}" --time 1 --plot "$work/none/x.svg"
 refuse "perf --cpu and --cpus together" "excludes" "$TOOL" perf "${IO[@]}" --cpu 0 --cpus 0 --time 1

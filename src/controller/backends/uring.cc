@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "controller/backends/common.h"
 #include "controller/config_values.h"
 #include "io/socket.h"
+#include "nvmeof/log.h"
 
 namespace nvmeof::controller {
 namespace {
@@ -437,6 +439,33 @@ Status ProbeDirect(int fd, const std::string& path, uint32_t block_size) {
   return ErrnoError(err, path + ": O_DIRECT read");
 }
 
+// Refuses a file on a pseudo filesystem (procfs, sysfs, ...): it opens and
+// even "extends", and every I/O then fails.
+Status CheckStoresData(int fd, const std::string& path) {
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return ErrnoError(errno, path + ": fstatfs");
+  struct Pseudo {
+    unsigned long magic;
+    const char* name;
+  };
+  static constexpr Pseudo kPseudo[] = {
+      {0x9fa0, "procfs"},       {0x62656572, "sysfs"},
+      {0x64626720, "debugfs"},  {0x74726163, "tracefs"},
+      {0x63677270, "cgroup2"},  {0x27e0eb, "cgroup"},
+      {0x73636673, "securityfs"}, {0x62656570, "configfs"},
+      {0x1cd1, "devpts"},       {0x6165676C, "pstore"},
+      {0xcafe4a11, "bpf"},      {0xde5e81e4, "efivarfs"}};
+  for (const Pseudo& p : kPseudo) {
+    if (static_cast<unsigned long>(fs.f_type) == p.magic) {
+      return InvalidArgumentError(
+          path + ": on " + p.name +
+          ", a pseudo filesystem that stores no blocks: give a regular file "
+          "on a real filesystem");
+    }
+  }
+  return Status::Ok();
+}
+
 // Opens a file (block false) or a block device.
 Result<std::unique_ptr<Backend>> OpenUringBackend(bool block,
                                                   const std::string& path,
@@ -503,8 +532,16 @@ Result<std::unique_ptr<Backend>> OpenUringBackend(bool block,
     }
     if (!S_ISREG(st.st_mode))
       return InvalidArgumentError(path + ": not a regular file");
+    NVMEOF_RETURN_IF_ERROR(CheckStoresData(fd.get(), path));
     const uint64_t file_size = static_cast<uint64_t>(st.st_size);
     if (size == 0) size = file_size;
+    if (file_size > size) {
+      NVMEOF_LOG(kWarn,
+                 "%s is %llu bytes: the namespace serves only its first %llu "
+                 "(its configured size)",
+                 path.c_str(), static_cast<unsigned long long>(file_size),
+                 static_cast<unsigned long long>(size));
+    }
     if (file_size < size) {
       if (config.read_only) {
         return InvalidArgumentError(

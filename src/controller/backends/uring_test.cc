@@ -1,5 +1,7 @@
 #include "controller/backends/uring.h"
 
+#include "controller/command_test_util.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -369,6 +371,26 @@ TEST_F(UringBackendTest, OpenErrorsNameThePathAndTheReason) {
   bs.options.block_size = 520;
   msg = OpenError(bs);
   EXPECT_NE(msg.find("520"), std::string::npos) << msg;
+}
+
+TEST_F(UringBackendTest, PseudoFilesystemsAreRefusedAtOpen) {
+  // /proc/version opens, "extends" and then fails every I/O: refused.
+  BackendConfig c = FileConfig("unused", 1 << 20);
+  c.params["path"] = "/proc/version";
+  std::string msg = OpenError(c);
+  EXPECT_NE(msg.find("/proc/version"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("procfs"), std::string::npos) << msg;
+}
+
+TEST_F(UringBackendTest, AFileLargerThanItsSizeIsServedInPartAndSaysSo) {
+  Open(FileConfig("big", 1 << 20));
+  queue_.reset();
+  backend_.reset();
+  test_util::LogCapture log;
+  Open(FileConfig("big", 64 << 10));
+  EXPECT_EQ(backend_->size_bytes(), 64u << 10);
+  EXPECT_TRUE(log.Has({"big", "1048576 bytes", "only its first 65536"}))
+      << log.All();
 }
 
 TEST_F(UringBackendTest, BadRangesAndShrunkFileAreErrorStatuses) {
