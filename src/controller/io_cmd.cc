@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/annotations.h"
 #include "nvmeof/log.h"
 
 namespace nvmeof::controller {
@@ -100,7 +101,14 @@ void Read(Request& r, BackendQueue& bq) {
   if (r.ns->caps.memory_mapped) {
     MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
-      SendAndComplete(r, mem);
+      if (NVMEOF_TSAN) {
+        // Its data went out: a later write to these blocks (whose host
+        // saw this read complete) comes after (annotations.h).
+        const Namespace* ns = r.ns;
+        SendAndComplete(r, mem, [ns](Status) { NVMEOF_HAPPENS_BEFORE(ns); });
+      } else {
+        SendAndComplete(r, mem);
+      }
       return;
     }
   }
@@ -353,6 +361,8 @@ void ExecuteIo(Request& r) {
          ErrorLocation::At(kSqeNsid));
     return;
   }
+  // After what the host saw complete before it sent this (annotations.h).
+  NVMEOF_HAPPENS_AFTER(r.ns);
   if (op == NvmOpcode::kFlush) {
     r.SetState(RequestState::kExecuting);
     Flush(r);

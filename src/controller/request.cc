@@ -92,7 +92,7 @@ void ReceiveAll(Request& r, void (*next)(Request&, const Status&),
   });
 }
 
-void SendAndComplete(Request& r, const MemDesc& data) {
+void SendAndComplete(Request& r, const MemDesc& data, DataCallback released) {
   if (data.empty()) {
     r.queue->Complete(r, kNvmeSuccess);
     return;
@@ -100,7 +100,7 @@ void SendAndComplete(Request& r, const MemDesc& data) {
   // The data stays valid until the response is sent (the request's buffer,
   // or a backend's memory), which the transport orders after the data.
   SendDataResult res = r.cmd->SendData(0, data, r.dw0 == 0 && r.dw1 == 0,
-                                       nullptr);
+                                       std::move(released));
   switch (res.outcome) {
     case SendDataOutcome::kCompleted:
       r.queue->Release(r);

@@ -169,8 +169,10 @@ void Fail(Request& r, NvmeStatus status, ErrorLocation location = {});
 void ReceiveAll(Request& r, void (*next)(Request&, const Status&),
                 size_t buffer_size = 0);
 // Sends `data` as the command's data, then completes `r` with success (or
-// lets the transport complete it with the data: SUCCESS).
-void SendAndComplete(Request& r, const MemDesc& data);
+// lets the transport complete it with the data: SUCCESS). `released` (may
+// be empty) runs once the transport no longer reads `data`.
+void SendAndComplete(Request& r, const MemDesc& data,
+                     DataCallback released = nullptr);
 // The status for a data transfer that failed: a digest error is transient
 // (0x22, the host retries), anything else a data transfer error.
 NvmeStatus FromDataStatus(const Status& s);
