@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nvmeof/host.h"
+#include "nvmeof/proto/identify.h"
 #include "tools/nvmeof_perf.h"
 
 namespace nvmeof::tools {
@@ -93,8 +94,16 @@ struct Session {
 };
 Result<Session> OpenSession(const Args& a, bool discovery);
 
+// Identify Namespace of an active namespace; one that is not, or beyond
+// the controller's namespaces, fails with "namespace N is not active on
+// this controller".
+Result<IdentifyNamespace> ActiveNamespace(host::Association& assoc,
+                                          uint32_t nsid);
+
 // Prints "nvmeof: WHAT" to stderr; returns 1.
 int Fail(const std::string& what);
+// Prints the status's message (not its code's internal name); returns 1.
+int Fail(const Status& why);
 
 }  // namespace nvmeof::tools
 

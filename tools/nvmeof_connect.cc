@@ -1,6 +1,7 @@
 // The nvmeof tool's connection flags and how a verb connects.
 
 #include <cstdio>
+#include <cstring>
 
 #include "nvmeof/proto/nqn.h"
 #include "tools/nvmeof_cli.h"
@@ -110,6 +111,34 @@ int Fail(const std::string& what) {
   return 1;
 }
 
+Result<IdentifyNamespace> ActiveNamespace(host::Association& assoc,
+                                          uint32_t nsid) {
+  const std::string inactive = "namespace " + std::to_string(nsid) +
+                               " is not active on this controller";
+  Result<std::vector<uint8_t>> buf = assoc.Identify(0x00, nsid);
+  if (!buf.ok()) {
+    // The controller's own status: Invalid Namespace or Format beyond NN.
+    if (buf.status().code() == StatusCode::kFailedPrecondition) {
+      return NotFoundError(inactive + " (" + std::string(buf.status().message()) +
+                           ")");
+    }
+    return buf.status();
+  }
+  IdentifyNamespace id;
+  std::memcpy(&id, buf->data(), sizeof(id));
+  if (id.nsze == 0) return NotFoundError(inactive);
+  return id;
+}
+
+int Fail(const Status& why) { return Fail(std::string(why.message())); }
+
+// "127.0.0.1:4420", "[::1]:4420".
+std::string Endpoint(const Args& a) {
+  return a.traddr.find(':') != std::string::npos
+             ? "[" + a.traddr + "]:" + a.trsvcid
+             : a.traddr + ":" + a.trsvcid;
+}
+
 Result<std::unique_ptr<host::Association>> Open(EventLoop& loop,
                                                 const Args& a, bool discovery) {
   NVMEOF_ASSIGN_OR_RETURN(TransportType t, ParseTransportType(a.transport));
@@ -129,8 +158,7 @@ Result<std::unique_ptr<host::Association>> Open(EventLoop& loop,
   Result<std::unique_ptr<host::Association>> assoc =
       host::Association::Connect(loop, o);
   if (!assoc.ok()) {
-    return assoc.status().WithContext(a.traddr + ":" + a.trsvcid + " " +
-                                      o.subnqn);
+    return assoc.status().WithContext(Endpoint(a) + " " + o.subnqn);
   }
   return assoc;
 }

@@ -15,18 +15,18 @@ namespace {
 
 // The namespace's block size (Identify Namespace, current LBA format).
 Result<uint32_t> BlockSize(host::Association& assoc, uint32_t nsid) {
-  NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> buf, assoc.Identify(0x00, nsid));
-  IdentifyNamespace id;
-  std::memcpy(&id, buf.data(), sizeof(id));
-  if (id.nsze == 0)
-    return NotFoundError("namespace " + std::to_string(nsid) +
-                         " is not active");
+  NVMEOF_ASSIGN_OR_RETURN(IdentifyNamespace id,
+                          ActiveNamespace(assoc, nsid));
   return static_cast<uint32_t>(id.lbaf[FlbasIndex(id.flbas)].block_size());
 }
 
-// Read, Write or Compare of `buf` at `slba`; the library splits at MDTS.
+// Read, Write or Compare of `buf` at `slba`; the library splits at MDTS
+// and keeps a window within the queue. `*moved`: the bytes that moved
+// (all of them on success; those of the commands that succeeded if one
+// failed).
 Status Transfer(host::Association& assoc, uint8_t opcode, uint32_t nsid,
-                uint64_t slba, uint32_t block_size, std::vector<uint8_t>& buf) {
+                uint64_t slba, uint32_t block_size, std::vector<uint8_t>& buf,
+                uint64_t* moved) {
   bool done = false;
   host::Completion out;
   assoc.SubmitRw(1, opcode, nsid, slba, block_size,
@@ -34,7 +34,8 @@ Status Transfer(host::Association& assoc, uint8_t opcode, uint32_t nsid,
                    out = std::move(c);
                    done = true;
                  });
-  assoc.loop().RunUntil([&] { return done; }, std::chrono::minutes(5));
+  assoc.loop().RunUntil([&] { return done; }, std::chrono::minutes(30));
+  *moved = out.ok() ? buf.size() : out.bytes_done;
   if (!done) return DeadlineExceededError("transfer did not complete");
   if (!out.status.ok()) return out.status;
   if (!out.nvme().ok()) {
@@ -48,12 +49,12 @@ Status Transfer(host::Association& assoc, uint8_t opcode, uint32_t nsid,
 int RunIoCommand(Args& a, const char* what, const Sqe& sqe,
                  const MemDesc& data = {}) {
   auto s = OpenSession(a, false);
-  if (!s.ok()) return Fail(s.status().ToString());
+  if (!s.ok()) return Fail(s.status());
   host::Completion done = s->assoc->IoSync(1, sqe, data, !data.empty());
   if (!done.ok()) {
     return Fail(std::string(what) + ": " +
                 (done.status.ok() ? NvmeStatusToString(done.nvme())
-                                  : done.status.ToString()));
+                                  : std::string(done.status.message())));
   }
   return 0;
 }
@@ -73,10 +74,10 @@ void DataFlags(CLI::App* v, Args& a) {
 // read, write, compare.
 int ReadWriteCompare(Args& a, uint8_t opcode, const char* verb) {
   auto s = OpenSession(a, false);
-  if (!s.ok()) return Fail(s.status().ToString());
+  if (!s.ok()) return Fail(s.status());
   host::Association& assoc = *s->assoc;
   Result<uint32_t> bs = BlockSize(assoc, a.nsid);
-  if (!bs.ok()) return Fail(bs.status().ToString());
+  if (!bs.ok()) return Fail(bs.status());
   std::vector<uint8_t> buf;
   if (opcode != 0x02) {
     std::ifstream in(a.data_file, std::ios::binary);
@@ -91,8 +92,18 @@ int ReadWriteCompare(Args& a, uint8_t opcode, const char* verb) {
   } else {
     buf.resize(uint64_t{a.block_count + 1} * *bs);
   }
-  Status st = Transfer(assoc, opcode, a.nsid, a.slba, *bs, buf);
-  if (!st.ok()) return Fail(std::string(verb) + ": " + std::string(st.message()));
+  uint64_t moved = 0;
+  Status st = Transfer(assoc, opcode, a.nsid, a.slba, *bs, buf, &moved);
+  if (!st.ok()) {
+    std::string what = std::string(verb) + ": " + std::string(st.message());
+    if (moved > 0 && opcode == 0x01) {
+      what += " (" + std::to_string(moved) + " of " +
+              std::to_string(buf.size()) +
+              " bytes were written before it failed; which blocks is not "
+              "known: commands run in parallel)";
+    }
+    return Fail(what);
+  }
   if (opcode == 0x02) {
     if (a.data_file.empty() || a.data_file == "-") {
       std::fwrite(buf.data(), 1, buf.size(), stdout);
@@ -100,7 +111,10 @@ int ReadWriteCompare(Args& a, uint8_t opcode, const char* verb) {
       std::ofstream out(a.data_file, std::ios::binary | std::ios::trunc);
       out.write(reinterpret_cast<const char*>(buf.data()),
                 static_cast<std::streamsize>(buf.size()));
-      if (!out) return Fail("cannot write " + a.data_file);
+      if (!out) {
+        return Fail("cannot write " + a.data_file + ": " +
+                    std::strerror(errno));
+      }
       std::fprintf(stderr, "read: success (%zu bytes to %s)\n", buf.size(),
                    a.data_file.c_str());
     }

@@ -55,7 +55,7 @@ int Perf(Args& a) {
   if (a.cpu >= 0) a.cpus = std::to_string(a.cpu);
   if (!a.cpus.empty()) {
     auto list = ParseAvailableCpus(a.cpus);
-    if (!list.ok()) return Fail(list.status().ToString());
+    if (!list.ok()) return Fail(list.status());
     a.perf.cpus = std::move(*list);
   }
   // Each perf thread connects its own association, on its own loop.

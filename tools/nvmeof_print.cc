@@ -74,6 +74,19 @@ uint64_t Counter(const uint8_t* field) {
 
 }  // namespace
 
+// Discovery log entry flags as nvme-cli names them.
+std::string EflagsString(uint16_t eflags) {
+  std::string out;
+  auto add = [&](const char* s) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  };
+  if (eflags & kEflagsDuplicateReturnedInfo) add("duplicate discovery information");
+  if (eflags & kEflagsExplicitPersistentConnection) add("explicit discovery connections");
+  if (eflags & 0x4) add("no cdc connectivity");
+  return out.empty() ? "none" : out;
+}
+
 void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool as_json) {
   DiscoveryLogHeader h;
   std::memcpy(&h, page.data(), sizeof(h));
@@ -99,7 +112,7 @@ void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool as_json) {
            {"trsvcid", Trsvcid(f->trsvcid)},
            {"subnqn", std::string(f->subnqn)},
            {"traddr", std::string(f->traddr)},
-           {"eflags", f->eflags},
+           {"eflags", EflagsString(f->eflags)},
            {"sectype", f->sectype == kSectypeNone ? "none" : "tls"}});
       continue;
     }
@@ -112,8 +125,7 @@ void PrintDiscoveryLog(const std::vector<uint8_t>& page, bool as_json) {
     std::printf("trsvcid: %s\nsubnqn:  %s\ntraddr:  %s\n",
                 Trsvcid(f->trsvcid).c_str(), std::string(f->subnqn).c_str(),
                 std::string(f->traddr).c_str());
-    std::printf("eflags:  %s\nsectype: %s\n",
-                f->eflags ? "explicit discovery connections" : "none",
+    std::printf("eflags:  %s\nsectype: %s\n", EflagsString(f->eflags).c_str(),
                 f->sectype == kSectypeNone ? "none" : "tls");
   }
   if (as_json) Emit({{"genctr", h.genctr}, {"records", records}});
@@ -271,18 +283,46 @@ void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool as_json) {
   }
 }
 
-void PrintFeature(uint8_t fid, uint32_t dw0, bool as_json) {
+// nvme-cli's names of the features (nvme_feature_to_string).
+const char* FeatureName(uint8_t fid) {
+  switch (fid) {
+    case 0x01: return "Arbitration";
+    case 0x02: return "Power Management";
+    case 0x03: return "LBA Range Type";
+    case 0x04: return "Temperature Threshold";
+    case 0x05: return "Error Recovery";
+    case 0x06: return "Volatile Write Cache";
+    case 0x07: return "Number of Queues";
+    case 0x08: return "Interrupt Coalescing";
+    case 0x09: return "Interrupt Vector Configuration";
+    case 0x0A: return "Write Atomicity Normal";
+    case 0x0B: return "Async Event Configuration";
+    case 0x0C: return "Autonomous Power State Transition";
+    case 0x0D: return "Host Memory Buffer";
+    case 0x0E: return "Timestamp";
+    case 0x0F: return "Keep Alive Timer";
+    case 0x10: return "Host Controlled Thermal Management";
+    case 0x11: return "Non-Operational Power State Config";
+    case 0x80: return "Software Progress";
+    case 0x81: return "Host Identifier";
+    case 0x82: return "Reservation Notification Mask";
+    case 0x83: return "Reservation Persistence";
+    default: return "Unknown";
+  }
+}
+
+void PrintFeature(uint8_t fid, uint8_t sel, uint32_t dw0, bool as_json) {
+  static constexpr const char* kSel[] = {"Current value", "Default value",
+                                         "Saved value", "Capabilities"};
   if (as_json) {
-    Emit({{"feature_id", fid}, {"value", dw0}});
+    Emit({{"feature_id", fid},
+          {"name", FeatureName(fid)},
+          {"sel", sel},
+          {"value", dw0}});
     return;
   }
-  std::printf("get-feature:%#04x (%s), Current value:%#010x\n", fid,
-              fid == 0x07   ? "Number of Queues"
-              : fid == 0x06 ? "Volatile Write Cache"
-              : fid == 0x0F ? "Keep Alive Timer"
-              : fid == 0x0B ? "Async Event Configuration"
-                            : "Feature",
-              dw0);
+  std::printf("get-feature:%#04x (%s), %s:%#010x\n", fid, FeatureName(fid),
+              kSel[sel & 3], dw0);
 }
 
 }  // namespace nvmeof::tools

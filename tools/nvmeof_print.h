@@ -16,7 +16,7 @@ void PrintIdentifyNamespace(const std::vector<uint8_t>& buf, uint32_t nsid,
                             bool json);
 void PrintNamespaceList(const std::vector<uint8_t>& buf, bool json);
 void PrintLogPage(uint8_t lid, const std::vector<uint8_t>& buf, bool json);
-void PrintFeature(uint8_t fid, uint32_t dw0, bool json);
+void PrintFeature(uint8_t fid, uint8_t sel, uint32_t dw0, bool json);
 
 }  // namespace nvmeof::tools
 

@@ -92,6 +92,9 @@ std::array<uint8_t, 16> DefaultHostId();
 struct Completion {
   Status status;  // OK: the controller answered, see cqe
   Cqe cqe{};
+  // SubmitRw of a split transfer that failed: the bytes of its commands
+  // that succeeded (0 otherwise; when ok() all of it moved).
+  uint64_t bytes_done = 0;
   NvmeStatus nvme() const { return NvmeStatus::FromCqeStatus(cqe.status); }
   // OK only when both the transport and the controller say so.
   bool ok() const { return status.ok() && nvme().ok(); }
@@ -115,6 +118,9 @@ class Association {
   uint16_t io_queue_count() const {
     return static_cast<uint16_t>(io_queues_.size());
   }
+  // Entries of each I/O queue: what was asked, within the controller's
+  // MQES.
+  uint16_t io_queue_size() const { return io_queue_size_; }
   // Largest transfer one command may move (MDTS; 0: no limit).
   uint32_t max_transfer() const { return max_transfer_; }
   EventLoop& loop() const { return *loop_; }
@@ -138,7 +144,9 @@ class Association {
 
   // Read, Write or Compare (opcode 0x02, 0x01, 0x05) of data.length()
   // bytes at `slba`, split into commands of at most max_transfer() bytes
-  // when larger; `done` runs once, with the first failure if any.
+  // when larger, at most a queue's worth of them in flight (any length
+  // works); `done` runs once, with the first failure if any (no command
+  // is started after it) and Completion::bytes_done.
   // REQUIRES: data.length() is a multiple of `block_size`, the namespace's.
   void SubmitRw(uint16_t qid, uint8_t opcode, uint32_t nsid, uint64_t slba,
                 uint32_t block_size, const MemDesc& data,
@@ -222,6 +230,7 @@ class Association {
   IdentifyController id_{};
   uint64_t cap_ = 0;
   uint32_t max_transfer_ = 0;
+  uint16_t io_queue_size_ = 0;
   EventLoop::TimerId keep_alive_timer_ = 0;
   Status failure_;
   bool disconnected_ = false;

@@ -210,6 +210,7 @@ Status Association::ConnectIoQueues() {
       {options_.nr_io_queues, granted.sq_count(), granted.cq_count()});
   const uint16_t mqes = static_cast<uint16_t>((cap_ & 0xFFFF) + 1);
   const uint16_t size = std::min(options_.queue_size, mqes);
+  io_queue_size_ = size;
   const uint32_t icd = id_.ioccsz >= 4 ? id_.ioccsz * 16 - 64 : 0;
   for (uint32_t qid = 1; qid <= n; ++qid) {
     NVMEOF_ASSIGN_OR_RETURN(

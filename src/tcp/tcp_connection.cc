@@ -65,7 +65,7 @@ void TcpConnection::OnFdEvents(uint32_t events) {
   if (state_ == State::kConnecting) {
     Status s = FinishConnect(stream_->fd());
     if (!s.ok()) {
-      SetupFailed(s.WithContext("connect"));
+      SetupFailed(s);  // "connect: Connection refused"
       return;
     }
     state_ = State::kAwaitIc;

@@ -74,6 +74,10 @@ head -c $((3 * 1024 * 1024)) /dev/urandom >"$work/data"   # 3 MiB: more than MDT
 check "write 3 MiB" "$TOOL" write "${IO[@]}" -s 8 -d "$work/data"
 check "read it back" "$TOOL" read "${IO[@]}" -s 8 -c $((3 * 2048 - 1)) -d "$work/back"
 check "data identical" cmp "$work/data" "$work/back"
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$work/big"   # 24 commands, 8 queue entries
+check "write more than a queue's worth of commands (-Q 8)" "$TOOL" write "${IO[@]}" -Q 8 -s 16384 -d "$work/big"
+check "read it back with -Q 8" bash -c "'$TOOL' read ${IO[*]} -Q 8 -s 16384 -c $((24 * 2048 - 1)) | cmp - '$work/big'"
+refuse "a write that fails part way says how much was written" '1048576 of 3145728 bytes were written' "$TOOL" write "${IO[@]}" -s $((64 * 2048 - 2048)) -d "$work/data"
 check "compare equal" "$TOOL" compare "${IO[@]}" -s 8 -d "$work/data"
 printf 'x' | dd of="$work/data" bs=1 seek=5000 conv=notrunc 2>/dev/null
 refuse "compare different" 'Compare Failure' "$TOOL" compare "${IO[@]}" -s 8 -d "$work/data"
@@ -87,7 +91,23 @@ head -c 1000 /dev/zero >"$work/odd"
 refuse "odd-sized data file" 'not a multiple of the block size' "$TOOL" write "${IO[@]}" -d "$work/odd"
 refuse "unknown subsystem" 'Connect Invalid Parameters' "$TOOL" id-ctrl -a 127.0.0.1 -s "$port" -n nqn.2024-11.io.nvmeof:none
 refuse "LBA out of range" 'LBA Out of Range' "$TOOL" read "${IO[@]}" -s $((64 * 2048)) -c 0 -d "$work/x"
-refuse "unreachable target" 'UNAVAILABLE' "$TOOL" id-ctrl -a 127.0.0.1 -s "$(free_port)" -n "$nqn"
+refuse "unreachable target" 'connect: Connection refused' "$TOOL" id-ctrl -a 127.0.0.1 -s "$(free_port)" -n "$nqn"
+refuse "unreachable IPv6 target, address in brackets" '\[::1\]:' "$TOOL" id-ctrl -a ::1 -s "$(free_port)" -n "$nqn"
+refuse "id-ns of an inactive namespace says so" 'namespace 2 is not active on this controller' "$TOOL" id-ns "${IO[@]}" -n 2
+out=$("$TOOL" read "${IO[@]}" -n 9 -s 0 -c 0 2>&1)
+if [[ $out == *'namespace 9 is not active on this controller'* && $out != *FAILED_PRECONDITION* && $out != *NOT_FOUND* ]]; then
+  pass=$((pass + 1)); echo "ok   no internal status names in messages"
+else
+  fail=$((fail + 1)); echo "FAIL no internal status names in messages: $out"
+fi
+refuse "read to a file that cannot be written says why" 'cannot write /nonexistent/x.bin: No such file or directory' "$TOOL" read "${IO[@]}" -s 0 -c 0 -d /nonexistent/x.bin
+check "get-feature names the feature" bash -c "'$TOOL' get-feature ${A[*]} -f 1 | grep -q 'Arbitration'"
+check "get-feature -S 1 says default" bash -c "'$TOOL' get-feature ${A[*]} -f 7 -S 1 | grep -q 'Default value'"
+refuse "get-feature -S 9" 'not in range' "$TOOL" get-feature "${A[@]}" -f 7 -S 9
+refuse "get-log -l 256" 'not in range' "$TOOL" get-log "${A[@]}" -l 256
+refuse "get-log -L 4294967292" 'must be a multiple of 4 from 4 to 16777216' "$TOOL" get-log "${A[@]}" -L 4294967292
+refuse "get-log -L 2 MiB: read in pieces, the part past the page refused" 'Get Log Page 1: Invalid Field' "$TOOL" get-log "${A[@]}" -l 1 -L 2097152
+check "discover -o json names the eflags" bash -c "'$TOOL' discover -a 127.0.0.1 -s $port -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(\"explicit discovery connections\" in r[\"eflags\"] for r in d[\"records\"]), d'"
 
 check "perf --verify (randrw, 2 queues)" bash -c "'$TOOL' perf ${IO[*]} --workload randrw --mix 50 --io-size 8192 --queue-depth 8 -i 2 --time 2 --verify -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"ios\"]>0 and d[\"errors\"]==0 and d[\"verify_errors\"]==0, d'"
 check "perf text output" bash -c "'$TOOL' perf ${IO[*]} --workload randread --time 1 | grep -q 'latency us: avg'"
