@@ -207,7 +207,9 @@ class Capsule {
   // with the last piece (NVMe/TCP's SUCCESS flag) when the host disabled SQ
   // flow control: do so only when the completion would carry nothing but
   // success. `released` (may be empty) runs when the transport no longer
-  // references `mem`; until then it is borrowed.
+  // references `mem` (after it sent it, or dropped it with the
+  // connection); until then it is borrowed. When SendData fails, nothing
+  // was taken and `released` is not run.
   // REQUIRES: a received command of a controller queue pair.
   SendDataResult SendData(uint32_t offset, const MemDesc& mem,
                           bool may_complete, DataCallback released);

@@ -77,7 +77,7 @@ void GetFeatures(Request& r) {
         return;
       }
       std::memcpy(buf, ctrl.hostid().data(), 16);
-      SendAndComplete(r, MemDesc(buf, 16));
+      SendBufferAndComplete(r, 16);
       return;
     }
     default:

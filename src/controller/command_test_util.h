@@ -68,9 +68,23 @@ class FakeQueuePair final : public QueuePair {
     return CapsulePtr(c);
   }
 
+  // With hold_sends, data handed to SendData stays with the "socket"
+  // (borrowed, not copied, `released` not run) until FlushSends().
+  void FlushSends() {
+    for (Held& h : held_) {
+      const size_t at = sent.size();
+      sent.resize(at + h.mem.length());
+      h.mem.CopyOut(0, sent.data() + at, h.mem.length());
+      if (h.released) completions_.Post(std::move(h.released), Status());
+    }
+    held_.clear();
+  }
+  size_t held_sends() const { return held_.size(); }
+
   std::vector<uint8_t> sent;  // data sent to the host, in order
   bool sent_with_success = false;  // the last SendData completed the command
   bool allow_success = false;      // SQ flow control disabled: SUCCESS ok
+  bool hold_sends = false;
 
  protected:
   Status DoTransmit(Capsule&) override { return Status(); }
@@ -86,22 +100,32 @@ class FakeQueuePair final : public QueuePair {
   }
   SendDataResult DoSendData(Capsule&, uint32_t, const MemDesc& mem,
                             bool may_complete, DataCallback released) override {
+    sent_with_success = may_complete && allow_success;
+    const SendDataResult result{sent_with_success ? SendDataOutcome::kCompleted
+                                                  : SendDataOutcome::kQueued,
+                                kNvmeSuccess};
+    if (hold_sends) {
+      held_.push_back(Held{mem, std::move(released)});
+      return result;
+    }
     const size_t at = sent.size();
     sent.resize(at + mem.length());
     mem.CopyOut(0, sent.data() + at, mem.length());
     if (released) completions_.Post(std::move(released), Status());
-    sent_with_success = may_complete && allow_success;
-    return {sent_with_success ? SendDataOutcome::kCompleted
-                              : SendDataOutcome::kQueued,
-            kNvmeSuccess};
+    return result;
   }
   void DoClose(std::function<void()> done) override {
     completions_.Post([done = std::move(done)](Status) { done(); }, Status());
   }
 
  private:
+  struct Held {
+    MemDesc mem;
+    DataCallback released;
+  };
   CallbackQueue<Status> completions_;
   std::vector<FakeCapsule> capsules_;
+  std::vector<Held> held_;
 };
 
 // The target around the queue: subsystems by NQN, controllers by CNTLID.
@@ -170,14 +194,20 @@ class FakeCommandQueue final : public CommandQueue {
   QueueRef self_ref() const override { return QueueRef{loop_, 1}; }
   void Close() override { ++closes; }
   void Complete(Request& r, NvmeStatus status) override {
+    Respond(r, status);
+    responded_ = nullptr;
+    Free(r);
+  }
+  void Respond(Request& r, NvmeStatus status) override {
     completed = status;
     dw0 = r.dw0;
     dw1 = r.dw1;
     error_location = r.error_location.value;
-    Free(r);
+    responded_ = &r;
   }
   void Release(Request& r) override {
-    ++released;
+    if (&r != responded_) ++released;
+    responded_ = nullptr;
     Free(r);
   }
   BackendQueue* BackendFor(const Namespace& ns) override {
@@ -211,6 +241,7 @@ class FakeCommandQueue final : public CommandQueue {
   FakeQueuePair* const qp_;
   std::map<const Namespace*, std::unique_ptr<BackendQueue>> backends_;
   bool done_ = false;
+  const Request* responded_ = nullptr;  // answered, not yet freed
 };
 
 // The lines logged while it lives (a sink instead of stderr).
@@ -326,17 +357,8 @@ class CommandFixture : public ::testing::Test {
   // the data the host sends.
   Outcome Run(void (*execute)(Request&), const Sqe& sqe,
               uint32_t data_length = 0, std::vector<uint8_t> host = {}) {
-    request_.queue = queue_.get();
-    request_.cmd = qp_->Command(sqe, data_length, std::move(host));
-    request_.dw0 = request_.dw1 = 0;
-    request_.ns = nullptr;
-    request_.error_location = ErrorLocation{};
-    request_.SetState(RequestState::kParsing);
-    queue_->completed.reset();
-    queue_->released = 0;
-    queue_->done_ = false;
     const size_t sent_before = qp_->sent.size();
-    execute(request_);
+    Start(execute, sqe, data_length, std::move(host));
     EXPECT_TRUE(loop_->RunUntil([&] { return queue_->done_; },
                                 std::chrono::seconds(5)))
         << "the command never completed";
@@ -349,6 +371,22 @@ class CommandFixture : public ::testing::Test {
                   qp_->sent.end());
     return o;
   }
+  // Starts one command; the loop is not run.
+  void Start(void (*execute)(Request&), const Sqe& sqe,
+             uint32_t data_length = 0, std::vector<uint8_t> host = {}) {
+    request_.queue = queue_.get();
+    request_.cmd = qp_->Command(sqe, data_length, std::move(host));
+    request_.dw0 = request_.dw1 = 0;
+    request_.ns = nullptr;
+    request_.error_location = ErrorLocation{};
+    request_.SetState(RequestState::kParsing);
+    queue_->completed.reset();
+    queue_->released = 0;
+    queue_->done_ = false;
+    execute(request_);
+  }
+  // Whether the last command's request went back to the pool.
+  bool freed() const { return queue_->done_; }
 
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Subsystem> subsystem_;

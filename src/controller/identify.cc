@@ -185,9 +185,8 @@ void ExecuteIdentify(Request& r) {
     return;
   }
   BuildIdentify(c, ctrl, buf);
-  SendAndComplete(
-      r, MemDesc(buf, std::min<uint32_t>(r.cmd->data_length(),
-                                         kIdentifyDataSize)));
+  SendBufferAndComplete(
+      r, std::min<uint32_t>(r.cmd->data_length(), kIdentifyDataSize));
 }
 
 }  // namespace nvmeof::controller

@@ -125,7 +125,7 @@ void Read(Request& r, BackendQueue& bq) {
       return;
     }
     req->SetState(RequestState::kExecuting);
-    SendAndComplete(*req, MemDesc(req->buf, req->length));
+    SendBufferAndComplete(*req, req->length);
   });
 }
 

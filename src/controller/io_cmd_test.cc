@@ -59,6 +59,55 @@ TEST_F(IoCmdTest, ReadsAreServedFromTheNamespacesMemory) {
             MediaStatus(sc::kCompareFailure, true));
 }
 
+// A backend that reads into the request's buffer (not a memory-mapped
+// one): the request, whose buffer the next command of its slot reuses,
+// stays taken until the transport has sent that data; freeing it once the
+// response was queued let a following write overwrite a read's data before
+// it went out.
+std::unique_ptr<Namespace> NullNamespace(uint32_t nsid) {
+  BackendConfig bc;
+  bc.type = "null";
+  bc.params["size"] = 1 << 20;
+  bc.options.block_size = 512;
+  auto backend = OpenBackend(bc);
+  EXPECT_TRUE(backend.ok()) << backend.status().ToString();
+  return Namespace::Create(nsid, std::move(backend).value());
+}
+
+TEST_F(IoCmdTest, AReadHoldsItsBufferUntilTheDataIsSent) {
+  subsystem_->AddNamespace(NullNamespace(5));
+  qp_->hold_sends = true;
+  Start(ExecuteIo, Rw(NvmOpcode::kRead, 5, 0, 1), 1024);
+  loop_->RunUntil([&] { return qp_->held_sends() == 1; },
+                  std::chrono::seconds(5));
+  ASSERT_EQ(qp_->held_sends(), 1u);
+  // Answered (the response queues behind the data), not yet freed.
+  EXPECT_EQ(queue_->completed, kNvmeSuccess);
+  EXPECT_FALSE(freed());
+  EXPECT_EQ(request_.state(), RequestState::kSending);
+  qp_->FlushSends();
+  EXPECT_TRUE(loop_->RunUntil([&] { return freed(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(queue_->released, 0);  // it had its response
+  EXPECT_EQ(qp_->sent, std::vector<uint8_t>(1024, 0));
+}
+
+TEST_F(IoCmdTest, AReadCompletedByTheTransportHoldsItsBufferToo) {
+  // SQ flow control disabled: the data completes the command (SUCCESS).
+  subsystem_->AddNamespace(NullNamespace(5));
+  queue_->Bind(queue_->ctrl_, 1, 32, /*sq_flow_control_disabled=*/true);
+  qp_->hold_sends = true;
+  Start(ExecuteIo, Rw(NvmOpcode::kRead, 5, 0, 0), 512);
+  loop_->RunUntil([&] { return qp_->held_sends() == 1; },
+                  std::chrono::seconds(5));
+  ASSERT_EQ(qp_->held_sends(), 1u);
+  EXPECT_TRUE(qp_->sent_with_success);
+  EXPECT_FALSE(freed());
+  EXPECT_FALSE(queue_->completed.has_value());
+  qp_->FlushSends();
+  EXPECT_TRUE(loop_->RunUntil([&] { return freed(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(queue_->released, 1);  // no response of its own
+}
+
 TEST_F(IoCmdTest, RangeAndLengthErrorsGiveTheirLocation) {
   const uint64_t blocks = (1 << 20) / 512;
   Outcome o = Run(ExecuteIo, Rw(NvmOpcode::kRead, 1, blocks, 0), 512);

@@ -161,7 +161,7 @@ void ExecuteGetLogPage(Request& r) {
   std::memset(buf, 0, len);
   size_t n = std::min<uint64_t>(len, page.size() - c.lpo);
   std::memcpy(buf, page.data() + c.lpo, n);
-  SendAndComplete(r, MemDesc(buf, static_cast<uint32_t>(len)));
+  SendBufferAndComplete(r, static_cast<uint32_t>(len));
 }
 
 }  // namespace nvmeof::controller

@@ -151,6 +151,11 @@ void ControllerQueue::Bind(std::shared_ptr<Controller> ctrl, uint16_t qid,
 }
 
 void ControllerQueue::Complete(Request& r, NvmeStatus status) {
+  Respond(r, status);
+  Release(r);
+}
+
+void ControllerQueue::Respond(Request& r, NvmeStatus status) {
   // Before whatever the host sends once it sees this (annotations.h).
   if (r.ns != nullptr) NVMEOF_HAPPENS_BEFORE(r.ns);
   Cqe cqe{};
@@ -170,7 +175,6 @@ void ControllerQueue::Complete(Request& r, NvmeStatus status) {
     // anyway, and the request is freed the same.
     if (rsp) qp_->Transmit(*rsp).IgnoreError();
   }
-  Release(r);
 }
 
 void ControllerQueue::Release(Request& r) {

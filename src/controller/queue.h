@@ -69,6 +69,7 @@ class ControllerQueue final : public CommandQueue {
             bool sq_flow_control_disabled) override;
   QueueRef self_ref() const override { return QueueRef{loop_, id_}; }
   void Complete(Request& r, NvmeStatus status) override;
+  void Respond(Request& r, NvmeStatus status) override;
   void Release(Request& r) override;
   BackendQueue* BackendFor(const Namespace& ns) override;
 

@@ -20,6 +20,8 @@ std::string_view RequestStateName(RequestState state) {
       return "in backend";
     case RequestState::kHeld:
       return "held";
+    case RequestState::kSending:
+      return "sending";
   }
   return "?";
 }
@@ -29,7 +31,8 @@ constexpr bool Allowed(RequestState from, RequestState to) {
   using S = RequestState;
   switch (to) {
     case S::kFree:
-      return from == S::kParsing || from == S::kExecuting;
+      return from == S::kParsing || from == S::kExecuting ||
+             from == S::kSending;
     case S::kParsing:
       return from == S::kFree;
     case S::kExecuting:
@@ -38,6 +41,7 @@ constexpr bool Allowed(RequestState from, RequestState to) {
     case S::kAwaitingData:
     case S::kInBackend:
     case S::kHeld:
+    case S::kSending:
       return from == S::kExecuting;
   }
   return false;
@@ -97,8 +101,7 @@ void SendAndComplete(Request& r, const MemDesc& data, DataCallback released) {
     r.queue->Complete(r, kNvmeSuccess);
     return;
   }
-  // The data stays valid until the response is sent (the request's buffer,
-  // or a backend's memory), which the transport orders after the data.
+  // A backend's memory: it stays valid after `r` is freed.
   SendDataResult res = r.cmd->SendData(0, data, r.dw0 == 0 && r.dw1 == 0,
                                        std::move(released));
   switch (res.outcome) {
@@ -107,6 +110,32 @@ void SendAndComplete(Request& r, const MemDesc& data, DataCallback released) {
       return;
     case SendDataOutcome::kQueued:
       r.queue->Complete(r, kNvmeSuccess);
+      return;
+    case SendDataOutcome::kFailed:
+      r.queue->Complete(r, res.status);
+      return;
+  }
+}
+
+void SendBufferAndComplete(Request& r, uint32_t length) {
+  if (length == 0) {
+    r.queue->Complete(r, kNvmeSuccess);
+    return;
+  }
+  // Queued data goes out at the end of the turn, or later if the socket is
+  // full, and the response after it; meanwhile a new command may take the
+  // freed slot and fill its buffer. So the transport frees `r` when it is
+  // done with the data (it does not run `released` when it fails).
+  Request* req = &r;
+  r.SetState(RequestState::kSending);
+  SendDataResult res = r.cmd->SendData(
+      0, MemDesc(r.buf, length), r.dw0 == 0 && r.dw1 == 0,
+      [req](const Status&) { req->queue->Release(*req); });
+  switch (res.outcome) {
+    case SendDataOutcome::kCompleted:
+      return;
+    case SendDataOutcome::kQueued:
+      r.queue->Respond(r, kNvmeSuccess);
       return;
     case SendDataOutcome::kFailed:
       r.queue->Complete(r, res.status);

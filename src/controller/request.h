@@ -37,6 +37,9 @@ class CommandQueue;
 //   kExecuting -> kInBackend               a backend operation
 //   kExecuting -> kHeld                    an AER held for an event
 //   kAwaitingData | kInBackend | kHeld -> kExecuting   that finished
+//   kExecuting -> kSending                 its buffer's data is with the
+//                                          transport (SendBufferAndComplete)
+//   kSending -> kFree                      the transport let go of it
 enum class RequestState : uint8_t {
   kFree,          // in the queue's pool
   kParsing,       // received; its handler checks the command's fields
@@ -44,6 +47,7 @@ enum class RequestState : uint8_t {
   kAwaitingData,  // waiting for the host's data (Capsule::ReceiveData)
   kInBackend,     // waiting for a backend operation to complete
   kHeld,          // an Asynchronous Event Request held by the controller
+  kSending,       // answered, or about to be; its buffer is still being sent
 };
 std::string_view RequestStateName(RequestState state);
 
@@ -148,6 +152,9 @@ class CommandQueue {
 
   // Sends the response (status, r.dw0, r.dw1, SQHD) and frees `r`.
   virtual void Complete(Request& r, NvmeStatus status) = 0;
+  // Sends the response but keeps `r`, whose buffer the transport still
+  // reads; Release() frees it later.
+  virtual void Respond(Request& r, NvmeStatus status) = 0;
   // Frees `r`, whose command the transport completed (C2HData SUCCESS) or
   // which ends without a response (an AER cancelled at teardown).
   virtual void Release(Request& r) = 0;
@@ -168,11 +175,16 @@ void Fail(Request& r, NvmeStatus status, ErrorLocation location = {});
 // calls `next(r, status)` (status of the transfer).
 void ReceiveAll(Request& r, void (*next)(Request&, const Status&),
                 size_t buffer_size = 0);
-// Sends `data` as the command's data, then completes `r` with success (or
-// lets the transport complete it with the data: SUCCESS). `released` (may
-// be empty) runs once the transport no longer reads `data`.
+// Sends `data`, memory that outlives `r` (a backend's), as the command's
+// data, then completes `r` with success (or lets the transport complete it
+// with the data: SUCCESS). `released` (may be empty) runs once the
+// transport no longer reads `data`.
 void SendAndComplete(Request& r, const MemDesc& data,
                      DataCallback released = nullptr);
+// The same for the first `length` bytes of r.buf: `r` (and so its buffer,
+// which the next command of the slot reuses) is freed only once the
+// transport has sent them, after the response when there is one.
+void SendBufferAndComplete(Request& r, uint32_t length);
 // The status for a data transfer that failed: a digest error is transient
 // (0x22, the host retries), anything else a data transfer error.
 NvmeStatus FromDataStatus(const Status& s);
