@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "nvmeof/log.h"
+
 namespace nvmeof::tcp {
 
 namespace {
@@ -53,11 +55,21 @@ void TcpConnection::UpdateInterest() {
     if (state_ != State::kTerminating || draining_) want |= EPOLLIN;
     if (!tx_.empty()) want |= EPOLLOUT;
   }
-  if (want == interest_) return;
+  if (registered_ && want == interest_) return;
+  if (!registered_ && want == 0) return;
   const int fd = stream_->fd();
-  Status s = interest_ == 0 ? loop_->AddFd(fd, want, this)
-                            : loop_->ModifyFd(fd, want, this);
-  s.IgnoreError();  // only fails for a closed fd, which we never pass
+  Status s = registered_ ? loop_->ModifyFd(fd, want, this)
+                         : loop_->AddFd(fd, want, this);
+  if (!s.ok()) {
+    // The kernel is out of epoll memory (ENOMEM, ENOSPC: max_user_watches).
+    // Not reported from here (this runs inside transmit calls): the
+    // connection hears nothing and its timers (ICReq, Connect, keep-alive)
+    // end it.
+    NVMEOF_LOG(kError, "connection %s: %s", peer_name_.c_str(),
+               s.ToString().c_str());
+    return;
+  }
+  registered_ = true;
   interest_ = want;
 }
 
@@ -285,7 +297,10 @@ void TcpConnection::EndTermination() {
 
 void TcpConnection::CloseStream() {
   if (stream_ == nullptr) return;
-  if (interest_ != 0) loop_->RemoveFd(stream_->fd(), this);
+  // Registered with no events still reports HUP and ERR: always removed,
+  // so that no event of this batch reaches a handler about to go.
+  if (registered_) loop_->RemoveFd(stream_->fd(), this);
+  registered_ = false;
   interest_ = 0;
   stream_->Close();
   stream_.reset();

@@ -137,7 +137,8 @@ class TcpConnection : public QueuePair,
   std::unique_ptr<ByteStream> stream_;
   std::string peer_name_;  // read once: it outlives the stream, for logs
   State state_;
-  uint32_t interest_ = 0;  // epoll events registered; 0: not registered
+  uint32_t interest_ = 0;    // epoll events asked for (0 reports HUP/ERR)
+  bool registered_ = false;  // the fd is in the loop's epoll set
   PduReader reader_;
   TxQueue tx_;
   CallbackQueue<Status> completions_;
