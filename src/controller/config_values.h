@@ -14,20 +14,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/size.h"
 #include "nvmeof/status.h"
 
 namespace nvmeof::controller::config_internal {
 
-// Parses a size: decimal digits, optionally followed by a binary unit, K,
-// M, G, T or P, with or without "iB" (either case: "64K", "64KiB", "1g").
-// No sign, no fraction, no spaces; decimal units ("KB", "MB") are refused
-// because they are ambiguous. Fails (kInvalidArgument, the reason alone, no
-// path) on anything else and on values past 2^64 - 1.
-[[nodiscard]] Result<uint64_t> ParseSizeString(std::string_view text);
-
-// The shortest exact form of `bytes`: "1G", "64K", "1536" (a plain number of
-// bytes when no unit divides it, and for 0).
-std::string FormatSize(uint64_t bytes);
+// Sizes with units: ParseSizeString and FormatSize (base/size.h).
+using nvmeof::FormatSize;
+using nvmeof::ParseSizeString;
 
 // Parses exactly out.size() * 2 hex digits (either case) into `out`.
 // Returns false, leaving `out` unspecified, on any other text.
