@@ -30,19 +30,30 @@ class Histogram {
     ++counts_[Index(ns)];
     ++n_;
     sum_ += ns;
+    sum_sq_ += double(ns) * double(ns);
     max_ = std::max(max_, ns);
+    min_ = std::min(min_, ns);
   }
   // Adds every sample of `other`.
   void Merge(const Histogram& other) {
     for (size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
     n_ += other.n_;
     sum_ += other.sum_;
+    sum_sq_ += other.sum_sq_;
     max_ = std::max(max_, other.max_);
+    min_ = std::min(min_, other.min_);
   }
 
   uint64_t count() const { return n_; }
   double mean_us() const { return n_ ? sum_ / 1e3 / n_ : 0; }
   double max_us() const { return max_ / 1e3; }
+  double min_us() const { return n_ ? min_ / 1e3 : 0; }
+  // The population standard deviation.
+  double stdev_us() const {
+    if (n_ == 0) return 0;
+    const double mean = sum_ / n_;
+    return std::sqrt(std::max(0.0, sum_sq_ / n_ - mean * mean)) / 1e3;
+  }
   // The upper bound of the bucket holding the p-th percentile (0 < p <= 100).
   double Percentile(double p) const {
     if (n_ == 0) return 0;
@@ -50,7 +61,10 @@ class Histogram {
     uint64_t seen = 0;
     for (size_t i = 0; i < counts_.size(); ++i) {
       seen += counts_[i];
-      if (seen >= want) return UpperBound(i) / 1e3;
+      // The bucket's upper bound, but never past what was seen.
+      if (seen >= want) {
+        return std::clamp(UpperBound(i) / 1e3, min_us(), max_us());
+      }
     }
     return max_us();
   }
@@ -87,7 +101,9 @@ class Histogram {
   std::array<uint64_t, kBuckets> counts_{};
   uint64_t n_ = 0;
   double sum_ = 0;
+  double sum_sq_ = 0;
   uint64_t max_ = 0;
+  uint64_t min_ = UINT64_MAX;
 };
 
 }  // namespace nvmeof::tools

@@ -1,11 +1,16 @@
 // The nvmeof tool's I/O verbs: read, write, compare, flush, write-zeroes,
 // dsm.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 
+#include "io/socket.h"
 #include "nvmeof/proto/identify.h"
 #include "tools/nvmeof_cli.h"
 
@@ -71,19 +76,46 @@ void DataFlags(CLI::App* v, Args& a) {
   AddIo(v, a, true, false);
 }
 
+// The whole of `path`, read in large pieces.
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open " + path);
+  std::vector<uint8_t> out;
+  struct stat st {};
+  if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+    out.reserve(static_cast<size_t>(st.st_size));
+  }
+  constexpr size_t kPiece = 1 << 20;
+  for (;;) {
+    const size_t at = out.size();
+    out.resize(at + kPiece);
+    ssize_t n = read(fd.get(), out.data() + at, kPiece);
+    if (n < 0 && errno == EINTR) {
+      out.resize(at);
+      continue;
+    }
+    if (n < 0) return ErrnoError(errno, "cannot read " + path);
+    out.resize(at + static_cast<size_t>(n));
+    if (n == 0) return out;
+  }
+}
+
 // read, write, compare.
 int ReadWriteCompare(Args& a, uint8_t opcode, const char* verb) {
+  // The data first: a file that cannot be read is refused before anything
+  // is connected (and reading it cannot hold up the keep-alive).
+  std::vector<uint8_t> buf;
+  if (opcode != 0x02) {
+    Result<std::vector<uint8_t>> data = ReadWholeFile(a.data_file);
+    if (!data.ok()) return Fail(data.status());
+    buf = std::move(data).value();
+  }
   auto s = OpenSession(a, false);
   if (!s.ok()) return Fail(s.status());
   host::Association& assoc = *s->assoc;
   Result<uint32_t> bs = BlockSize(assoc, a.nsid);
   if (!bs.ok()) return Fail(bs.status());
-  std::vector<uint8_t> buf;
   if (opcode != 0x02) {
-    std::ifstream in(a.data_file, std::ios::binary);
-    if (!in)
-      return Fail("cannot open " + a.data_file + ": " + std::strerror(errno));
-    buf.assign(std::istreambuf_iterator<char>(in), {});
     if (buf.empty() || buf.size() % *bs != 0) {
       return Fail(a.data_file + " is " + std::to_string(buf.size()) +
                   " bytes: not a multiple of the block size (" +

@@ -52,11 +52,72 @@ class Counter {
 // What one thread's run counts. The main thread reads `ios` and `errors`
 // during the run, the rest only once the thread has ended.
 struct PerfStats {
-  Counter ios;
-  Counter errors;
+  Counter ios;     // completed with success
+  Counter errors;  // failed (never counted as I/Os)
   uint64_t verify_errors = 0;
   uint64_t bytes = 0;
-  Histogram hist;
+  Histogram hist;  // of the I/Os that succeeded
+  std::string first_error;  // why the first failed I/O failed
+};
+
+// With --verify: per io_size slot of the run's share, the generation of
+// the last write that completed there (0: never written) and whether an
+// I/O is on it now. Only the slots the run touches take memory (an open
+// addressing table that doubles at half full, ~12 bytes a slot), so a
+// large namespace costs nothing up front.
+class VerifyTable {
+ public:
+  VerifyTable() : slots_(1024) {}
+  uint32_t generation(uint64_t slot) const {
+    const Entry* e = Find(slot);
+    return e ? e->gen : 0;
+  }
+  bool busy(uint64_t slot) const {
+    const Entry* e = Find(slot);
+    return e != nullptr && e->busy;
+  }
+  void set_busy(uint64_t slot, bool busy) { Get(slot).busy = busy; }
+  void set_generation(uint64_t slot, uint32_t gen) { Get(slot).gen = gen; }
+
+ private:
+  struct Entry {
+    uint64_t key = kEmpty;
+    uint32_t gen = 0;
+    bool busy = false;
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  size_t Home(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) &
+           (slots_.size() - 1);
+  }
+  const Entry* Find(uint64_t key) const {
+    for (size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == key) return &slots_[i];
+      if (slots_[i].key == kEmpty) return nullptr;
+    }
+  }
+  Entry& Get(uint64_t key) {
+    if (Entry* e = const_cast<Entry*>(Find(key))) return *e;
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    size_t i = Home(key);
+    while (slots_[i].key != kEmpty) i = (i + 1) & (slots_.size() - 1);
+    slots_[i].key = key;
+    ++used_;
+    return slots_[i];
+  }
+  void Grow() {
+    std::vector<Entry> old(slots_.size() * 2);
+    old.swap(slots_);
+    used_ = 0;
+    for (const Entry& e : old) {
+      if (e.key == kEmpty) continue;
+      Entry& n = Get(e.key);
+      n.gen = e.gen;
+      n.busy = e.busy;
+    }
+  }
+  std::vector<Entry> slots_;
+  size_t used_ = 0;
 };
 
 struct Job {
@@ -94,8 +155,6 @@ class PerfRun {
             o.workload == "randrw" || o.workload == "rw"
                 ? o.mix
                 : (o.workload.find("read") != std::string::npos ? 100 : 0)),
-        generation_(o.verify ? share.slots : 0, 0),
-        busy_(o.verify ? share.slots : 0, 0),
         rng_(seed) {}
 
   void Submit(Job& j) {
@@ -103,17 +162,17 @@ class PerfRun {
     const uint64_t slots = share_.slots;
     uint64_t slot = rand_ ? rng_() % slots : (next_seq_++ % slots);
     if (o_.verify) {
-      for (int tries = 0; busy_[slot] && tries < 64; ++tries) {
+      for (int tries = 0; verify_.busy(slot) && tries < 64; ++tries) {
         slot = rand_ ? rng_() % slots : (next_seq_++ % slots);
       }
-      if (busy_[slot]) return;  // the namespace is smaller than the load
-      busy_[slot] = 1;
+      if (verify_.busy(slot)) return;  // the namespace is smaller than the load
+      verify_.set_busy(slot, true);
     }
     j.lba = (share_.first + slot * share_.stride) * blocks_per_io_;
     j.write = static_cast<int>(rng_() % 100) >= read_pct_;
     uint32_t gen = 0;
     if (o_.verify) {
-      gen = j.write ? ++next_gen_ : generation_[slot];
+      gen = j.write ? ++next_gen_ : verify_.generation(slot);
       if (j.write) Fill(j, gen);
     }
     Sqe sqe{};
@@ -133,24 +192,32 @@ class PerfRun {
 
   void Done(Job& j, uint32_t gen, uint64_t slot, const host::Completion& c) {
     j.in_flight = false;
-    stats_.hist.Add(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
-                                                             j.start)
-            .count()));
-    stats_.ios.Add(1);
     if (!c.ok()) {
       stats_.errors.Add(1);
+      if (stats_.first_error.empty()) {
+        stats_.first_error =
+            std::string(j.write ? "write" : "read") + " at LBA " +
+            std::to_string(j.lba) + ": " +
+            (c.status.ok() ? NvmeStatusToString(c.nvme())
+                           : std::string(c.status.message()));
+      }
     } else {
+      stats_.hist.Add(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                               j.start)
+              .count()));
+      stats_.ios.Add(1);
       stats_.bytes += j.buf.size();
-      if (o_.verify && j.write) generation_[slot] = gen;
+      if (o_.verify && j.write) verify_.set_generation(slot, gen);
       if (o_.verify && !j.write && gen != 0 && !Check(j, gen)) {
         ++stats_.verify_errors;
       }
     }
-    if (o_.verify) busy_[slot] = 0;
-    // A failed association fails every command at once: resubmitting
-    // would spin. (While reconnecting, commands wait and come back here.)
-    if (ctrl_.state() != host::Association::State::kLive) return;
+    if (o_.verify) verify_.set_busy(slot, false);
+    // An association that failed for good fails every command at once:
+    // resubmitting would spin. (While it reconnects, commands wait and
+    // come back here on the new one.)
+    if (ctrl_.state() == host::Association::State::kFailed) return;
     Submit(j);
   }
 
@@ -181,12 +248,11 @@ class PerfRun {
   const Share share_;
   const bool rand_;
   const int read_pct_;
-  // With --verify: generation_[slot] is the generation of the last write
-  // that completed there (0: never written), checked by the reads; no two
-  // I/Os touch one slot at once (nor two threads: their shares are
-  // disjoint), so what a read sees is exactly that.
-  std::vector<uint32_t> generation_;
-  std::vector<uint8_t> busy_;
+  // With --verify: the generation of the last write that completed in each
+  // slot, checked by the reads; no two I/Os touch one slot at once (nor two
+  // threads: their shares are disjoint), so what a read sees is exactly
+  // that.
+  VerifyTable verify_;
   uint32_t next_gen_ = 0;
   std::mt19937_64 rng_;
   uint64_t next_seq_ = 0;
@@ -223,6 +289,20 @@ Result<Association> Connect(const PerfConnect& connect, const PerfOptions& o,
     return InvalidArgumentError("--io-size " + std::to_string(o.io_size) +
                                 " is not a multiple of the block size " +
                                 std::to_string(a.block));
+  }
+  const uint32_t mdts = a.ctrl->max_transfer();
+  if (mdts != 0 && o.io_size > mdts) {
+    return InvalidArgumentError(
+        "--io-size " + std::to_string(o.io_size) +
+        " is more than the controller's largest transfer (MDTS: " +
+        std::to_string(mdts) + " bytes)");
+  }
+  if (a.ctrl->io_queue_size() < o.queue_depth) {
+    return InvalidArgumentError(
+        "--queue-depth " + std::to_string(o.queue_depth) +
+        " is more than the " + std::to_string(a.ctrl->io_queue_size()) +
+        " entries of each I/O queue (the controller's MQES allows " +
+        std::to_string(((a.ctrl->cap() & 0xFFFF) + 1)) + ")");
   }
   const uint64_t slots = std::max<uint64_t>(id.nsze / (o.io_size / a.block), 1);
   const auto n = static_cast<uint64_t>(o.threads);
@@ -275,6 +355,7 @@ struct Worker {
   uint16_t queues = 0;
   Clock::time_point stopped;  // when its last command completed
   Status failure;             // why it failed (OK: it did not)
+  std::atomic<bool> reconnecting{false};  // read by the progress line
 };
 
 // The load on one connected association, from the shared start to the
@@ -292,7 +373,17 @@ void RunLoad(Shared& sh, Worker& w, Association& a) {
   if (o.poll) loop.set_busy_poll(true);
   PerfRun run(ctrl, o, a.block, a.share, 42 + w.index, w.stats);
   for (Job& j : jobs) run.Submit(j);
-  loop.RunUntil([&] { return !ctrl.failure().ok(); }, sh.end - Clock::now());
+  // Until the end, or until the association fails for good; while it
+  // reconnects the commands wait, and the run goes on when it is back.
+  loop.RunUntil(
+      [&] {
+        w.reconnecting.store(
+            ctrl.state() == host::Association::State::kReconnecting,
+            std::memory_order_relaxed);
+        return ctrl.state() == host::Association::State::kFailed;
+      },
+      sh.end - Clock::now());
+  w.reconnecting.store(false, std::memory_order_relaxed);
   sh.Finish();
   run.Stop();
   // Let what is in flight finish, unless the association is gone: then
@@ -343,16 +434,23 @@ void ShowProgress(Shared& sh,
                      [&] { return sh.finished == n; });
     const auto now = Clock::now();
     uint64_t ios = 0, errors = 0;
+    int reconnecting = 0;
     for (const auto& w : workers) {
       ios += w->stats.ios.Get();
       errors += w->stats.errors.Get();
+      reconnecting += w->reconnecting.load(std::memory_order_relaxed);
     }
     const double dt = std::chrono::duration<double>(now - last).count();
     if (!sh.o.json && dt > 0) {
-      std::printf("[%3ds] %10.0f IOPS %9.1f MB/s  errors %llu\n", sec,
+      std::printf("[%3ds] %10.0f IOPS %9.1f MiB/s  errors %llu%s\n", sec,
                   (ios - last_ios) / dt,
-                  (ios - last_ios) * double(sh.o.io_size) / dt / 1e6,
-                  static_cast<unsigned long long>(errors));
+                  (ios - last_ios) * double(sh.o.io_size) / dt / (1 << 20),
+                  static_cast<unsigned long long>(errors),
+                  reconnecting == 0
+                      ? ""
+                      : ("  reconnecting (" + std::to_string(reconnecting) +
+                         " of " + std::to_string(n) + " associations)")
+                            .c_str());
       std::fflush(stdout);
     }
     last_ios = ios;
@@ -368,6 +466,8 @@ struct Totals {
   double secs = 0;
   double iops() const { return secs > 0 ? hist.count() / secs : 0; }
   double mbps() const { return secs > 0 ? bytes / secs / 1e6 : 0; }
+  double mibps() const { return secs > 0 ? bytes / secs / (1 << 20) : 0; }
+  std::string first_error;
 };
 
 void PrintReport(const PerfOptions& o, const Totals& t) {
@@ -382,14 +482,21 @@ void PrintReport(const PerfOptions& o, const Totals& t) {
                                 {"ios", hist.count()},
                                 {"iops", t.iops()},
                                 {"mbps", t.mbps()},
+                                {"mibps", t.mibps()},
                                 {"errors", t.errors},
                                 {"verify_errors", t.verify_errors},
                                 {"latency_us",
-                                 {{"avg", hist.mean_us()},
+                                 {{"min", hist.min_us()},
+                                  {"avg", hist.mean_us()},
+                                  {"stdev", hist.stdev_us()},
                                   {"p50", hist.Percentile(50)},
+                                  {"p90", hist.Percentile(90)},
+                                  {"p95", hist.Percentile(95)},
                                   {"p99", hist.Percentile(99)},
                                   {"p99_9", hist.Percentile(99.9)},
+                                  {"p99_99", hist.Percentile(99.99)},
                                   {"max", hist.max_us()}}}};
+    if (!t.first_error.empty()) j["first_error"] = t.first_error;
     nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
     for (const Histogram::Bucket& b : hist.Buckets())
       buckets.push_back({{"le_us", b.hi_us}, {"count", b.count}});
@@ -400,13 +507,19 @@ void PrintReport(const PerfOptions& o, const Totals& t) {
   std::printf("\n%s %u B, QD %d x %u queues x %d thread%s, %.1f s\n",
               o.workload.c_str(), o.io_size, o.queue_depth, t.queues, o.threads,
               o.threads == 1 ? "" : "s", t.secs);
-  std::printf("IOPS %.0f  MB/s %.1f  errors %llu  verify errors %llu\n",
-              t.iops(), t.mbps(), static_cast<unsigned long long>(t.errors),
-              static_cast<unsigned long long>(t.verify_errors));
   std::printf(
-      "latency us: avg %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-      hist.mean_us(), hist.Percentile(50), hist.Percentile(99),
-      hist.Percentile(99.9), hist.max_us());
+      "IOPS %.0f  MB/s %.1f  MiB/s %.1f  errors %llu  verify errors %llu\n",
+      t.iops(), t.mbps(), t.mibps(), static_cast<unsigned long long>(t.errors),
+      static_cast<unsigned long long>(t.verify_errors));
+  if (!t.first_error.empty()) {
+    std::printf("first error: %s\n", t.first_error.c_str());
+  }
+  std::printf(
+      "latency us: min %.1f  avg %.1f  stdev %.1f  p50 %.1f  p90 %.1f  "
+      "p95 %.1f  p99 %.1f  p99.9 %.1f  p99.99 %.1f  max %.1f\n",
+      hist.min_us(), hist.mean_us(), hist.stdev_us(), hist.Percentile(50),
+      hist.Percentile(90), hist.Percentile(95), hist.Percentile(99),
+      hist.Percentile(99.9), hist.Percentile(99.99), hist.max_us());
   std::printf("histogram (us, <=):\n");
   const auto buckets = hist.Buckets();
   uint64_t peak = 1;
@@ -504,7 +617,7 @@ int RunPerf(const PerfConnect& connect, const PerfOptions& o) {
       std::string who =
           o.threads > 1 ? "thread " + std::to_string(w->index) + ": " : "";
       std::fprintf(stderr, "nvmeof perf: %s%s\n", who.c_str(),
-                   w->failure.ToString().c_str());
+                   std::string(w->failure.message()).c_str());
     }
   };
   if (!started) {
@@ -523,6 +636,7 @@ int RunPerf(const PerfConnect& connect, const PerfOptions& o) {
     t.errors += w->stats.errors.Get();
     t.verify_errors += w->stats.verify_errors;
     t.bytes += w->stats.bytes;
+    if (t.first_error.empty()) t.first_error = w->stats.first_error;
     stopped = std::max(stopped, w->stopped);
   }
   t.secs = std::chrono::duration<double>(stopped - sh.start).count();
@@ -531,7 +645,8 @@ int RunPerf(const PerfConnect& connect, const PerfOptions& o) {
   if (plot) {
     Status st = WritePlot(std::move(plot), o.plot, o, t);
     if (!st.ok()) {
-      std::fprintf(stderr, "nvmeof perf: %s\n", st.ToString().c_str());
+      std::fprintf(stderr, "nvmeof perf: %s\n",
+                   std::string(st.message()).c_str());
       return 1;
     }
   }

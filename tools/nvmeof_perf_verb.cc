@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include "base/size.h"
 #include "nvmeof/cpu.h"
 #include "tools/nvmeof_cli.h"
 
@@ -18,8 +19,16 @@ void PerfFlags(CLI::App* v, Args& a) {
                 "commands in flight per I/O queue")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  v->add_option("--io-size", perf.io_size, "bytes per I/O")
-      ->capture_default_str();
+  v->add_option("--io-size", perf.io_size, "bytes per I/O (e.g. 4096, 4K, 1M)")
+      ->capture_default_str()
+      ->transform(CLI::Validator(
+          [](std::string& text) {
+            Result<uint64_t> bytes = ParseSizeString(text);
+            if (!bytes.ok()) return std::string(bytes.status().message());
+            text = std::to_string(*bytes);
+            return std::string();
+          },
+          "SIZE"));
   v->add_option("--workload", perf.workload,
                 "randread randwrite read write randrw rw")
       ->capture_default_str()
@@ -29,7 +38,8 @@ void PerfFlags(CLI::App* v, Args& a) {
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
   v->add_option("--time", perf.seconds, "seconds to run")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 24 * 3600));
   v->add_flag("--verify", perf.verify, "write patterns and check them on read");
   v->add_flag("--poll", perf.poll, "busy-poll (lowest latency; spins a core)");
   v->add_option("--threads", perf.threads,
@@ -52,6 +62,9 @@ void PerfFlags(CLI::App* v, Args& a) {
 
 int Perf(Args& a) {
   a.perf.json = a.json();
+  // Queues deep enough for the load (up to what the controller allows:
+  // RunPerf refuses more, with the numbers).
+  a.queue_size = std::max(a.queue_size, a.perf.queue_depth);
   if (a.cpu >= 0) a.cpus = std::to_string(a.cpu);
   if (!a.cpus.empty()) {
     auto list = ParseAvailableCpus(a.cpus);

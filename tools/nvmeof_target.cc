@@ -180,10 +180,9 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
   _exit(0);
 }
 
-int Fail(int code, const nvmeof::Status& s, bool message_only = false) {
-  std::fprintf(stderr, "nvmeof-target: %s\n",
-               message_only ? std::string(s.message()).c_str()
-                            : s.ToString().c_str());
+// Prints the status's message (not its code's internal name).
+int Fail(int code, const nvmeof::Status& s) {
+  std::fprintf(stderr, "nvmeof-target: %s\n", std::string(s.message()).c_str());
   return code;
 }
 
@@ -204,7 +203,7 @@ int main(int argc, char** argv) try {
     run.cpus = std::move(*cpus);
   }
   nvmeof::Result<nvmeof::TargetConfig> config = LoadFlagsConfig(flags);
-  if (!config.ok()) return Fail(2, config.status(), /*message_only=*/true);
+  if (!config.ok()) return Fail(2, config.status());
   nvmeof::SetLogSeverity(static_cast<nvmeof::LogSeverity>(config->log_level));
   if (flags.print_config) {
     std::printf("%s\n", nvmeof::ToJson(*config).c_str());

@@ -121,6 +121,8 @@ class Association {
   // Entries of each I/O queue: what was asked, within the controller's
   // MQES.
   uint16_t io_queue_size() const { return io_queue_size_; }
+  // The controller's CAP property, as read when the association was made.
+  uint64_t cap() const { return cap_; }
   // Largest transfer one command may move (MDTS; 0: no limit).
   uint32_t max_transfer() const { return max_transfer_; }
   EventLoop& loop() const { return *loop_; }
