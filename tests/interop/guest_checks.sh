@@ -5,8 +5,9 @@
 # ends with one line, "PASS <step> (<seconds>s)" or "FAIL <step> (...)";
 # after a failure the rest of its group is reported as "FAIL ... (not run)".
 # Exit status: the number of failed steps (0: all passed).
-# Input: NQN (default nqn.2024-11.io.nvmeof:ram0), TARGET_ADDR, TARGET_PORT,
-# TARGET_DISC_PORT (set by vm.sh).
+# Input: NQN (default nqn.2024-11.io.nvmeof:ram0), FILE_NQN (a subsystem
+# with a file namespace; its checks are skipped when unset), TARGET_ADDR,
+# TARGET_PORT, TARGET_DISC_PORT (set by vm.sh).
 
 : "${NQN:=nqn.2024-11.io.nvmeof:ram0}"
 export NQN TARGET_ADDR TARGET_PORT TARGET_DISC_PORT
@@ -57,6 +58,16 @@ dd_check() {
 	dd if="$NS" of=/tmp/readback bs=1M skip="$1" count=1 iflag=direct
 	cmp "/tmp/pattern.$1" /tmp/readback
 	echo "1 MiB at offset $1 MiB: written, read back, identical"
+}
+# fio on $NS with these options, O_DIRECT, crc32c verify (fatal); prints
+# its summary and fails unless it ended with err= 0.
+fio_verify() {
+	eng=psync
+	fio --enghelp 2>/dev/null | grep -qw libaio && eng=libaio
+	fio --filename="$NS" --ioengine=$eng --direct=1 --verify=crc32c --verify_fatal=1 \
+		--group_reporting "$@" >/tmp/fio.out 2>&1 || { cat /tmp/fio.out; return 1; }
+	grep -E "^ *(write|read|WRITE|READ):|err=" /tmp/fio.out
+	grep -q "err= 0" /tmp/fio.out
 }
 EOF
 
@@ -153,16 +164,26 @@ end_group
 group "fio"
 step "fio: nvme connect" "$(connect '')"
 step "fio: randwrite 4k-128k, verify crc32c" '
-	eng=psync
-	fio --enghelp 2>/dev/null | grep -qw libaio && eng=libaio
-	fio --name=interop --filename="$NS" --ioengine=$eng --iodepth=8 --direct=1 \
-		--rw=randwrite --bsrange=4k-128k --numjobs=2 --size=32M --offset_increment=32M \
-		--verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting >/tmp/fio.out 2>&1 ||
-		{ cat /tmp/fio.out; exit 1; }
-	grep -E "^ *(write|read|WRITE|READ):|err=" /tmp/fio.out
-	grep -q "err= 0" /tmp/fio.out'
+	fio_verify --name=interop --iodepth=8 --rw=randwrite --bsrange=4k-128k \
+		--numjobs=2 --size=32M --offset_increment=32M --do_verify=1'
 step "fio: nvme disconnect" "$disconnect"
 end_group
+
+# Reads of a file namespace go through the target's buffers: verifying
+# while writing (reads and in-capsule writes in flight together) checks
+# that no read's data is overwritten before it is sent.
+if [ -n "${FILE_NQN:-}" ]; then
+	NQN_RAM=$NQN
+	NQN=$FILE_NQN
+	group "fio on a file namespace"
+	step "file: nvme connect -i 2" "$(connect '-i 2')"
+	step "file: randwrite 4k at QD 16, verified while writing" '
+		fio_verify --name=file --iodepth=16 --rw=randwrite --bs=4k \
+			--numjobs=2 --size=8M --offset_increment=16M --verify_backlog=32'
+	step "file: nvme disconnect" "$disconnect"
+	end_group
+	NQN=$NQN_RAM
+fi
 
 if [ $fail -ne 0 ]; then
 	echo

@@ -5,7 +5,8 @@
 # and nvme-cli + fio against our nvmeof-target on 127.0.0.1.  Builds
 # nothing.  Starts the target on a free port, runs guest_checks.sh in one
 # VM boot (discover; connect plain, digests + 2 I/O queues, and for fio;
-# Identify, SMART log, flush, O_DIRECT data checks, fio crc32c verify),
+# Identify, SMART log, flush, O_DIRECT data checks, fio crc32c verify, on
+# RAM and, verifying while it writes, on a file),
 # stops the target with SIGTERM and checks that it exits 0.
 #
 # Prints one PASS/FAIL line per check, then "N passed, M failed"; exits 1 if
@@ -19,6 +20,7 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 NQN=nqn.2024-11.io.nvmeof:ram0
+FILE_NQN=nqn.2024-11.io.nvmeof:file0
 VM_TIMEOUT=240
 
 INTEROP_NAME=run_interop
@@ -58,7 +60,17 @@ start_target() {
 	local i
 	PORT=$(free_port) || return 1
 	: >"$WORK/target.out"
-	"$TARGET" --ram 256M --listen "127.0.0.1:$PORT" --threads 2 \
+	# A RAM namespace (reads sent from its memory) and a file one (reads
+	# land in the target's buffers first).
+	truncate -s 64M "$WORK/ns.img"
+	cat >"$WORK/target.json" <<-JSON
+		{ "ports": [ { "address": "127.0.0.1", "port": $PORT } ],
+		  "threads": 2,
+		  "subsystems": [
+		    { "nqn": "$NQN", "namespaces": [ { "nsid": 1, "backend": "ram", "size": "256M" } ] },
+		    { "nqn": "$FILE_NQN", "namespaces": [ { "nsid": 1, "backend": "file", "path": "$WORK/ns.img" } ] } ] }
+	JSON
+	"$TARGET" --config "$WORK/target.json" \
 		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
 	TPID=$!
 	for ((i = 0; i < 200; i++)); do
@@ -106,7 +118,7 @@ fi
 say "booting the VM (Linux nvme-tcp host) against 127.0.0.1:$PORT"
 : >"$WORK/guest.log"
 "$HERE/vm.sh" run --port "$PORT" --cpus 2 --timeout "$VM_TIMEOUT" --console "$WORK/console.log" \
-	-- "NQN=$NQN"$'\n'"$(cat "$HERE/guest_checks.sh")" >"$WORK/guest.log" 2>&1 &
+	-- "NQN=$NQN FILE_NQN=$FILE_NQN"$'\n'"$(cat "$HERE/guest_checks.sh")" >"$WORK/guest.log" 2>&1 &
 VPID=$!
 tail -n +1 -s 0.2 -f --pid="$VPID" "$WORK/guest.log" &
 LPID=$!
