@@ -20,6 +20,7 @@
 #ifndef NVMEOF_BACKEND_H_
 #define NVMEOF_BACKEND_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -96,9 +97,10 @@ class Backend {
   Backend& operator=(const Backend&) = delete;
 
   const BackendOptions& options() const { return options_; }
-  uint64_t size_bytes() const { return size_; }
+  // The size grows (Grow) while queues run: read per operation.
+  uint64_t size_bytes() const { return size_.load(std::memory_order_acquire); }
   uint32_t block_size() const { return options_.block_size; }
-  uint64_t num_blocks() const { return size_ / options_.block_size; }
+  uint64_t num_blocks() const { return size_bytes() / options_.block_size; }
   bool read_only() const { return options_.read_only; }
 
   virtual BackendCapabilities capabilities() const = 0;
@@ -112,14 +114,24 @@ class Backend {
   // REQUIRES: `loop` outlives the queue; the queue does not outlive *this.
   virtual Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) = 0;
 
+  // Grows the backend to `new_size` bytes (a multiple of the block size,
+  // not smaller than now) while its queues run: the new range is usable
+  // when this returns. From the controlling thread. Backends that cannot
+  // grow fail with the reason (the default).
+  virtual Status Grow(uint64_t new_size);
+
  protected:
   // REQUIRES: `size` is a multiple of options.block_size.
   Backend(const BackendOptions& options, uint64_t size)
       : options_(options), size_(size) {}
+  // For Grow(): after the new range is ready.
+  void set_size(uint64_t size) {
+    size_.store(size, std::memory_order_release);
+  }
 
  private:
   const BackendOptions options_;
-  const uint64_t size_;  // bytes
+  std::atomic<uint64_t> size_;  // bytes
 };
 
 // A backend's I/O queue on one loop. Loop thread only; no locks.

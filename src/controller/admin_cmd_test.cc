@@ -46,7 +46,9 @@ TEST_F(AdminCmdTest, IdentifyControllerDescribesTheController) {
   std::memcpy(&id, o.data.data(), sizeof(id));
   EXPECT_EQ(id.cntlid, queue_->controller().cntlid());
   EXPECT_EQ(std::string(id.subnqn), test_util::kTestNqn);
-  EXPECT_EQ(id.nn, 3u);  // the highest NSID
+  // NN is the most namespaces the subsystem may hold, so that one added
+  // later has an NSID the host already accepts.
+  EXPECT_EQ(id.nn, Subsystem::kDefaultMaxNamespaces);
   EXPECT_EQ(id.cntrltype, kCntrltypeIo);
   EXPECT_NE(id.sgls, 0u);
   EXPECT_EQ(id.elpe, Controller::kErrorLogEntries - 1);
@@ -66,6 +68,9 @@ TEST_F(AdminCmdTest, IdentifyNamespaceAndLists) {
   ASSERT_EQ(o.status, kNvmeSuccess);
   EXPECT_EQ(o.data, std::vector<uint8_t>(kIdentifyDataSize, 0));
   o = Identify(Cns::kNamespace, 4);
+  ASSERT_EQ(o.status, kNvmeSuccess);
+  EXPECT_EQ(o.data, std::vector<uint8_t>(kIdentifyDataSize, 0));
+  o = Identify(Cns::kNamespace, Subsystem::kDefaultMaxNamespaces + 1);
   EXPECT_EQ(o.status, GenericStatus(sc::kInvalidNamespaceOrFormat, true));
   EXPECT_EQ(o.error_location, ErrorLocation::At(kSqeNsid).value);
   // The active list, above the NSID given.

@@ -40,6 +40,10 @@ Backend::~Backend() = default;
 
 Status Backend::Sync() { return Status(); }
 
+Status Backend::Grow(uint64_t /*new_size*/) {
+  return UnimplementedError("this backend cannot be resized");
+}
+
 BackendQueue::~BackendQueue() = default;
 
 MemDesc BackendQueue::Map(uint64_t /*offset*/, uint64_t /*length*/,

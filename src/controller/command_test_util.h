@@ -131,22 +131,30 @@ class FakeQueuePair final : public QueuePair {
 // The target around the queue: subsystems by NQN, controllers by CNTLID.
 class FakeTargetServices final : public TargetServices {
  public:
-  const Subsystem* FindSubsystem(std::string_view nqn) const override {
+  std::shared_ptr<const Subsystem> FindSubsystem(
+      std::string_view nqn) const override {
     for (const Subsystem* s : subsystems) {
-      if (s->nqn() == nqn) return s;
+      // Not owned: the fixture keeps the subsystems.
+      if (s->nqn() == nqn) return std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), s);
     }
     return nullptr;
   }
-  const ListenParams& port_params(const Port&) const override {
-    return params;
+  DiscoveryView Discovery(const Port& port) const override {
+    DiscoveryView v;
+    for (const Subsystem* s : subsystems) {
+      if (port.Exposes(s)) v.subsystems.push_back(FindSubsystem(s->nqn()));
+    }
+    v.referrals = referrals;
+    v.genctr = 42;
+    return v;
   }
   std::shared_ptr<Controller> CreateController(
-      const Subsystem* subsystem, const Port* port, std::string hostnqn,
-      std::array<uint8_t, 16> hostid, EventLoop* loop,
-      ControllerLimits limits) override {
-    auto c = std::make_shared<Controller>(subsystem, port, next_cntlid,
-                                          std::move(hostnqn), hostid, loop,
-                                          limits);
+      std::shared_ptr<const Subsystem> subsystem, const Port* port,
+      std::string hostnqn, std::array<uint8_t, 16> hostid, EventLoop* loop,
+      ControllerLimits limits, QueueRef admin_queue) override {
+    auto c = std::make_shared<Controller>(std::move(subsystem), port,
+                                          next_cntlid, std::move(hostnqn),
+                                          hostid, loop, limits, admin_queue);
     controllers[next_cntlid++] = c;
     return c;
   }
@@ -154,11 +162,10 @@ class FakeTargetServices final : public TargetServices {
     auto it = controllers.find(cntlid);
     return it == controllers.end() ? nullptr : it->second;
   }
-  uint64_t discovery_genctr() const override { return 42; }
   uint64_t UptimeHours() const override { return 3; }
 
   std::vector<const Subsystem*> subsystems;
-  ListenParams params;
+  std::vector<Referral> referrals;
   std::map<uint16_t, std::shared_ptr<Controller>> controllers;
   uint16_t next_cntlid = 1;
 };
@@ -210,6 +217,11 @@ class FakeCommandQueue final : public CommandQueue {
     responded_ = nullptr;
     Free(r);
   }
+  const NamespaceTable& Namespaces(Request&) override {
+    // Every table handed out stays alive as long as the fake.
+    tables_.push_back(ctrl_->subsystem().namespaces());
+    return *tables_.back();
+  }
   BackendQueue* BackendFor(const Namespace& ns) override {
     auto it = backends_.find(&ns);
     if (it != backends_.end()) return it->second.get();
@@ -240,6 +252,7 @@ class FakeCommandQueue final : public CommandQueue {
   const Port* const port_;
   FakeQueuePair* const qp_;
   std::map<const Namespace*, std::unique_ptr<BackendQueue>> backends_;
+  std::vector<std::shared_ptr<const NamespaceTable>> tables_;
   bool done_ = false;
   const Request* responded_ = nullptr;  // answered, not yet freed
 };
@@ -286,7 +299,7 @@ struct Outcome {
 };
 
 // A RAM namespace whose NGUID and UUID are made from its NSID.
-inline std::unique_ptr<Namespace> RamNamespace(uint32_t nsid,
+inline std::shared_ptr<Namespace> RamNamespace(uint32_t nsid,
                                                uint32_t block_size,
                                                uint64_t size,
                                                bool read_only = false) {
@@ -317,7 +330,7 @@ class CommandFixture : public ::testing::Test {
     subsystem_->model = "family test";
     subsystem_->AddNamespace(RamNamespace(1, 512, 1 << 20, false));
     subsystem_->AddNamespace(RamNamespace(3, 4096, 1 << 20, true));
-    port_.subsystems.push_back(subsystem_.get());
+    port_.Expose(subsystem_->nqn());
     port_.traddr = "0.0.0.0";
     port_.trsvcid = "4420";
     services_.subsystems.push_back(subsystem_.get());
@@ -338,9 +351,10 @@ class CommandFixture : public ::testing::Test {
   void BindReady(uint16_t qid) {
     ControllerLimits limits;
     limits.max_io_queues = 4;
-    auto ctrl = services_.CreateController(subsystem_.get(), &port_,
-                                           kTestHostNqn, {}, loop_.get(),
-                                           limits);
+    auto ctrl = services_.CreateController(
+        std::shared_ptr<const Subsystem>(std::shared_ptr<void>(),
+                                         subsystem_.get()),
+        &port_, kTestHostNqn, {}, loop_.get(), limits, QueueRef{});
     CcRegister cc;
     cc.en = true;
     cc.iosqes = 6;

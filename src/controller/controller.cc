@@ -17,17 +17,18 @@ constexpr uint32_t kVersion = 0x00010400;  // NVMe 1.4
 constexpr uint32_t kKatoSlackMs = 500;
 }  // namespace
 
-Controller::Controller(const Subsystem* subsystem, const Port* port,
-                       uint16_t cntlid, std::string hostnqn,
+Controller::Controller(std::shared_ptr<const Subsystem> subsystem,
+                       const Port* port, uint16_t cntlid, std::string hostnqn,
                        std::array<uint8_t, 16> hostid, EventLoop* loop,
-                       ControllerLimits limits)
-    : subsystem_(subsystem),
+                       ControllerLimits limits, QueueRef admin_queue)
+    : subsystem_(std::move(subsystem)),
       port_(port),
       cntlid_(cntlid),
       hostnqn_(std::move(hostnqn)),
       hostid_(hostid),
       loop_(loop),
       limits_(limits),
+      admin_queue_(admin_queue),
       granted_io_queues_(limits.max_io_queues) {}
 
 Controller::~Controller() {
@@ -169,7 +170,9 @@ void Controller::NotifyNamespaceChanged(uint32_t nsid) {
       changed_namespaces_.end()) {
     changed_namespaces_.push_back(nsid);
   }
-  if (async_event_config & kAecNamespaceAttribute) {
+  if ((async_event_config & kAecNamespaceAttribute) &&
+      !namespace_notice_sent_) {
+    namespace_notice_sent_ = true;
     PostEvent(AsyncEvent{kAsyncEventTypeNotice,
                          kAenNoticeNamespaceAttributeChanged,
                          static_cast<uint8_t>(LogPageId::kChangedNamespaceList)}
@@ -177,10 +180,29 @@ void Controller::NotifyNamespaceChanged(uint32_t nsid) {
   }
 }
 
-std::vector<uint32_t> Controller::TakeChangedNamespaces() {
+std::vector<uint32_t> Controller::TakeChangedNamespaces(bool retain) {
   std::vector<uint32_t> out;
   out.swap(changed_namespaces_);
+  if (!retain) namespace_notice_sent_ = false;
   return out;
+}
+
+void Controller::NotifyDiscoveryChanged() {
+  if (!(async_event_config & kAecDiscoveryLogChange) ||
+      discovery_notice_sent_) {
+    return;
+  }
+  discovery_notice_sent_ = true;
+  PostEvent(AsyncEvent{kAsyncEventTypeNotice, kAenNoticeDiscoveryLogChanged,
+                       static_cast<uint8_t>(LogPageId::kDiscovery)}
+                .ToDw0());
+}
+
+uint32_t Controller::io_queue_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t n = 0;
+  for (const QueueRef& q : io_queues_) n += q.loop != nullptr ? 1 : 0;
+  return n;
 }
 
 void Controller::RecordError(uint16_t sqid, uint16_t cid, NvmeStatus status,

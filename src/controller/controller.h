@@ -49,9 +49,10 @@ struct ControllerLimits {
 
 class Controller {
  public:
-  Controller(const Subsystem* subsystem, const Port* port, uint16_t cntlid,
-             std::string hostnqn, std::array<uint8_t, 16> hostid,
-             EventLoop* loop, ControllerLimits limits);
+  Controller(std::shared_ptr<const Subsystem> subsystem, const Port* port,
+             uint16_t cntlid, std::string hostnqn,
+             std::array<uint8_t, 16> hostid, EventLoop* loop,
+             ControllerLimits limits, QueueRef admin_queue = {});
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -63,6 +64,8 @@ class Controller {
   const std::array<uint8_t, 16>& hostid() const { return hostid_; }
   const ControllerLimits& limits() const { return limits_; }
   EventLoop& loop() const { return *loop_; }
+  // Its admin queue: closing it ends the association. Any thread.
+  QueueRef admin_queue() const { return admin_queue_; }
 
   // CSTS.RDY: commands other than Fabrics are accepted. Any thread.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
@@ -114,10 +117,19 @@ class Controller {
   // Completes a held AER now, or queues the event for the next one.
   void PostEvent(uint32_t dw0);
   // A namespace changed: the Changed Namespace List gets it and, when the
-  // host enabled the notice, an AER completes.
+  // host enabled the notice, an AER completes (once: the next waits until
+  // the host has read the list).
   void NotifyNamespaceChanged(uint32_t nsid);
-  // Returns and clears the changed namespaces (Get Log Page 0x04).
-  std::vector<uint32_t> TakeChangedNamespaces();
+  // Returns and clears the changed namespaces (Get Log Page 0x04); with
+  // `retain` (RAE) the notice stays masked.
+  std::vector<uint32_t> TakeChangedNamespaces(bool retain = false);
+  // The discovery log changed: an AER completes when the host enabled the
+  // notice (AEC bit 31), once until it reads the log again.
+  void NotifyDiscoveryChanged();
+  // The host read the discovery log (without RAE).
+  void DiscoveryLogRead() { discovery_notice_sent_ = false; }
+  // The I/O queues attached now. Any thread.
+  uint32_t io_queue_count() const;
 
   // ---- any thread (its own mutex) ----
 
@@ -142,13 +154,14 @@ class Controller {
  private:
   void OnKeepAliveExpired();
 
-  const Subsystem* const subsystem_;
+  const std::shared_ptr<const Subsystem> subsystem_;
   const Port* const port_;
   const uint16_t cntlid_;
   const std::string hostnqn_;
   const std::array<uint8_t, 16> hostid_;
   EventLoop* const loop_;
   const ControllerLimits limits_;
+  const QueueRef admin_queue_;
 
   CcRegister cc_;
   uint8_t shst_ = kCstsShstNormal;
@@ -163,8 +176,10 @@ class Controller {
   std::deque<AerCompleter> aers_;
   std::deque<uint32_t> pending_events_;
   std::vector<uint32_t> changed_namespaces_;
+  bool namespace_notice_sent_ = false;  // until the list is read
+  bool discovery_notice_sent_ = false;  // until the log is read
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<QueueRef> io_queues_;  // guarded by mu_; index qid
 
   mutable std::mutex errors_mu_;

@@ -9,15 +9,16 @@
 namespace nvmeof::controller {
 
 std::vector<uint8_t> BuildDiscoveryLog(const Port& port,
+                                       const DiscoveryView& view,
                                        const std::string& hostnqn,
-                                       uint64_t genctr,
                                        const std::string& local_traddr) {
   std::vector<DiscoveryLogEntry> entries;
   std::string traddr = port.traddr;
   if ((traddr == "0.0.0.0" || traddr == "::") && !local_traddr.empty()) {
     traddr = local_traddr;
   }
-  auto add = [&](const std::string& nqn, uint8_t subtype, uint16_t eflags) {
+  auto add = [&](const std::string& nqn, uint8_t subtype, uint16_t eflags,
+                 const Referral* referral = nullptr) {
     DiscoveryEntryFields f;
     f.trtype = port.trtype;
     f.adrfam = port.ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
@@ -34,18 +35,34 @@ std::vector<uint8_t> BuildDiscoveryLog(const Port& port,
     f.traddr = traddr;
     f.subnqn = nqn;
     f.sectype = kSectypeNone;
+    if (referral != nullptr) {
+      f.trtype = referral->trtype;
+      f.adrfam = referral->ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
+      f.traddr = referral->traddr;
+      f.trsvcid = referral->trsvcid;
+      f.portid = 0;
+      if (referral->secure_channel) f.treq = kTreqSecureChannelRequired;
+    }
     Result<DiscoveryLogEntry> e = BuildDiscoveryLogEntry(f, '\0');
     if (e.ok()) entries.push_back(*e);
   };
-  for (const Subsystem* s : port.subsystems) {
+  for (const auto& s : view.subsystems) {
     if (s->HostAllowed(hostnqn)) add(s->nqn(), kSubtypeNvm, 0);
+  }
+  for (const Referral& ref : view.referrals) {
+    // A referral to a discovery service (subtype 1), or to an NVM
+    // subsystem behind another port (subtype 2), as SPDK writes them.
+    const bool to_discovery =
+        ref.subnqn.empty() || ref.subnqn == kDiscoveryNqn;
+    add(to_discovery ? std::string(kDiscoveryNqn) : ref.subnqn,
+        to_discovery ? kSubtypeReferral : kSubtypeNvm, 0, &ref);
   }
   add(std::string(kDiscoveryNqn), kSubtypeCurrentDiscovery,
       kEflagsExplicitPersistentConnection | kEflagsDuplicateReturnedInfo);
 
   std::vector<uint8_t> out(DiscoveryLogPageSize(entries.size()), 0);
   auto* h = reinterpret_cast<DiscoveryLogHeader*>(out.data());
-  h->genctr = genctr;
+  h->genctr = view.genctr;
   h->numrec = entries.size();
   h->recfmt = 0;
   std::memcpy(out.data() + sizeof(DiscoveryLogHeader), entries.data(),

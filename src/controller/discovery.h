@@ -9,16 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "controller/request.h"
 #include "controller/subsystem.h"
 
 namespace nvmeof::controller {
 
-// The whole page for `hostnqn` connected to `port`. A port on a wildcard
-// address reports `local_traddr`, the address this host reached (as Linux
-// nvmet does: 0.0.0.0 is no address to connect to).
+// The whole page for `hostnqn` connected to `port`: the subsystems of
+// `view` it may reach, the referrals, then the current discovery
+// subsystem. A port on a wildcard address reports `local_traddr`, the
+// address this host reached (as Linux nvmet does: 0.0.0.0 is no address to
+// connect to).
 std::vector<uint8_t> BuildDiscoveryLog(const Port& port,
+                                       const DiscoveryView& view,
                                        const std::string& hostnqn,
-                                       uint64_t genctr,
                                        const std::string& local_traddr);
 
 }  // namespace nvmeof::controller

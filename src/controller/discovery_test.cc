@@ -13,15 +13,18 @@ namespace {
 TEST(DiscoveryLogTest, ListsWhatTheHostMayReachThenItself) {
   Subsystem open("nqn.2024-01.io.example:open", SubsystemType::kNvm);
   Subsystem closed("nqn.2024-01.io.example:closed", SubsystemType::kNvm);
-  closed.allow_any_host = false;
-  closed.hosts.insert("nqn.2024-01.io.example:friend");
+  closed.set_allow_any_host(false);
+  closed.AddHost("nqn.2024-01.io.example:friend");
   Port port;
   port.id = 7;
   port.traddr = "0.0.0.0";
   port.trsvcid = "4420";
-  port.subsystems = {&open, &closed};
-  std::vector<uint8_t> page =
-      BuildDiscoveryLog(port, "nqn.2024-01.io.example:stranger", 9, "10.1.2.3");
+  DiscoveryView view;
+  view.subsystems = {std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &open),
+                     std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &closed)};
+  view.genctr = 9;
+  std::vector<uint8_t> page = BuildDiscoveryLog(
+      port, view, "nqn.2024-01.io.example:stranger", "10.1.2.3");
   DiscoveryLogHeader h;
   std::memcpy(&h, page.data(), sizeof(h));
   EXPECT_EQ(h.genctr, 9u);
@@ -37,9 +40,26 @@ TEST(DiscoveryLogTest, ListsWhatTheHostMayReachThenItself) {
   EXPECT_EQ(std::string(e[1].subnqn), kDiscoveryNqn);
   EXPECT_EQ(e[1].subtype, kSubtypeCurrentDiscovery);
 
-  page = BuildDiscoveryLog(port, "nqn.2024-01.io.example:friend", 9, "");
+  page = BuildDiscoveryLog(port, view, "nqn.2024-01.io.example:friend", "");
   std::memcpy(&h, page.data(), sizeof(h));
   EXPECT_EQ(h.numrec, 3u);
+
+  // A referral: another discovery service, between the subsystems and
+  // the current discovery subsystem.
+  Referral ref;
+  ref.traddr = "127.0.0.2";
+  ref.trsvcid = "8009";
+  view.referrals.push_back(ref);
+  page = BuildDiscoveryLog(port, view, "nqn.2024-01.io.example:stranger", "");
+  std::memcpy(&h, page.data(), sizeof(h));
+  ASSERT_EQ(h.numrec, 3u);
+  std::memcpy(e, page.data() + sizeof(h) + sizeof(DiscoveryLogEntry),
+              sizeof(e));
+  EXPECT_EQ(e[0].subtype, kSubtypeReferral);
+  EXPECT_EQ(std::string(e[0].subnqn), kDiscoveryNqn);
+  EXPECT_EQ(std::string(e[0].traddr).substr(0, 9), "127.0.0.2");
+  EXPECT_EQ(std::string(e[0].trsvcid).substr(0, 4), "8009");
+  EXPECT_EQ(e[1].subtype, kSubtypeCurrentDiscovery);
 }
 
 }  // namespace

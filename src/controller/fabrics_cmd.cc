@@ -92,12 +92,12 @@ void WarnEmptyHostNqn(const std::array<uint8_t, 16>& hostid,
 void ConnectAdmin(Request& r, const ConnectCommand& c,
                   const ConnectDataFields& d) {
   CommandQueue& q = *r.queue;
-  const Subsystem* subsys = q.target().FindSubsystem(d.subnqn);
+  std::shared_ptr<const Subsystem> subsys = q.target().FindSubsystem(d.subnqn);
   if (subsys == nullptr) {
     RefuseParameter(r, &c, &d, kDataSubnqnOffset, true, "no such subsystem");
     return;
   }
-  if (!subsys->is_discovery() && !q.port().Exposes(subsys)) {
+  if (!subsys->is_discovery() && !q.port().Exposes(subsys->nqn())) {
     RefuseParameter(r, &c, &d, kDataSubnqnOffset, true,
                     "the subsystem is not exposed on this port");
     return;
@@ -124,7 +124,7 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
                         std::to_string(d.cntlid));
     return;
   }
-  const ListenParams& params = q.target().port_params(q.port());
+  const ListenParams& params = q.port().params;
   // Admin SQSIZE: at least 31 (32 entries, the spec's minimum for the
   // admin queue of a fabrics controller), at most MQES.
   if (c.sqsize < 31 || c.sqsize >= params.transport.max_queue_size) {
@@ -143,7 +143,8 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
   limits.io_icd = params.transport.max_io_icd;
   std::shared_ptr<Controller> ctrl =
       q.target().CreateController(subsys, &q.port(), hostnqn, hostid,
-                                  &r.cmd->qpair().loop(), limits);
+                                  &r.cmd->qpair().loop(), limits,
+                                  q.self_ref());
   if (ctrl == nullptr) {
     Refuse(r, &c, &d, CommandSpecificStatus(sc::kControllerBusy),
            "every CNTLID is in use");

@@ -21,11 +21,11 @@ class FabricsCmdTest : public CommandFixture {
   void SetUp() override {
     CommandFixture::SetUp();
     private_ = std::make_unique<Subsystem>(kPrivateNqn, SubsystemType::kNvm);
-    private_->allow_any_host = false;
-    private_->hosts.insert(test_util::kTestHostNqn);
-    port_.subsystems.push_back(private_.get());
+    private_->set_allow_any_host(false);
+    private_->AddHost(test_util::kTestHostNqn);
+    port_.Expose(private_->nqn());
     services_.subsystems.push_back(private_.get());
-    services_.params.max_io_queues = 4;
+    port_.params.max_io_queues = 4;
   }
   Outcome Connect(uint16_t qid, uint16_t sqsize, const std::string& subnqn,
                   const std::string& hostnqn, uint16_t cntlid = 0xFFFF,

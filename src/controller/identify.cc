@@ -16,7 +16,8 @@ constexpr ErrorLocation kCnsLocation = ErrorLocation::At(kSqeCdw10);
 constexpr ErrorLocation kNsidLocation = ErrorLocation::At(kSqeNsid);
 constexpr ErrorLocation kCsiLocation = ErrorLocation::At(kSqeCdw11 + 3);
 
-void FillIdentifyController(const Controller& ctrl, IdentifyController* id) {
+void FillIdentifyController(const Controller& ctrl, const NamespaceTable& t,
+                            IdentifyController* id) {
   const Subsystem& s = ctrl.subsystem();
   const bool disc = s.is_discovery();
   std::memset(id, 0, sizeof(*id));
@@ -42,7 +43,7 @@ void FillIdentifyController(const Controller& ctrl, IdentifyController* id) {
   id->sqes = 0x66;
   id->cqes = 0x44;
   id->maxcmd = ctrl.limits().max_queue_size;
-  id->nn = disc ? 0 : std::max<uint32_t>(s.max_nsid(), 1);
+  id->nn = disc ? 0 : std::max(s.max_namespaces, t.max_nsid());
   id->mnan = id->nn;
   if (!disc) {
     id->oncs =
@@ -62,7 +63,7 @@ void FillIdentifyController(const Controller& ctrl, IdentifyController* id) {
 
 void FillIdentifyNamespace(const Namespace& ns, IdentifyNamespace* id) {
   std::memset(id, 0, sizeof(*id));
-  id->nsze = id->ncap = id->nuse = ns.num_blocks;
+  id->nsze = id->ncap = id->nuse = ns.num_blocks();
   // Deallocated blocks read as zeros.
   id->dlfeat = 0x01;
   id->nlbaf = 0;
@@ -77,9 +78,10 @@ void FillIdentifyNamespace(const Namespace& ns, IdentifyNamespace* id) {
 // Checks the command's fields against what it asks for; on success the
 // 4 KiB answer is built into `buf` by BuildIdentify.
 NvmeStatus ParseIdentify(const IdentifyCommand& c, const Subsystem& subsys,
-                         ErrorLocation* where) {
+                         const NamespaceTable& table, ErrorLocation* where) {
   const bool ns_valid =
-      c.nsid != 0 && c.nsid <= std::max<uint32_t>(subsys.max_nsid(), 1);
+      c.nsid != 0 &&
+      c.nsid <= std::max(subsys.max_namespaces, table.max_nsid());
   switch (c.cns) {
     case Cns::kController:
       return kNvmeSuccess;
@@ -102,7 +104,7 @@ NvmeStatus ParseIdentify(const IdentifyCommand& c, const Subsystem& subsys,
       }
       return kNvmeSuccess;
     case Cns::kNamespaceIdDescriptorList:
-      if (subsys.FindNamespace(c.nsid) == nullptr) {
+      if (table.Find(c.nsid) == nullptr) {
         *where = kNsidLocation;
         return GenericStatus(sc::kInvalidNamespaceOrFormat, true);
       }
@@ -110,7 +112,7 @@ NvmeStatus ParseIdentify(const IdentifyCommand& c, const Subsystem& subsys,
     case Cns::kIoCommandSetNamespace:
       // The NVM command set's own namespace data: nothing beyond the
       // defaults (no extended LBA formats, no protection information).
-      if (c.csi != kCsiNvm || subsys.FindNamespace(c.nsid) == nullptr) {
+      if (c.csi != kCsiNvm || table.Find(c.nsid) == nullptr) {
         *where = c.csi != kCsiNvm ? kCsiLocation : kNsidLocation;
         return GenericStatus(sc::kInvalidField, true);
       }
@@ -128,15 +130,15 @@ NvmeStatus ParseIdentify(const IdentifyCommand& c, const Subsystem& subsys,
 }
 
 void BuildIdentify(const IdentifyCommand& c, const Controller& ctrl,
-                   uint8_t* buf) {
+                   const NamespaceTable& table, uint8_t* buf) {
   std::memset(buf, 0, kIdentifyDataSize);
-  const Subsystem& subsys = ctrl.subsystem();
   switch (c.cns) {
     case Cns::kController:
-      FillIdentifyController(ctrl, reinterpret_cast<IdentifyController*>(buf));
+      FillIdentifyController(ctrl, table,
+                             reinterpret_cast<IdentifyController*>(buf));
       return;
     case Cns::kNamespace:
-      if (const Namespace* ns = subsys.FindNamespace(c.nsid)) {
+      if (const Namespace* ns = table.Find(c.nsid)) {
         FillIdentifyNamespace(*ns, reinterpret_cast<IdentifyNamespace*>(buf));
       }
       return;
@@ -147,13 +149,13 @@ void BuildIdentify(const IdentifyCommand& c, const Controller& ctrl,
       }
       auto* list = reinterpret_cast<uint32_t*>(buf);
       size_t n = 0;
-      for (const auto& [nsid, ns] : subsys.namespaces()) {
+      for (const auto& [nsid, ns] : table.by_nsid) {
         if (nsid > c.nsid && n < kIdentifyDataSize / 4) list[n++] = nsid;
       }
       return;
     }
     case Cns::kNamespaceIdDescriptorList: {
-      const Namespace* ns = subsys.FindNamespace(c.nsid);
+      const Namespace* ns = table.Find(c.nsid);
       NamespaceIds ids;
       ids.nguid = ns->nguid;
       ids.uuid = ns->uuid;
@@ -172,8 +174,9 @@ void BuildIdentify(const IdentifyCommand& c, const Controller& ctrl,
 void ExecuteIdentify(Request& r) {
   IdentifyCommand c = ParseIdentifySqe(r.sqe());
   const Controller& ctrl = r.queue->controller();
+  const NamespaceTable& table = r.queue->Namespaces(r);
   ErrorLocation where;
-  NvmeStatus st = ParseIdentify(c, ctrl.subsystem(), &where);
+  NvmeStatus st = ParseIdentify(c, ctrl.subsystem(), table, &where);
   if (!st.ok()) {
     Fail(r, st, where);
     return;
@@ -184,7 +187,7 @@ void ExecuteIdentify(Request& r) {
     Fail(r, GenericStatus(sc::kInternalError));
     return;
   }
-  BuildIdentify(c, ctrl, buf);
+  BuildIdentify(c, ctrl, table, buf);
   SendBufferAndComplete(
       r, std::min<uint32_t>(r.cmd->data_length(), kIdentifyDataSize));
 }

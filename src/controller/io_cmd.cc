@@ -38,8 +38,8 @@ NvmeStatus ParseRange(Request& r, ErrorLocation* where) {
   const uint64_t nlb = uint64_t{sqe.cdw12 & 0xFFFF} + 1;
   const Namespace& ns = *r.ns;
   r.error_lba = slba;
-  if (slba >= ns.num_blocks || nlb > ns.num_blocks - slba) {
-    *where = slba >= ns.num_blocks ? kSlbaLocation : kNlbLocation;
+  if (slba >= ns.num_blocks() || nlb > ns.num_blocks() - slba) {
+    *where = slba >= ns.num_blocks() ? kSlbaLocation : kNlbLocation;
     return GenericStatus(sc::kLbaOutOfRange, true);
   }
   r.offset = slba << ns.lbads;
@@ -101,14 +101,11 @@ void Read(Request& r, BackendQueue& bq) {
   if (r.ns->caps.memory_mapped) {
     MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
-      if (NVMEOF_TSAN) {
-        // Its data went out: a later write to these blocks (whose host
-        // saw this read complete) comes after (annotations.h).
-        const Namespace* ns = r.ns;
-        SendAndComplete(r, mem, [ns](Status) { NVMEOF_HAPPENS_BEFORE(ns); });
-      } else {
-        SendAndComplete(r, mem);
-      }
+      // The host may see this read complete (C2H success) while sendmsg
+      // still reads these bytes, and then write them: the order it makes
+      // starts here, before the send (annotations.h).
+      NVMEOF_HAPPENS_BEFORE(r.ns);
+      SendAndComplete(r, mem);
       return;
     }
   }
@@ -177,7 +174,7 @@ void Flush(Request& r) {
   if (r.ns != nullptr) {
     targets.push_back(r.ns);
   } else {
-    for (const auto& [nsid, ns] : r.queue->controller().subsystem().namespaces())
+    for (const auto& [nsid, ns] : r.queue->Namespaces(r).by_nsid)
       targets.push_back(ns.get());
   }
   auto pending = std::make_shared<Pending>();
@@ -220,8 +217,8 @@ void FinishDatasetManagement(Request& r, const Status& s) {
   const auto* ranges = reinterpret_cast<const DsmRange*>(r.buf);
   const Namespace& ns = *r.ns;
   for (uint32_t i = 0; i < n; ++i) {
-    if (ranges[i].slba >= ns.num_blocks ||
-        ranges[i].nlb > ns.num_blocks - ranges[i].slba) {
+    if (ranges[i].slba >= ns.num_blocks() ||
+        ranges[i].nlb > ns.num_blocks() - ranges[i].slba) {
       r.error_lba = ranges[i].slba;
       Fail(r, GenericStatus(sc::kLbaOutOfRange, true));
       return;
@@ -355,7 +352,7 @@ void ExecuteIo(Request& r) {
     Flush(r);
     return;
   }
-  r.ns = r.queue->controller().subsystem().FindNamespace(sqe.nsid);
+  r.ns = r.queue->Namespaces(r).Find(sqe.nsid);
   if (r.ns == nullptr) {
     Fail(r, GenericStatus(sc::kInvalidNamespaceOrFormat, true),
          ErrorLocation::At(kSqeNsid));

@@ -64,7 +64,7 @@ TEST_F(IoCmdTest, ReadsAreServedFromTheNamespacesMemory) {
 // stays taken until the transport has sent that data; freeing it once the
 // response was queued let a following write overwrite a read's data before
 // it went out.
-std::unique_ptr<Namespace> NullNamespace(uint32_t nsid) {
+std::shared_ptr<Namespace> NullNamespace(uint32_t nsid) {
   BackendConfig bc;
   bc.type = "null";
   bc.params["size"] = 1 << 20;

@@ -17,7 +17,7 @@ constexpr ErrorLocation kLidLocation = ErrorLocation::At(kSqeCdw10);
 constexpr ErrorLocation kNumdLocation = ErrorLocation::At(kSqeCdw10 + 2);
 constexpr ErrorLocation kLpoLocation = ErrorLocation::At(kSqeCdw12);
 
-std::vector<uint8_t> SmartLog(const Subsystem& subsys, uint32_t nsid,
+std::vector<uint8_t> SmartLog(const NamespaceTable& table, uint32_t nsid,
                               uint64_t power_on_hours) {
   std::vector<uint8_t> out(sizeof(SmartHealthLog), 0);
   auto* log = reinterpret_cast<SmartHealthLog*>(out.data());
@@ -27,7 +27,7 @@ std::vector<uint8_t> SmartLog(const Subsystem& subsys, uint32_t nsid,
   // Every namespace of the subsystem (or the one NSID asked for),
   // cumulative since the target started; each thread's counters are summed.
   uint64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
-  for (const auto& [id, ns] : subsys.namespaces()) {
+  for (const auto& [id, ns] : table.by_nsid) {
     if (nsid != 0 && nsid != 0xFFFFFFFF && nsid != id) continue;
     ns->ForEachCounters([&](const IoCounters& c) {
       reads += c.read_commands.load(std::memory_order_relaxed);
@@ -71,16 +71,17 @@ std::vector<uint8_t> EffectsLog() {
 
 // The whole log page `c.lid`, or false when this controller has no such
 // page.
-bool BuildLogPage(const GetLogPageCommand& c, CommandQueue& q,
+bool BuildLogPage(const GetLogPageCommand& c, Request& r,
                   std::vector<uint8_t>& out) {
+  CommandQueue& q = *r.queue;
   Controller& ctrl = q.controller();
   const bool disc = ctrl.subsystem().is_discovery();
   switch (static_cast<LogPageId>(c.lid)) {
     case LogPageId::kDiscovery:
       if (!disc) return false;
-      out = BuildDiscoveryLog(q.port(), ctrl.hostnqn(),
-                              q.target().discovery_genctr(),
-                              q.local_address().traddr);
+      out = BuildDiscoveryLog(q.port(), q.target().Discovery(q.port()),
+                              ctrl.hostnqn(), q.local_address().traddr);
+      if (!c.rae) ctrl.DiscoveryLogRead();
       return true;
     case LogPageId::kErrorInformation: {
       // Newest first; at least one (empty) entry.
@@ -96,7 +97,7 @@ bool BuildLogPage(const GetLogPageCommand& c, CommandQueue& q,
     }
     case LogPageId::kSmartHealth:
       if (disc) return false;
-      out = SmartLog(ctrl.subsystem(), c.nsid, q.target().UptimeHours());
+      out = SmartLog(q.Namespaces(r), c.nsid, q.target().UptimeHours());
       return true;
     case LogPageId::kFirmwareSlot: {
       if (disc) return false;
@@ -110,7 +111,7 @@ bool BuildLogPage(const GetLogPageCommand& c, CommandQueue& q,
       if (disc) return false;
       out.assign(sizeof(ChangedNamespaceList), 0);
       auto* list = reinterpret_cast<ChangedNamespaceList*>(out.data());
-      std::vector<uint32_t> changed = ctrl.TakeChangedNamespaces();
+      std::vector<uint32_t> changed = ctrl.TakeChangedNamespaces(c.rae);
       if (changed.size() > 1024) {
         list->nsid[0] = kChangedNamespaceListOverflow;
       } else {
@@ -144,7 +145,7 @@ void ExecuteGetLogPage(Request& r) {
   }
   r.SetState(RequestState::kExecuting);
   std::vector<uint8_t> page;
-  if (!BuildLogPage(c, *r.queue, page)) {
+  if (!BuildLogPage(c, r, page)) {
     Fail(r, CommandSpecificStatus(sc::kInvalidLogPage), kLidLocation);
     return;
   }

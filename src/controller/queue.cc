@@ -31,19 +31,27 @@ void TrimSoon(EventLoop* loop) {
 constexpr size_t kSlack = 8;
 }  // namespace
 
+// A queue's hold on one namespace table: the commands that use it count.
+struct TablePin {
+  std::shared_ptr<const NamespaceTable> table;
+  uint32_t users = 0;
+};
+
 ControllerQueue::ControllerQueue(QueueRegistry* target, EventLoop* loop,
-                                 const Port* port,
+                                 std::shared_ptr<const Port> port,
                                  std::unique_ptr<QueuePair> qp, uint64_t id)
     : target_(target),
       loop_(loop),
-      port_(port),
+      port_holder_(std::move(port)),
+      port_(port_holder_.get()),
       qp_(std::move(qp)),
       id_(id),
       // Grown as commands come, up to a queue's worth and some slack.
       requests_(0, 8,
-                target->port_params(*port).transport.max_queue_size + kSlack) {
+                port_->params.transport.max_queue_size +
+                    kSlack) {
   thread_index_ = target_->RegisterQueue(loop_, this);
-  const ListenParams& params = target->port_params(*port);
+  const ListenParams& params = port_->params;
   if (params.connect_timeout.count() > 0) {
     connect_timer_ = loop_->AddTimer(params.connect_timeout, [this, params] {
       connect_timer_ = 0;
@@ -61,7 +69,13 @@ ControllerQueue::ControllerQueue(QueueRegistry* target, EventLoop* loop,
                          [this](CapsulePtr c) { OnCommand(std::move(c)); }});
 }
 
-ControllerQueue::~ControllerQueue() { CancelTimers(); }
+ControllerQueue::~ControllerQueue() {
+  CancelTimers();
+  // Every request is free (Teardown): only the current pin is left. The
+  // backend queues go before the namespaces they serve.
+  backend_queues_.clear();
+  delete pin_;
+}
 
 void ControllerQueue::CancelTimers() {
   for (EventLoop::TimerId* t : {&connect_timer_, &enable_timer_}) {
@@ -129,13 +143,14 @@ void ControllerQueue::Bind(std::shared_ptr<Controller> ctrl, uint16_t qid,
   ctrl_ = std::move(ctrl);
   qid_ = qid;
   sqsize_ = sqsize;
+  target_->QueueBound(loop_, qid);
   qp_->SetConnected(qid, sq_flow_control_disabled);
   if (connect_timer_) {
     loop_->CancelTimer(connect_timer_);
     connect_timer_ = 0;
   }
   const std::chrono::milliseconds enable =
-      target_->port_params(*port_).enable_timeout;
+      port_->params.enable_timeout;
   if (qid == 0 && enable.count() > 0) {
     enable_timer_ = loop_->AddTimer(enable, [this, enable] {
       enable_timer_ = 0;
@@ -181,6 +196,7 @@ void ControllerQueue::Release(Request& r) {
   r.SetState(RequestState::kFree);
   r.cmd.reset();
   r.ns = nullptr;
+  Unpin(r);
   requests_.Put(&r);
   if (closing_ && requests_.in_use() == 0 && qp_closed_) Teardown();
 }
@@ -234,6 +250,67 @@ void ControllerQueue::Teardown() {
   // completion, or the queue pair's close): the destructor frees the
   // backend queues and the queue pair.
   loop_->Defer([this] { delete this; });
+}
+
+const NamespaceTable& ControllerQueue::Namespaces(Request& r) {
+  if (pin_ == nullptr ||
+      ctrl_->subsystem().namespace_version() != pin_version_) {
+    Refresh();
+  }
+  if (r.pin != pin_) {
+    Unpin(r);
+    r.pin = pin_;
+    ++pin_->users;
+  }
+  return *pin_->table;
+}
+
+void ControllerQueue::RefreshNamespaces() {
+  if (ctrl_ == nullptr || closing_) return;
+  if (pin_ != nullptr &&
+      ctrl_->subsystem().namespace_version() == pin_version_) {
+    return;
+  }
+  Refresh();
+}
+
+void ControllerQueue::Refresh() {
+  const Subsystem& s = ctrl_->subsystem();
+  // The version first: a change between the two reads is seen next time.
+  const uint64_t version = s.namespace_version();
+  TablePin* old = pin_;
+  pin_ = new TablePin{s.namespaces(), 0};
+  pin_version_ = version;
+  if (old == nullptr) return;
+  ++retired_pins_;
+  if (old->users == 0) Retire(old);
+}
+
+void ControllerQueue::Unpin(Request& r) {
+  TablePin* p = r.pin;
+  if (p == nullptr) return;
+  r.pin = nullptr;
+  if (--p->users == 0 && p != pin_) Retire(p);
+}
+
+void ControllerQueue::Retire(TablePin* pin) {
+  // The backend queues of removed namespaces close while the old table
+  // still keeps those namespaces (and their backends) alive.
+  if (--retired_pins_ == 0) SweepBackendQueues();
+  delete pin;
+}
+
+void ControllerQueue::SweepBackendQueues() {
+  const NamespaceTable* now = pin_ != nullptr ? pin_->table.get() : nullptr;
+  for (size_t i = 0; i < backend_queues_.size();) {
+    const Namespace* ns = backend_queues_[i].first;
+    if (now != nullptr && now->Find(ns->nsid) == ns) {
+      ++i;
+      continue;
+    }
+    backend_queues_.erase(backend_queues_.begin() +
+                          static_cast<std::ptrdiff_t>(i));
+  }
 }
 
 BackendQueue* ControllerQueue::BackendFor(const Namespace& ns) {

@@ -35,6 +35,8 @@ class QueueRegistry : public TargetServices {
   virtual void RemoveController(uint16_t cntlid) = 0;
   // Asks queue `ref` to close, on its loop; nothing if it is gone.
   virtual void CloseQueue(QueueRef ref) = 0;
+  // A queue of `loop` was bound by Connect as queue `qid` (statistics).
+  virtual void QueueBound(EventLoop* loop, uint16_t qid) = 0;
 
  protected:
   ~QueueRegistry() = default;
@@ -42,17 +44,24 @@ class QueueRegistry : public TargetServices {
 
 class ControllerQueue final : public CommandQueue {
  public:
-  ControllerQueue(QueueRegistry* target, EventLoop* loop, const Port* port,
+  ControllerQueue(QueueRegistry* target, EventLoop* loop,
+                  std::shared_ptr<const Port> port,
                   std::unique_ptr<QueuePair> qp, uint64_t id);
   ~ControllerQueue();
 
   uint64_t id() const { return id_; }
   EventLoop& loop() const { return *loop_; }
+  // Its controller once bound (null before Connect).
+  const Controller* bound_controller() const { return ctrl_.get(); }
 
   // Closes the connection; the queue deletes itself when the queue pair
   // has closed (and, for an admin queue, tears its controller down).
   // Idempotent. Loop thread only.
   void Close() override;
+  // Takes the subsystem's current namespaces now (rather than at the next
+  // command), so that removed namespaces and their backends are let go of
+  // as soon as no command uses them. Loop thread only.
+  void RefreshNamespaces();
 
   // ---- CommandQueue ----
   TargetServices& target() override { return *target_; }
@@ -71,9 +80,18 @@ class ControllerQueue final : public CommandQueue {
   void Complete(Request& r, NvmeStatus status) override;
   void Respond(Request& r, NvmeStatus status) override;
   void Release(Request& r) override;
+  const NamespaceTable& Namespaces(Request& r) override;
   BackendQueue* BackendFor(const Namespace& ns) override;
 
  private:
+  void Refresh();
+  void Unpin(Request& r);
+  // Drops a pin no request uses any more (unless it is the current one).
+  void Retire(TablePin* pin);
+  // Closes the backend queues of namespaces no longer in the current
+  // table. REQUIRES: no retired pin is left (none can still use them).
+  void SweepBackendQueues();
+
   void OnCommand(CapsulePtr capsule);
   void OnError(const Status& status);
   void Dispatch(Request& r);
@@ -82,6 +100,7 @@ class ControllerQueue final : public CommandQueue {
 
   QueueRegistry* const target_;
   EventLoop* const loop_;
+  const std::shared_ptr<const Port> port_holder_;  // a removed port lives on
   const Port* const port_;
   std::unique_ptr<QueuePair> qp_;
   const uint64_t id_;
@@ -97,6 +116,11 @@ class ControllerQueue final : public CommandQueue {
   EventLoop::TimerId enable_timer_ = 0;   // admin queue: until CC.EN
 
   Pool<Request> requests_;  // up to a queue's worth, and some slack
+  // The namespace table commands now use (version `pin_version_`), and how
+  // many older ones commands still hold.
+  TablePin* pin_ = nullptr;
+  uint64_t pin_version_ = 0;
+  size_t retired_pins_ = 0;
   // Backend queues of this loop, by namespace (opened on first use).
   std::vector<std::pair<const Namespace*, std::unique_ptr<BackendQueue>>>
       backend_queues_;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "controller/controller.h"
 #include "controller/subsystem.h"
@@ -25,6 +26,8 @@
 namespace nvmeof::controller {
 
 class CommandQueue;
+// A queue's hold on one NamespaceTable (queue.cc): opaque here.
+struct TablePin;
 
 // A request's life, one state at a time; SetState() is the one place that
 // changes it, and checks (in debug builds) that the step is allowed:
@@ -98,26 +101,34 @@ struct Request {
   uint32_t length = 0;  // bytes
   uint8_t* buf = nullptr;
   size_t buf_size = 0;
+  TablePin* pin = nullptr;  // the table `ns` came from (CommandQueue)
   Request* next = nullptr;  // pool and queues
 
  private:
   RequestState state_ = RequestState::kFree;
 };
 
+// What the discovery log shows a host connected to one port, read at one
+// moment.
+struct DiscoveryView {
+  std::vector<std::shared_ptr<const Subsystem>> subsystems;  // exposed here
+  std::vector<Referral> referrals;
+  uint64_t genctr = 0;
+};
+
 // What a queue's command handlers may use of the target around it.
 class TargetServices {
  public:
-  virtual const Subsystem* FindSubsystem(std::string_view nqn) const = 0;
-  // The limits of connections accepted on `port`.
-  virtual const ListenParams& port_params(const Port& port) const = 0;
+  virtual std::shared_ptr<const Subsystem> FindSubsystem(
+      std::string_view nqn) const = 0;
   // A new controller with a fresh CNTLID, or null when all are in use.
   virtual std::shared_ptr<Controller> CreateController(
-      const Subsystem* subsystem, const Port* port, std::string hostnqn,
-      std::array<uint8_t, 16> hostid, EventLoop* loop,
-      ControllerLimits limits) = 0;
+      std::shared_ptr<const Subsystem> subsystem, const Port* port,
+      std::string hostnqn, std::array<uint8_t, 16> hostid, EventLoop* loop,
+      ControllerLimits limits, QueueRef admin_queue) = 0;
   virtual std::shared_ptr<Controller> FindController(uint16_t cntlid) const = 0;
-  // The discovery log's generation counter.
-  virtual uint64_t discovery_genctr() const = 0;
+  // What the discovery log of `port` shows.
+  virtual DiscoveryView Discovery(const Port& port) const = 0;
   // Whole hours since the target started (SMART's power-on hours).
   virtual uint64_t UptimeHours() const = 0;
 
@@ -158,8 +169,13 @@ class CommandQueue {
   // Frees `r`, whose command the transport completed (C2HData SUCCESS) or
   // which ends without a response (an AER cancelled at teardown).
   virtual void Release(Request& r) = 0;
+  // The bound controller's namespaces as this queue sees them now. The
+  // table (and every namespace and backend in it) stays valid for `r` until
+  // `r` is freed, even if namespaces are removed meanwhile.
+  // REQUIRES: bound().
+  virtual const NamespaceTable& Namespaces(Request& r) = 0;
   // This loop's queue of the namespace's backend (opened on first use), or
-  // null if it cannot be opened.
+  // null if it cannot be opened. `ns` is from Namespaces(r) of a live `r`.
   virtual BackendQueue* BackendFor(const Namespace& ns) = 0;
 
  protected:

@@ -1,20 +1,30 @@
 // Subsystems and namespaces: what a target exports (DESIGN.md, "The
 // controller model").
 //
-// Built once from the configuration before any thread starts, then read by
-// every I/O thread without locks: nothing here changes while the target
-// runs. Counters that do change (SMART / Health) live in the queues.
+// They change while the target runs (the JSON-RPC control plane, a config
+// reload), from one controlling thread at a time, and every I/O thread
+// reads them without a lock per command:
+//  - a subsystem's namespaces are an immutable NamespaceTable, replaced
+//    whole on each change; a queue keeps the table it last saw and takes the
+//    new one when the subsystem's version moves (one atomic load per
+//    command), and holds an old table (and so its namespaces and backends)
+//    until its last command that used it ends;
+//  - a namespace's size is atomic (a resize grows it in place);
+//  - the host list, read at Connect and by the discovery log, is under the
+//    subsystem's mutex.
+// Counters that do change per command (SMART / Health) are per thread.
 
 #ifndef NVMEOF_CONTROLLER_SUBSYSTEM_H_
 #define NVMEOF_CONTROLLER_SUBSYSTEM_H_
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,13 +48,13 @@ inline constexpr size_t kCounterSlots = 64;
 struct Namespace {
   // A namespace over `backend`: its block size, size, write protection and
   // capabilities come from the backend; identifiers are left zero.
-  static std::unique_ptr<Namespace> Create(uint32_t nsid,
-                                           std::unique_ptr<Backend> backend) {
-    auto ns = std::make_unique<Namespace>();
+  static std::shared_ptr<Namespace> Create(uint32_t nsid,
+                                           std::shared_ptr<Backend> backend) {
+    auto ns = std::make_shared<Namespace>();
     ns->nsid = nsid;
     ns->block_size = backend->block_size();
     ns->lbads = static_cast<uint8_t>(std::countr_zero(ns->block_size));
-    ns->num_blocks = backend->num_blocks();
+    ns->set_num_blocks(backend->num_blocks());
     ns->read_only = backend->read_only();
     ns->caps = backend->capabilities();
     ns->backend = std::move(backend);
@@ -61,11 +71,21 @@ struct Namespace {
     for (size_t i = 0; i < kCounterSlots; ++i) fn(counters_[i]);
   }
 
+  // The size in blocks: read per command; a resize grows it after the
+  // backend has grown.
+  uint64_t num_blocks() const {
+    return num_blocks_.load(std::memory_order_acquire);
+  }
+  void set_num_blocks(uint64_t n) const {
+    num_blocks_.store(n, std::memory_order_release);
+  }
+
   uint32_t nsid = 0;
-  std::unique_ptr<Backend> backend;
+  // Shared with the target's named backends (bdevs), when it is one.
+  std::shared_ptr<Backend> backend;
+  std::string backend_name;  // the bdev's name; empty: an inline backend
   uint32_t block_size = 512;
   uint8_t lbads = 9;  // log2(block_size)
-  uint64_t num_blocks = 0;
   bool read_only = false;
   BackendCapabilities caps;  // the backend's, read once
   std::array<uint8_t, 16> uuid{};
@@ -73,8 +93,24 @@ struct Namespace {
   std::array<uint8_t, 8> eui64{};
 
  private:
+  mutable std::atomic<uint64_t> num_blocks_{0};
   std::unique_ptr<IoCounters[]> counters_ =
       std::make_unique<IoCounters[]>(kCounterSlots);
+};
+
+// A subsystem's namespaces at one moment: never changed once published.
+struct NamespaceTable {
+  std::map<uint32_t, std::shared_ptr<Namespace>> by_nsid;
+
+  // Null if there is no such (active) namespace.
+  const Namespace* Find(uint32_t nsid) const {
+    auto it = by_nsid.find(nsid);
+    return it == by_nsid.end() ? nullptr : it->second.get();
+  }
+  // The highest NSID.
+  uint32_t max_nsid() const {
+    return by_nsid.empty() ? 0 : by_nsid.rbegin()->first;
+  }
 };
 
 enum class SubsystemType : uint8_t { kNvm, kDiscovery };
@@ -82,43 +118,103 @@ enum class SubsystemType : uint8_t { kNvm, kDiscovery };
 class Subsystem {
  public:
   Subsystem(std::string nqn, SubsystemType type)
-      : nqn_(std::move(nqn)), type_(type) {}
+      : nqn_(std::move(nqn)),
+        type_(type),
+        table_(std::make_shared<NamespaceTable>()) {}
 
   const std::string& nqn() const { return nqn_; }
   SubsystemType type() const { return type_; }
   bool is_discovery() const { return type_ == SubsystemType::kDiscovery; }
 
+  // Set before the subsystem is published to the target; fixed after.
   std::string serial = "nvmeof";
   std::string model = "nvmeof";
-  bool allow_any_host = true;
-  std::set<std::string> hosts;
+  // Identify Controller NN: NSIDs 1..max_namespaces may be used (SPDK's
+  // max_namespaces; Linux nvmet reports 1024). Fixed, so that a namespace
+  // added later is within what the host already read.
+  static constexpr uint32_t kDefaultMaxNamespaces = 1024;
+  uint32_t max_namespaces = kDefaultMaxNamespaces;
+  uint16_t min_cntlid = 1;
+  uint16_t max_cntlid = 0xFFEF;
 
+  // ---- hosts: any thread ----
   bool HostAllowed(const std::string& hostnqn) const {
-    return allow_any_host || hosts.count(hostnqn) != 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    return allow_any_host_ || hosts_.count(hostnqn) != 0;
+  }
+  bool allow_any_host() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return allow_any_host_;
+  }
+  std::set<std::string> hosts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hosts_;
+  }
+  void set_allow_any_host(bool allow) {
+    std::lock_guard<std::mutex> lock(mu_);
+    allow_any_host_ = allow;
+  }
+  // False if it was there already (AddHost) or not there (RemoveHost).
+  bool AddHost(const std::string& hostnqn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hosts_.insert(hostnqn).second;
+  }
+  bool RemoveHost(const std::string& hostnqn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hosts_.erase(hostnqn) != 0;
   }
 
-  // REQUIRES: nsid unique, before the target starts.
-  void AddNamespace(std::unique_ptr<Namespace> ns) {
-    uint32_t id = ns->nsid;
-    namespaces_[id] = std::move(ns);
+  // ---- namespaces ----
+  // The current table (any thread; takes the mutex: not per command).
+  std::shared_ptr<const NamespaceTable> namespaces() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return table_;
   }
-  // Null if there is no such (active) namespace.
+  // Moves on every change of the table (any thread, lock-free).
+  uint64_t namespace_version() const {
+    return version_.load(std::memory_order_acquire);
+  }
+  // Convenience for the control path and tests: the current table's.
   const Namespace* FindNamespace(uint32_t nsid) const {
-    auto it = namespaces_.find(nsid);
-    return it == namespaces_.end() ? nullptr : it->second.get();
+    return namespaces()->Find(nsid);
   }
-  const std::map<uint32_t, std::unique_ptr<Namespace>>& namespaces() const {
-    return namespaces_;
+  uint32_t max_nsid() const { return namespaces()->max_nsid(); }
+
+  // Publish a new table with `ns` added (false: its NSID is taken) or
+  // namespace `nsid` removed (null: there was none). Controlling thread.
+  bool AddNamespace(std::shared_ptr<Namespace> ns) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (table_->by_nsid.count(ns->nsid) != 0) return false;
+    auto next = std::make_shared<NamespaceTable>(*table_);
+    next->by_nsid[ns->nsid] = std::move(ns);
+    Publish(std::move(next));
+    return true;
   }
-  // The highest NSID: Identify Controller's NN.
-  uint32_t max_nsid() const {
-    return namespaces_.empty() ? 0 : namespaces_.rbegin()->first;
+  std::shared_ptr<Namespace> RemoveNamespace(uint32_t nsid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = table_->by_nsid.find(nsid);
+    if (it == table_->by_nsid.end()) return nullptr;
+    std::shared_ptr<Namespace> gone = it->second;
+    auto next = std::make_shared<NamespaceTable>(*table_);
+    next->by_nsid.erase(nsid);
+    Publish(std::move(next));
+    return gone;
   }
 
  private:
-  std::string nqn_;
-  SubsystemType type_;
-  std::map<uint32_t, std::unique_ptr<Namespace>> namespaces_;
+  // REQUIRES: mu_ held.
+  void Publish(std::shared_ptr<const NamespaceTable> next) {
+    table_ = std::move(next);
+    version_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
+  const std::string nqn_;
+  const SubsystemType type_;
+  mutable std::mutex mu_;
+  bool allow_any_host_ = true;            // guarded by mu_
+  std::set<std::string> hosts_;           // guarded by mu_
+  std::shared_ptr<const NamespaceTable> table_;  // guarded by mu_
+  std::atomic<uint64_t> version_{1};
 };
 
 // Transport parameters of a port.
@@ -133,21 +229,68 @@ struct ListenParams {
   std::chrono::milliseconds enable_timeout{30000};
 };
 
-// A listening address of the target and the subsystems it exposes.
+// A listening address of the target and the subsystems it exposes (by
+// NQN: a subsystem deleted while a port names it is simply not found).
+// The address is fixed once the port listens; the subsystems it exposes
+// change at run time (any thread, its own mutex).
 struct Port {
   uint16_t id = 1;
   uint8_t trtype = 3;   // TRTYPE: 3 TCP, 254 loopback
   std::string traddr;   // numeric
   std::string trsvcid;  // "4420"
   bool ipv6 = false;
-  std::vector<const Subsystem*> subsystems;
+  ListenParams params;
 
-  bool Exposes(const Subsystem* s) const {
-    for (const Subsystem* x : subsystems) {
-      if (x == s) return true;
+  bool Exposes(const std::string& nqn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& x : nqns_) {
+      if (x == nqn) return true;
     }
     return false;
   }
+  bool Exposes(const Subsystem* s) const { return Exposes(s->nqn()); }
+  // In the order they were exposed.
+  std::vector<std::string> subsystems() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return nqns_;
+  }
+  // False if it was exposed already (Expose) or not exposed (Unexpose).
+  bool Expose(const std::string& nqn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& x : nqns_) {
+      if (x == nqn) return false;
+    }
+    nqns_.push_back(nqn);
+    return true;
+  }
+  bool Unexpose(const std::string& nqn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = nqns_.begin(); it != nqns_.end(); ++it) {
+      if (*it == nqn) {
+        nqns_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> nqns_;  // guarded by mu_
+};
+
+// Another discovery service the discovery log points hosts to (a
+// referral: SPDK's nvmf_discovery_add_referral).
+struct Referral {
+  uint8_t trtype = 3;
+  bool ipv6 = false;
+  std::string traddr;
+  std::string trsvcid;
+  // The subsystem it refers to; empty: the discovery subsystem.
+  std::string subnqn;
+  bool secure_channel = false;
+
+  bool operator==(const Referral&) const = default;
 };
 
 }  // namespace nvmeof::controller

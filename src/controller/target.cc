@@ -25,10 +25,10 @@ controller::ListenParams ToListenParams(const PortParams& params) {
   return lp;
 }
 
-Result<std::unique_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
+Result<std::shared_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
   NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                           controller::OpenBackend(nc.backend));
-  std::unique_ptr<Namespace> ns = Namespace::Create(nc.nsid, std::move(backend));
+  std::shared_ptr<Namespace> ns = Namespace::Create(nc.nsid, std::move(backend));
   ns->uuid = nc.uuid;
   ns->nguid = nc.nguid;
   ns->eui64 = nc.eui64;
@@ -49,13 +49,13 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
   std::unique_ptr<Target> target = Create();
   target->impl_->set_max_connections(static_cast<int>(config.max_connections));
   for (const SubsystemConfig& sc : config.subsystems) {
-    auto s = std::make_unique<Subsystem>(sc.nqn, SubsystemType::kNvm);
+    auto s = std::make_shared<Subsystem>(sc.nqn, SubsystemType::kNvm);
     s->serial = sc.serial;
     s->model = sc.model;
-    s->allow_any_host = sc.allow_any_host;
-    s->hosts.insert(sc.hosts.begin(), sc.hosts.end());
+    s->set_allow_any_host(sc.allow_any_host);
+    for (const std::string& h : sc.hosts) s->AddHost(h);
     for (const NamespaceConfig& nc : sc.namespaces) {
-      Result<std::unique_ptr<Namespace>> ns = OpenNamespace(nc);
+      Result<std::shared_ptr<Namespace>> ns = OpenNamespace(nc);
       if (!ns.ok()) {
         return ns.status().WithContext("subsystem " + sc.nqn + " namespace " +
                                        std::to_string(nc.nsid));
@@ -85,36 +85,24 @@ Status Target::AddSubsystem(const SubsystemOptions& options) {
     return InvalidArgumentError(
         "allow_any_host contradicts a non-empty host list");
   }
-  auto s = std::make_unique<Subsystem>(options.nqn, SubsystemType::kNvm);
+  auto s = std::make_shared<Subsystem>(options.nqn, SubsystemType::kNvm);
   s->serial = options.serial.empty()
                   ? controller::config_internal::DeriveSerial(options.nqn)
                   : options.serial;
   s->model = options.model;
-  s->allow_any_host = options.allow_any_host;
-  s->hosts.insert(options.hosts.begin(), options.hosts.end());
+  s->set_allow_any_host(options.allow_any_host);
+  for (const std::string& h : options.hosts) s->AddHost(h);
   return impl_->AddSubsystem(std::move(s));
 }
 
 Status Target::AddNamespace(std::string_view subnqn,
                             const NamespaceOptions& options,
                             std::unique_ptr<Backend> backend) {
-  Subsystem* s = impl_->MutableSubsystem(subnqn);
-  if (s == nullptr) {
-    return NotFoundError("no subsystem " + std::string(subnqn));
-  }
-  if (options.nsid == 0 || options.nsid >= 0xFFFFFFFF) {
-    return InvalidArgumentError("NSID " + std::to_string(options.nsid) +
-                                " is not 1..0xFFFFFFFE");
-  }
-  if (s->FindNamespace(options.nsid) != nullptr) {
-    return AlreadyExistsError("namespace " + std::to_string(options.nsid) +
-                              " of " + std::string(subnqn) + " exists");
-  }
   if (backend == nullptr || backend->num_blocks() == 0) {
     return InvalidArgumentError("namespace " + std::to_string(options.nsid) +
                                 ": no backend, or an empty one");
   }
-  std::unique_ptr<Namespace> ns =
+  std::shared_ptr<Namespace> ns =
       Namespace::Create(options.nsid, std::move(backend));
   const std::array<uint8_t, 16> zero{};
   ns->uuid = options.uuid != zero ? options.uuid
@@ -124,8 +112,7 @@ Status Target::AddNamespace(std::string_view subnqn,
                                     : controller::config_internal::DeriveNguid(
                                           subnqn, options.nsid);
   ns->eui64 = options.eui64;
-  s->AddNamespace(std::move(ns));
-  return Status::Ok();
+  return impl_->AddNamespace(subnqn, std::move(ns));
 }
 
 Status Target::AddPort(const PortOptions& options) {

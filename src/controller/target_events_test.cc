@@ -210,8 +210,8 @@ TEST_P(TargetEventsTest, DiscoveryGenctrFollowsTheConfiguration) {
   // Another target with one more allowed host: another GENCTR.
   TargetImpl other;
   auto s = std::make_unique<Subsystem>(kNqn, SubsystemType::kNvm);
-  s->allow_any_host = false;
-  s->hosts.insert(kHostNqn);
+  s->set_allow_any_host(false);
+  s->AddHost(kHostNqn);
   ASSERT_TRUE(other.AddSubsystem(std::move(s)).ok());
   ASSERT_TRUE(
       other.AddPort(1, TransportType::kTcp, "127.0.0.1", "0", {}, {}).ok());

@@ -24,7 +24,7 @@ TEST_P(TargetTest, IdentifyControllerHasWhatLinuxRequires) {
   EXPECT_TRUE(id.oncs & kOncsWriteZeroes);
   EXPECT_TRUE(id.oncs & kOncsDatasetManagement);
   EXPECT_TRUE(id.oncs & kOncsCompare);
-  EXPECT_EQ(id.nn, 2u);
+  EXPECT_EQ(id.nn, Subsystem::kDefaultMaxNamespaces);
   EXPECT_EQ(id.sqes, 0x66);
   EXPECT_EQ(id.cqes, 0x44);
   EXPECT_EQ(ReadAsciiField(id.sn), "SN-TEST-0001");
@@ -62,7 +62,8 @@ TEST_P(TargetTest, IdentifyNamespacesAndLists) {
   EXPECT_EQ((*decoded->nguid)[0], 16);
   ASSERT_TRUE(decoded->uuid.has_value());
 
-  EXPECT_FALSE(ctrl_->Identify(0x00, 7).ok());  // beyond NN: invalid
+  EXPECT_FALSE(ctrl_->Identify(0x00, Subsystem::kDefaultMaxNamespaces + 1)
+                   .ok());  // beyond NN: invalid
   EXPECT_FALSE(ctrl_->Identify(0x42, 0).ok());  // unknown CNS
 }
 

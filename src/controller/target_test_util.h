@@ -47,8 +47,8 @@ class TargetTest : public ::testing::TestWithParam<TransportType> {
     s->AddNamespace(RamNamespace(2, 4096, kRamSize, /*read_only=*/true));
     ASSERT_TRUE(target_.AddSubsystem(std::move(s)).ok());
     auto p = std::make_unique<Subsystem>(kPrivateNqn, SubsystemType::kNvm);
-    p->allow_any_host = false;
-    p->hosts.insert(kHostNqn);
+    p->set_allow_any_host(false);
+    p->AddHost(kHostNqn);
     p->AddNamespace(RamNamespace(1, 512, 1 << 20));
     ASSERT_TRUE(target_.AddSubsystem(std::move(p)).ok());
     ListenParams params;

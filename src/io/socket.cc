@@ -42,7 +42,8 @@ Result<SocketAddress> SocketAddress::Parse(std::string_view host,
                               "'");
 }
 
-Result<SocketAddress> SocketAddress::ParseHostPort(std::string_view hp) {
+Result<SocketAddress> SocketAddress::ParseHostPort(std::string_view hp,
+                                                   bool allow_port_zero) {
   size_t colon = hp.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == hp.size()) {
     return InvalidArgumentError("expected ADDR:PORT, got '" + std::string(hp) +
@@ -57,7 +58,7 @@ Result<SocketAddress> SocketAddress::ParseHostPort(std::string_view hp) {
   auto [ptr, ec] = std::from_chars(port_text.data(),
                                    port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() ||
-      port == 0 || port > 65535) {
+      (port == 0 && !allow_port_zero) || port > 65535) {
     return InvalidArgumentError("bad port '" + std::string(port_text) + "'");
   }
   return Parse(host, static_cast<uint16_t>(port));

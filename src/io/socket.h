@@ -49,7 +49,8 @@ class SocketAddress {
   // "[::1]"); names are not resolved (a daemon must not block on DNS).
   static Result<SocketAddress> Parse(std::string_view host, uint16_t port);
   // "ADDR:PORT" or "[ADDR]:PORT".
-  static Result<SocketAddress> ParseHostPort(std::string_view host_port);
+  static Result<SocketAddress> ParseHostPort(std::string_view host_port,
+                                             bool allow_port_zero = false);
   static SocketAddress FromSockaddr(const sockaddr* sa, socklen_t len);
 
   int family() const { return storage_.ss_family; }

@@ -12,6 +12,10 @@ class NullBackend final : public Backend {
   NullBackend(const BackendOptions& options, uint64_t size)
       : Backend(options, size) {}
   BackendCapabilities capabilities() const override { return {}; }
+  Status Grow(uint64_t new_size) override {
+    set_size(new_size);  // nothing behind it
+    return Status();
+  }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 };
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -41,12 +42,53 @@ std::string Gib(uint64_t bytes) {
   return buf;
 }
 
+// Faults every page of [mem, mem + length) in now, in transparent huge
+// pages where it can, so that the first I/Os do not wait for it.
+void Commit(uint8_t* mem, size_t length) {
+  static const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  madvise(mem, length, MADV_HUGEPAGE);  // advice: a refusal changes nothing
+  if (madvise(mem, length, MADV_POPULATE_WRITE) != 0) {
+    for (size_t off = 0; off < length; off += kPage) mem[off] = 0;
+  }
+}
+
+// Address space reserved for growth: four times the size, within 2^46.
+uint64_t Reservation(uint64_t size) {
+  constexpr uint64_t kMax = uint64_t{1} << 46;
+  return std::max(size, std::min(size * 4, kMax));
+}
+
 class RamBackend final : public Backend {
  public:
   RamBackend(const BackendOptions& options, uint64_t size, uint8_t* mem,
-             bool sparse)
-      : Backend(options, size), mem_(mem), sparse_(sparse) {}
-  ~RamBackend() override { munmap(mem_, size_bytes()); }
+             uint64_t reserved, bool sparse)
+      : Backend(options, size),
+        mem_(mem),
+        reserved_(reserved),
+        sparse_(sparse) {}
+  ~RamBackend() override { munmap(mem_, reserved_); }
+
+  // Within the address space reserved at creation (four times the first
+  // size): the new range is committed first, unless sparse.
+  Status Grow(uint64_t new_size) override {
+    const uint64_t now = size_bytes();
+    if (new_size > reserved_) {
+      return OutOfRangeError(
+          "a RAM backend grows within the address space reserved when it "
+          "was created (four times its size where there was room: here " +
+          Gib(reserved_) + "); create it larger");
+    }
+    if (new_size <= now) return Status();
+    const uint64_t available = AvailableMemory();
+    if (!sparse_ && available != 0 && new_size - now > available) {
+      return ResourceExhaustedError(
+          "ram backend: growing by " + Gib(new_size - now) +
+          " does not fit in the " + Gib(available) + " of memory available");
+    }
+    if (!sparse_) Commit(mem_ + now, new_size - now);
+    set_size(new_size);
+    return Status();
+  }
 
   BackendCapabilities capabilities() const override {
     BackendCapabilities c;
@@ -77,6 +119,7 @@ class RamBackend final : public Backend {
 
  private:
   uint8_t* const mem_;
+  const uint64_t reserved_;  // bytes of address space mapped at mem_
   const bool sparse_;
 };
 
@@ -160,11 +203,21 @@ class RamPlugin final : public BackendPlugin {
                  Gib(size).c_str(), Gib(available).c_str());
     }
     // Anonymous private memory reads as zeros. The mapping starts on a
-    // huge-page boundary.
-    const size_t padded = size + kHugePage;
+    // huge-page boundary, and reserves room to grow (Grow): address space
+    // only (MAP_NORESERVE); what is used is committed below.
+    static const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    uint64_t reserved = (Reservation(size) + kPage - 1) / kPage * kPage;
+    size_t padded = reserved + kHugePage;
     void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | (sparse ? MAP_NORESERVE : 0),
-                     -1, 0);
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED) {
+      // Where address space is short (a sanitizer's layout, a vm.max_map
+      // limit), a namespace that cannot grow in place is still one.
+      reserved = (size + kPage - 1) / kPage * kPage;
+      padded = reserved + kHugePage;
+      raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
     if (raw == MAP_FAILED) {
       return ErrnoError(errno, "ram backend: cannot map " +
                                    std::to_string(size) + " bytes");
@@ -173,27 +226,23 @@ class RamPlugin final : public BackendPlugin {
     auto* mem = reinterpret_cast<uint8_t*>(
         (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) &
         ~(kHugePage - 1));
-    static const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     const size_t used = (size + kPage - 1) / kPage * kPage;
     if (mem > base) munmap(base, static_cast<size_t>(mem - base));
-    if (base + padded > mem + used) {
-      munmap(mem + used, static_cast<size_t>(base + padded - (mem + used)));
+    if (base + padded > mem + reserved) {
+      munmap(mem + reserved,
+             static_cast<size_t>(base + padded - (mem + reserved)));
     }
     if (sparse) {
       // Small pages: a scattered write commits 4 KiB, not 2 MiB.
-      madvise(mem, used, MADV_NOHUGEPAGE);
+      madvise(mem, reserved, MADV_NOHUGEPAGE);
     } else {
       // Transparent huge pages (no reserved hugetlbfs pages needed): one
       // TLB entry covers 2 MiB, which at random I/O over a large namespace
-      // saves a page walk per copy and per digest. Then every page is
-      // faulted in now, not under the first I/Os.
-      madvise(mem, used, MADV_HUGEPAGE);  // advice: a refusal changes nothing
-      if (madvise(mem, used, MADV_POPULATE_WRITE) != 0) {
-        for (size_t off = 0; off < used; off += kPage) mem[off] = 0;
-      }
+      // saves a page walk per copy and per digest.
+      Commit(mem, used);
     }
     return std::unique_ptr<Backend>(
-        new RamBackend(config.options, size, mem, sparse));
+        new RamBackend(config.options, size, mem, reserved, sparse));
   }
 
  private:

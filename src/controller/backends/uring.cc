@@ -69,6 +69,32 @@ class UringBackend final : public Backend {
   }
   Result<std::unique_ptr<BackendQueue>> OpenQueue(EventLoop& loop) override;
 
+  // A regular file is extended (ftruncate, sparse); a block device grows
+  // to what the device now has at most (it was resized underneath).
+  Status Grow(uint64_t new_size) override {
+    if (read_only()) {
+      return FailedPreconditionError(path_ + " is served read-only");
+    }
+    struct stat st {};
+    if (fstat(fd_.get(), &st) != 0) return ErrnoError(errno, "fstat " + path_);
+    if (S_ISBLK(st.st_mode)) {
+      uint64_t device = 0;
+      if (ioctl(fd_.get(), BLKGETSIZE64, &device) != 0) {
+        return ErrnoError(errno, "BLKGETSIZE64 " + path_);
+      }
+      if (new_size > device) {
+        return OutOfRangeError(path_ + " is a block device of " +
+                               std::to_string(device) + " bytes: it cannot "
+                               "serve " + std::to_string(new_size));
+      }
+    } else if (static_cast<uint64_t>(st.st_size) < new_size &&
+               ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0) {
+      return ErrnoError(errno, "ftruncate " + path_);
+    }
+    set_size(new_size);
+    return Status();
+  }
+
  private:
   const std::string path_;
   Fd fd_;
