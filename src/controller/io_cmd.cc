@@ -101,10 +101,8 @@ void Read(Request& r, BackendQueue& bq) {
   if (r.ns->caps.memory_mapped) {
     MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
-      // The host may see this read complete (C2H success) while sendmsg
-      // still reads these bytes, and then write them: the order it makes
-      // starts here, before the send (annotations.h).
-      NVMEOF_HAPPENS_BEFORE(r.ns);
+      // Sent from the namespace's memory: sendmsg's copy is the kernel's
+      // (annotations.h).
       SendAndComplete(r, mem);
       return;
     }
