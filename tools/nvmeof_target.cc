@@ -2,6 +2,8 @@
 //
 //   nvmeof-target --ram 1G                 one RAM namespace on 127.0.0.1:4420
 //   nvmeof-target --config target.json     everything from a file
+//   nvmeof-target --rpc-socket             nothing yet: SPDK's rpc.py (or any
+//                                          JSON-RPC client) builds it live
 //
 // Flags without --config are turned into the same JSON config and go
 // through the same checks, so a bad flag gets the same clear error as a bad
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "nvmeof/control_plane.h"
 #include "nvmeof/cpu.h"
 #include "nvmeof/log.h"
 #include "nvmeof/target.h"
@@ -42,7 +45,17 @@ struct Flags {
   std::string cpus;
   bool poll = false;
   int poll_idle_us = 0;
+  std::string rpc_socket;
+  std::string rpc_listen;
+  std::string rpc_token_file;
+  bool rpc_any_address = false;
 };
+
+constexpr char kDefaultRpcSocket[] = "/var/tmp/nvmeof.sock";
+
+bool WantsRpc(const Flags& f) {
+  return !f.rpc_socket.empty() || !f.rpc_listen.empty();
+}
 
 void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--ram", f.ram,
@@ -75,6 +88,21 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->check(CLI::Range(0, 1000000));
   app.add_flag("--print-config", f.print_config,
                "print the effective config as JSON and exit");
+  app.add_option("--rpc-socket", f.rpc_socket,
+                 "serve the JSON-RPC control plane (SPDK's method names: "
+                 "rpc.py -s PATH) on this Unix socket, mode 0600; without a "
+                 "value: " + std::string(kDefaultRpcSocket))
+      ->expected(0, 1)
+      ->default_str(kDefaultRpcSocket);
+  app.add_option("--rpc-listen", f.rpc_listen,
+                 "also serve it on TCP ADDR:PORT (a loopback address unless "
+                 "--rpc-allow-remote); every request must carry the token of "
+                 "--rpc-token-file");
+  app.add_option("--rpc-token-file", f.rpc_token_file,
+                 "a file holding the token that --rpc-listen requires (its "
+                 "first line)");
+  app.add_flag("--rpc-allow-remote", f.rpc_any_address,
+               "let --rpc-listen bind a non-loopback address");
 }
 
 // "ADDR:PORT" or "[ADDR]:PORT" as the config's address and port; the
@@ -116,6 +144,22 @@ nvmeof::Result<nvmeof::TargetConfig> ConfigFromFlags(const Flags& f) {
   return nvmeof::ParseConfig(config.dump(), "command line");
 }
 
+// A target with nothing to serve yet, for the control plane to fill: the
+// --listen addresses serve discovery alone until listeners are added.
+nvmeof::Result<nvmeof::TargetConfig> EmptyConfig(const Flags& f) {
+  nlohmann::json ports = nlohmann::json::array();
+  for (size_t i = 0; i < f.listen.size(); ++i) {
+    NVMEOF_ASSIGN_OR_RETURN(nlohmann::json p,
+                            ListenPort(f.listen[i], static_cast<int>(i) + 1));
+    p["subsystems"] = nlohmann::json::array();
+    ports.push_back(std::move(p));
+  }
+  nlohmann::json config = {{"ports", ports},
+                           {"threads", f.threads},
+                           {"log_level", f.log_level}};
+  return nvmeof::ParseConfig(config.dump(), "command line");
+}
+
 // The config from --config, or from the other flags.
 nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
   if (!f.config_path.empty()) {
@@ -126,10 +170,47 @@ nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
     return nvmeof::LoadConfig(f.config_path);
   }
   if (f.ram.empty()) {
+    if (WantsRpc(f)) return EmptyConfig(f);
     return nvmeof::InvalidArgumentError(
-        "give --ram SIZE or --config FILE (see --help)");
+        "give --ram SIZE, --config FILE or --rpc-socket (see --help)");
   }
   return ConfigFromFlags(f);
+}
+
+// The first line of the token file, which must be private to its owner.
+nvmeof::Result<std::string> ReadToken(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "re");
+  if (file == nullptr) return nvmeof::ErrnoError(errno, path);
+  char buf[512] = {};
+  const bool got = std::fgets(buf, sizeof(buf), file) != nullptr;
+  std::fclose(file);
+  std::string token = got ? buf : "";
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
+    token.pop_back();
+  }
+  if (token.size() < 16) {
+    return nvmeof::InvalidArgumentError(
+        path + ": the token must be at least 16 characters on the first line");
+  }
+  return token;
+}
+
+nvmeof::Result<std::unique_ptr<nvmeof::ControlPlane>> StartControlPlane(
+    const Flags& f, nvmeof::Target& target, const nvmeof::TargetConfig& base) {
+  nvmeof::ControlPlaneOptions options;
+  options.unix_path = f.rpc_socket;
+  options.tcp_listen = f.rpc_listen;
+  options.tcp_any_address = f.rpc_any_address;
+  options.base = base;
+  if (!f.rpc_listen.empty()) {
+    if (f.rpc_token_file.empty()) {
+      return nvmeof::InvalidArgumentError(
+          "--rpc-listen needs --rpc-token-file (a TCP control plane is "
+          "never open without a token)");
+    }
+    NVMEOF_ASSIGN_OR_RETURN(options.tcp_token, ReadToken(f.rpc_token_file));
+  }
+  return nvmeof::ControlPlane::Start(target, options);
 }
 
 void PrintHowToConnect(const nvmeof::TargetConfig& config,
@@ -154,15 +235,17 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
 
 // Waits for SIGINT or SIGTERM, then stops the target; a second signal
 // exits at once. Does not return.
-[[noreturn]] void ServeUntilSignal(nvmeof::Target& target,
-                                   const sigset_t& signals) {
+[[noreturn]] void ServeUntilSignal(
+    nvmeof::Target& target, std::unique_ptr<nvmeof::ControlPlane> control,
+    const sigset_t& signals) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::printf("nvmeof-target: signal %d, stopping (again to exit at once)\n",
               sig);
   std::fflush(stdout);
   static std::atomic<bool> stop_done{false};
-  std::thread stopper([&target] {
+  std::thread stopper([&target, &control] {
+    control.reset();  // no change mid-stop
     target.Stop();
     stop_done = true;
     kill(getpid(), SIGTERM);  // wake the main thread: the stop is done
@@ -232,9 +315,26 @@ int main(int argc, char** argv) try {
   auto target = nvmeof::Target::Create(*config);
   if (!target.ok()) return Fail(1, target.status());
   if (nvmeof::Status s = (*target)->Start(run); !s.ok()) return Fail(1, s);
+  std::unique_ptr<nvmeof::ControlPlane> control;
+  if (WantsRpc(flags)) {
+    auto cp = StartControlPlane(flags, **target, *config);
+    if (!cp.ok()) {
+      (*target)->Stop();
+      return Fail(1, cp.status());
+    }
+    control = std::move(cp).value();
+  }
   std::printf("nvmeof-target: %zu I/O thread(s)\n", (*target)->thread_count());
+  if (control != nullptr && !flags.rpc_socket.empty()) {
+    std::printf("control plane on %s (rpc.py -s %s ...)\n",
+                flags.rpc_socket.c_str(), flags.rpc_socket.c_str());
+  }
+  if (control != nullptr && !flags.rpc_listen.empty()) {
+    std::printf("control plane on TCP %s, with a token\n",
+                flags.rpc_listen.c_str());
+  }
   PrintHowToConnect(*config, (*target)->listen_addresses());
-  ServeUntilSignal(**target, signals);
+  ServeUntilSignal(**target, std::move(control), signals);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "nvmeof-target: %s\n", e.what());
   return 1;

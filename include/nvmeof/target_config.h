@@ -53,8 +53,23 @@ enum class LogLevel : uint8_t { kError, kWarn, kInfo, kDebug };
 
 enum class AddressFamily : uint8_t { kIpv4, kIpv6 };
 
+// A backend with a name ("bdevs" in the file, SPDK's bdevs): made once,
+// served by at most one namespace, which names it (NamespaceConfig::
+// bdev_name). The control plane creates and deletes them at run time.
+struct BdevConfig {
+  std::string name;  // 1..255 printable ASCII characters, unique
+  BackendConfig backend;
+  // Reported by bdev_get_bdevs; derived from the name unless given.
+  std::array<uint8_t, 16> uuid{};
+
+  bool operator==(const BdevConfig&) const = default;
+};
+
 struct NamespaceConfig {
-  uint32_t nsid = 1;  // 1..0xFFFFFFFE, unique within its subsystem
+  uint32_t nsid = 1;  // 1..max_namespaces, unique within its subsystem
+  // Either a named backend of TargetConfig::bdevs (not served by another
+  // namespace) or, when empty, the backend described inline here.
+  std::string bdev_name;
   BackendConfig backend;
   // Namespace identifiers (Identify Namespace NGUID and EUI64, the UUID in
   // the Namespace Identification Descriptor list). uuid and nguid are always
@@ -80,6 +95,12 @@ struct SubsystemConfig {
   bool allow_any_host = true;
   std::vector<std::string> hosts;           // host NQNs, valid and distinct
   std::vector<NamespaceConfig> namespaces;  // in file order; nsids distinct
+  // Identify Controller NN: the NSIDs hosts may see (1..0xFFFFFFFE).
+  uint32_t max_namespaces = 1024;
+  // The controller IDs this subsystem hands out (1..0xFFEF), so that
+  // gateways serving one subsystem never give two controllers one ID.
+  uint16_t min_cntlid = 1;
+  uint16_t max_cntlid = 0xFFEF;
 
   bool operator==(const SubsystemConfig&) const = default;
 };
@@ -112,7 +133,8 @@ struct PortConfig {
   std::string address = "127.0.0.1";
   uint16_t port = 4420;  // TRSVCID
   // The NQNs of the subsystems exposed here (all of them unless the file
-  // lists some); the discovery subsystem is served on every port besides.
+  // lists some; an empty list: the discovery service alone, which every
+  // port serves besides).
   std::vector<std::string> subsystems;
   PortParams params;
 
@@ -120,9 +142,12 @@ struct PortConfig {
 };
 
 struct TargetConfig {
-  std::vector<SubsystemConfig> subsystems;  // at least one
-  // At least one; default: one TCP port on 127.0.0.1:4420 exposing every
-  // subsystem. No two ports listen on the same address and port.
+  std::vector<BdevConfig> bdevs;  // in file order
+  // May be empty: a target started to be filled by the control plane.
+  std::vector<SubsystemConfig> subsystems;
+  // Default: one TCP port on 127.0.0.1:4420 exposing every subsystem; an
+  // empty list: none (the control plane adds listeners). No two ports
+  // listen on the same address and port.
   std::vector<PortConfig> ports;
   uint32_t threads = 0;  // I/O threads; 0: the number of cores
   LogLevel log_level = LogLevel::kInfo;

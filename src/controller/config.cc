@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <exception>
 #include <map>
+#include <span>
 #include <utility>
 
 #include "io/socket.h"
@@ -53,6 +54,15 @@ Status CheckAsciiField(const std::string& value, size_t max,
   return Status::Ok();
 }
 
+// Reads integer `key` (lo..hi) into `field`, whose value is the default.
+template <typename T>
+Status ReadUint(const ObjectReader& r, std::string_view key, uint64_t lo,
+                uint64_t hi, T& field) {
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t v, r.Uint(key, lo, hi, field));
+  field = static_cast<T>(v);
+  return Status::Ok();
+}
+
 // Reads an identifier made of hex digits (`out.size()` bytes) from `key`.
 Status ReadHexId(const ObjectReader& r, std::string_view key,
                  std::span<uint8_t> out) {
@@ -69,21 +79,42 @@ Status ReadHexId(const ObjectReader& r, std::string_view key,
 
 // The keys of a namespace object that are not its backend's own.
 constexpr std::string_view kNamespaceKeys[] = {
-    "nsid", "backend", "block_size", "read_only", "uuid", "nguid", "eui64"};
+    "nsid",      "bdev_name", "backend", "block_size",
+    "read_only", "uuid",      "nguid",   "eui64"};
+// The same for a named backend ("bdevs").
+constexpr std::string_view kBdevKeys[] = {"name", "backend", "block_size",
+                                          "read_only", "uuid"};
+// The keys that describe a backend inline, which a namespace that names a
+// bdev must not have.
+constexpr std::string_view kInlineBackendKeys[] = {"backend", "block_size",
+                                                   "read_only"};
 
-// Every key a namespace object may hold: its own and every backend's.
-std::vector<std::string_view> NamespaceKnownKeys() {
-  std::vector<std::string_view> known(std::begin(kNamespaceKeys),
-                                      std::end(kNamespaceKeys));
+// Every key an object may hold: its own and every backend's.
+std::vector<std::string_view> KnownKeys(std::span<const std::string_view> own) {
+  std::vector<std::string_view> known(own.begin(), own.end());
   for (std::string_view k : BackendRegistry::Global().all_keys())
     known.push_back(k);
   return known;
 }
 
-// Reads the backend part of a namespace object: the type, the shared
-// options, then the plug-in's own settings. Keys that belong to another
-// backend type are refused. REQUIRES: keys nobody knows were refused.
-Result<BackendConfig> ReadBackend(const ObjectReader& r) {
+// Reads a UUID in its text form from `key`; `fallback` if there is none.
+Result<std::array<uint8_t, 16>> ReadUuid(const ObjectReader& r,
+                                         std::string_view key,
+                                         const std::array<uint8_t, 16>& fallback) {
+  const Json* v = r.Find(key);
+  if (v == nullptr) return fallback;
+  NVMEOF_ASSIGN_OR_RETURN(std::string text, AsString(*v, r.PathOf(key)));
+  Result<std::array<uint8_t, 16>> uuid = config_internal::ParseUuid(text);
+  if (!uuid.ok()) return ErrorAt(r.PathOf(key), uuid.status().message());
+  return *uuid;
+}
+
+// Reads the backend part of a namespace or bdev object (whose own keys are
+// `own`): the type, the shared options, then the plug-in's own settings.
+// Keys that belong to another backend type are refused. REQUIRES: keys
+// nobody knows were refused.
+Result<BackendConfig> ReadBackend(const ObjectReader& r,
+                                  std::span<const std::string_view> own) {
   const BackendRegistry& registry = BackendRegistry::Global();
   BackendConfig b;
   if (!r.Has("backend")) return r.Missing("backend");
@@ -94,7 +125,7 @@ Result<BackendConfig> ReadBackend(const ObjectReader& r) {
   Status foreign;
   r.ForEachKey([&](std::string_view key) {
     if (!foreign.ok()) return;
-    for (std::string_view k : kNamespaceKeys) {
+    for (std::string_view k : own) {
       if (k == key) return;
     }
     for (std::string_view k : plugin->keys()) {
@@ -117,29 +148,90 @@ Result<BackendConfig> ReadBackend(const ObjectReader& r) {
   return b;
 }
 
+// The named backends a config holds, and which namespace serves each.
+struct BdevUse {
+  const std::vector<BdevConfig>* bdevs = nullptr;
+  std::map<std::string, std::string, std::less<>> user;  // name -> its path
+};
+
+Result<BdevConfig> ReadBdev(const Json& value, const std::string& path) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(KnownKeys(kBdevKeys)));
+  BdevConfig b;
+  if (!r.Has("name")) return r.Missing("name");
+  NVMEOF_ASSIGN_OR_RETURN(b.name, r.String("name", ""));
+  NVMEOF_RETURN_IF_ERROR(CheckAsciiField(b.name, 255, r.PathOf("name")));
+  NVMEOF_ASSIGN_OR_RETURN(b.backend, ReadBackend(r, kBdevKeys));
+  NVMEOF_ASSIGN_OR_RETURN(
+      b.uuid, ReadUuid(r, "uuid", config_internal::DeriveUuid("bdev:" + b.name, 0)));
+  return b;
+}
+
 Result<NamespaceConfig> ReadNamespace(const Json& value,
                                       const std::string& path, size_t index,
-                                      const std::string& nqn) {
+                                      const std::string& nqn,
+                                      uint32_t max_nsid, BdevUse& use) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
   ObjectReader r(value, path);
   NamespaceConfig ns;
   // The NSID is checked after the keys (a typo explains more), before the
   // backend.
-  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(NamespaceKnownKeys()));
+  NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(KnownKeys(kNamespaceKeys)));
   NVMEOF_ASSIGN_OR_RETURN(
       uint64_t nsid,
       r.Uint("nsid", 1, kMaxNsid, std::min<uint64_t>(index + 1, kMaxNsid)));
-  ns.nsid = static_cast<uint32_t>(nsid);
-  NVMEOF_ASSIGN_OR_RETURN(ns.backend, ReadBackend(r));
-
-  if (const Json* v = r.Find("uuid")) {
-    NVMEOF_ASSIGN_OR_RETURN(std::string text, AsString(*v, r.PathOf("uuid")));
-    Result<std::array<uint8_t, 16>> uuid = config_internal::ParseUuid(text);
-    if (!uuid.ok()) return ErrorAt(r.PathOf("uuid"), uuid.status().message());
-    ns.uuid = *uuid;
-  } else {
-    ns.uuid = config_internal::DeriveUuid(nqn, ns.nsid);
+  if (nsid > max_nsid) {
+    return ErrorAt(r.PathOf("nsid"),
+                   "must not be above the subsystem's max_namespaces (" +
+                       std::to_string(max_nsid) + "), got " +
+                       std::to_string(nsid));
   }
+  ns.nsid = static_cast<uint32_t>(nsid);
+  if (r.Has("bdev_name")) {
+    NVMEOF_ASSIGN_OR_RETURN(ns.bdev_name, r.String("bdev_name", ""));
+    const std::string name_path = r.PathOf("bdev_name");
+    Status inline_key;
+    r.ForEachKey([&](std::string_view key) {
+      if (!inline_key.ok()) return;
+      bool ours = false;
+      for (std::string_view k : kNamespaceKeys) ours = ours || k == key;
+      bool inline_only = !ours;  // a backend's own setting
+      for (std::string_view k : kInlineBackendKeys) {
+        inline_only = inline_only || k == key;
+      }
+      if (inline_only) {
+        inline_key = ErrorAt(r.PathOf(key),
+                             "not allowed with 'bdev_name' (the named "
+                             "backend has its own settings)");
+      }
+    });
+    NVMEOF_RETURN_IF_ERROR(inline_key);
+    const BdevConfig* bdev = nullptr;
+    std::vector<std::string_view> names;
+    for (const BdevConfig& b : *use.bdevs) {
+      names.push_back(b.name);
+      if (b.name == ns.bdev_name) bdev = &b;
+    }
+    if (bdev == nullptr) {
+      std::string reason = "names no bdev in $.bdevs";
+      std::string_view hint = config_internal::Suggest(ns.bdev_name, names);
+      if (!hint.empty())
+        reason += " (did you mean '" + std::string(hint) + "'?)";
+      return ErrorAt(name_path, reason);
+    }
+    auto [it, inserted] = use.user.emplace(ns.bdev_name, name_path);
+    if (!inserted) {
+      return ErrorAt(name_path, "bdev '" + ns.bdev_name +
+                                    "' already serves " + it->second);
+    }
+    ns.backend = bdev->backend;
+  } else {
+    NVMEOF_ASSIGN_OR_RETURN(ns.backend, ReadBackend(r, kNamespaceKeys));
+  }
+
+  NVMEOF_ASSIGN_OR_RETURN(
+      ns.uuid, ReadUuid(r, "uuid", config_internal::DeriveUuid(nqn, ns.nsid)));
   if (r.Has("nguid")) {
     NVMEOF_RETURN_IF_ERROR(ReadHexId(r, "nguid", ns.nguid));
   } else {
@@ -171,11 +263,12 @@ Result<std::vector<std::string>> ReadNqnList(const Json& value,
 }
 
 Result<SubsystemConfig> ReadSubsystem(const Json& value,
-                                      const std::string& path) {
+                                      const std::string& path, BdevUse& use) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
   ObjectReader r(value, path);
   NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
-      {"nqn", "serial", "model", "allow_any_host", "hosts", "namespaces"}));
+      {"nqn", "serial", "model", "allow_any_host", "hosts", "max_namespaces",
+       "min_cntlid", "max_cntlid", "namespaces"}));
   SubsystemConfig s;
   if (!r.Has("nqn")) return r.Missing("nqn");
   NVMEOF_ASSIGN_OR_RETURN(s.nqn, r.String("nqn", ""));
@@ -203,6 +296,16 @@ Result<SubsystemConfig> ReadSubsystem(const Json& value,
                    "true contradicts the non-empty 'hosts' list (ambiguous: "
                    "remove one of them)");
   }
+  NVMEOF_RETURN_IF_ERROR(
+      ReadUint(r, "max_namespaces", 1, kMaxNsid, s.max_namespaces));
+  NVMEOF_RETURN_IF_ERROR(ReadUint(r, "min_cntlid", 1, 0xFFEF, s.min_cntlid));
+  NVMEOF_RETURN_IF_ERROR(ReadUint(r, "max_cntlid", 1, 0xFFEF, s.max_cntlid));
+  if (s.max_cntlid < s.min_cntlid) {
+    return ErrorAt(r.PathOf("max_cntlid"),
+                   "must not be below min_cntlid (" +
+                       std::to_string(s.min_cntlid) + "), got " +
+                       std::to_string(s.max_cntlid));
+  }
 
   if (const Json* list = r.Find("namespaces")) {
     std::string list_path = r.PathOf("namespaces");
@@ -210,8 +313,9 @@ Result<SubsystemConfig> ReadSubsystem(const Json& value,
     std::map<uint32_t, size_t> by_nsid;  // nsid -> index in the list
     for (size_t i = 0; i < list->size(); ++i) {
       std::string ns_path = IndexPath(list_path, i);
-      NVMEOF_ASSIGN_OR_RETURN(NamespaceConfig ns,
-                              ReadNamespace((*list)[i], ns_path, i, s.nqn));
+      NVMEOF_ASSIGN_OR_RETURN(
+          NamespaceConfig ns,
+          ReadNamespace((*list)[i], ns_path, i, s.nqn, s.max_namespaces, use));
       auto [it, inserted] = by_nsid.emplace(ns.nsid, i);
       if (!inserted) {
         return ErrorAt(ChildPath(ns_path, "nsid"),
@@ -252,15 +356,12 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   p.c2h_data_pdu_size = static_cast<uint32_t>(c2h);
   NVMEOF_ASSIGN_OR_RETURN(p.header_digest, r.Bool("header_digest", true));
   NVMEOF_ASSIGN_OR_RETURN(p.data_digest, r.Bool("data_digest", true));
-  NVMEOF_ASSIGN_OR_RETURN(uint64_t qsize,
-                          r.Uint("max_queue_size", 2, 1024, p.max_queue_size));
-  p.max_queue_size = static_cast<uint16_t>(qsize);
-  NVMEOF_ASSIGN_OR_RETURN(uint64_t queues,
-                          r.Uint("max_io_queues", 1, 65534, p.max_io_queues));
-  p.max_io_queues = static_cast<uint16_t>(queues);
-  NVMEOF_ASSIGN_OR_RETURN(
-      uint64_t conns, r.Uint("max_connections", 1, 1000000, p.max_connections));
-  p.max_connections = static_cast<uint32_t>(conns);
+  NVMEOF_RETURN_IF_ERROR(
+      ReadUint(r, "max_queue_size", 2, 1024, p.max_queue_size));
+  NVMEOF_RETURN_IF_ERROR(
+      ReadUint(r, "max_io_queues", 1, 65534, p.max_io_queues));
+  NVMEOF_RETURN_IF_ERROR(
+      ReadUint(r, "max_connections", 1, 1000000, p.max_connections));
   return p;
 }
 
@@ -378,8 +479,8 @@ Result<TargetConfig> ReadTarget(const Json& root) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(root, "$"));
   ObjectReader r(root, "$");
   NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"subsystems", "ports", "threads", "log_level",
-                        "max_connections"}));
+      r.CheckKnownKeys({"bdevs", "subsystems", "ports", "threads",
+                        "log_level", "max_connections"}));
   TargetConfig config;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t threads, r.Uint("threads", 0, 1024, 0));
   config.threads = static_cast<uint32_t>(threads);
@@ -391,17 +492,34 @@ Result<TargetConfig> ReadTarget(const Json& root) {
       r.Uint("max_connections", 1, 10000000, config.max_connections));
   config.max_connections = static_cast<uint32_t>(conns);
 
+  if (const Json* bdevs = r.Find("bdevs")) {
+    std::string bdevs_path = r.PathOf("bdevs");
+    NVMEOF_RETURN_IF_ERROR(ExpectArray(*bdevs, bdevs_path));
+    for (size_t i = 0; i < bdevs->size(); ++i) {
+      std::string path = IndexPath(bdevs_path, i);
+      NVMEOF_ASSIGN_OR_RETURN(BdevConfig b, ReadBdev((*bdevs)[i], path));
+      for (size_t j = 0; j < config.bdevs.size(); ++j) {
+        if (config.bdevs[j].name == b.name) {
+          return ErrorAt(ChildPath(path, "name"),
+                         "duplicate of " +
+                             ChildPath(IndexPath(bdevs_path, j), "name"));
+        }
+      }
+      config.bdevs.push_back(std::move(b));
+    }
+  }
+
+  BdevUse use;
+  use.bdevs = &config.bdevs;
+  const Json no_subsystems = Json::array();
   const Json* subsystems = r.Find("subsystems");
-  if (subsystems == nullptr) return r.Missing("subsystems");
+  if (subsystems == nullptr) subsystems = &no_subsystems;
   std::string subsystems_path = r.PathOf("subsystems");
   NVMEOF_RETURN_IF_ERROR(ExpectArray(*subsystems, subsystems_path));
-  if (subsystems->empty()) {
-    return ErrorAt(subsystems_path, "must list at least one subsystem");
-  }
   for (size_t i = 0; i < subsystems->size(); ++i) {
     std::string path = IndexPath(subsystems_path, i);
     NVMEOF_ASSIGN_OR_RETURN(SubsystemConfig s,
-                            ReadSubsystem((*subsystems)[i], path));
+                            ReadSubsystem((*subsystems)[i], path, use));
     for (size_t j = 0; j < config.subsystems.size(); ++j) {
       if (config.subsystems[j].nqn == s.nqn) {
         return ErrorAt(
@@ -416,11 +534,6 @@ Result<TargetConfig> ReadTarget(const Json& root) {
   if (const Json* ports = r.Find("ports")) {
     std::string ports_path = r.PathOf("ports");
     NVMEOF_RETURN_IF_ERROR(ExpectArray(*ports, ports_path));
-    if (ports->empty()) {
-      return ErrorAt(ports_path,
-                     "must list at least one port (leave 'ports' out for "
-                     "127.0.0.1:4420)");
-    }
     for (size_t i = 0; i < ports->size(); ++i) {
       std::string path = IndexPath(ports_path, i);
       NVMEOF_ASSIGN_OR_RETURN(

@@ -11,13 +11,29 @@ namespace {
 using config_internal::FormatHex;
 using config_internal::Json;
 
+void AddBackend(Json& j, const BackendConfig& b) {
+  j["backend"] = b.type;
+  for (const auto& [key, value] : b.params.items()) j[key] = value;
+  j["block_size"] = b.options.block_size;
+  j["read_only"] = b.options.read_only;
+}
+
+Json BdevJson(const BdevConfig& b) {
+  Json j = Json::object();
+  j["name"] = b.name;
+  AddBackend(j, b.backend);
+  j["uuid"] = config_internal::FormatUuid(b.uuid);
+  return j;
+}
+
 Json NamespaceJson(const NamespaceConfig& ns) {
   Json j = Json::object();
   j["nsid"] = ns.nsid;
-  j["backend"] = ns.backend.type;
-  for (const auto& [key, value] : ns.backend.params.items()) j[key] = value;
-  j["block_size"] = ns.backend.options.block_size;
-  j["read_only"] = ns.backend.options.read_only;
+  if (!ns.bdev_name.empty()) {
+    j["bdev_name"] = ns.bdev_name;
+  } else {
+    AddBackend(j, ns.backend);
+  }
   j["uuid"] = config_internal::FormatUuid(ns.uuid);
   j["nguid"] = FormatHex(ns.nguid);
   if (ns.eui64 != std::array<uint8_t, 8>{}) j["eui64"] = FormatHex(ns.eui64);
@@ -31,6 +47,9 @@ Json SubsystemJson(const SubsystemConfig& s) {
   j["model"] = s.model;
   j["allow_any_host"] = s.allow_any_host;
   j["hosts"] = s.hosts;
+  j["max_namespaces"] = s.max_namespaces;
+  j["min_cntlid"] = s.min_cntlid;
+  j["max_cntlid"] = s.max_cntlid;
   Json namespaces = Json::array();
   for (const NamespaceConfig& ns : s.namespaces) {
     namespaces.push_back(NamespaceJson(ns));
@@ -65,6 +84,7 @@ Json PortJson(const PortConfig& p) {
 
 namespace nvmeof {
 
+using controller::BdevJson;
 using controller::NamespaceJson;
 using controller::PortJson;
 using controller::SubsystemJson;
@@ -75,6 +95,9 @@ std::string ToJson(const TargetConfig& config) {
   j["threads"] = config.threads;
   j["log_level"] = LogLevelName(config.log_level);
   j["max_connections"] = config.max_connections;
+  Json bdevs = Json::array();
+  for (const BdevConfig& b : config.bdevs) bdevs.push_back(BdevJson(b));
+  j["bdevs"] = std::move(bdevs);
   Json subsystems = Json::array();
   for (const SubsystemConfig& s : config.subsystems) {
     subsystems.push_back(SubsystemJson(s));

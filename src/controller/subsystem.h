@@ -25,11 +25,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "nvmeof/backend.h"
+#include "nvmeof/target_config.h"
 #include "nvmeof/transport.h"
 
 namespace nvmeof::controller {
@@ -84,6 +86,9 @@ struct Namespace {
   // Shared with the target's named backends (bdevs), when it is one.
   std::shared_ptr<Backend> backend;
   std::string backend_name;  // the bdev's name; empty: an inline backend
+  // What an inline backend was made from (a config or the control plane),
+  // so that the running state can be saved; none for one added in code.
+  std::optional<BackendConfig> inline_config;
   uint32_t block_size = 512;
   uint8_t lbads = 9;  // log2(block_size)
   bool read_only = false;

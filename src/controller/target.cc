@@ -29,6 +29,7 @@ Result<std::shared_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
   NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                           controller::OpenBackend(nc.backend));
   std::shared_ptr<Namespace> ns = Namespace::Create(nc.nsid, std::move(backend));
+  ns->inline_config = nc.backend;
   ns->uuid = nc.uuid;
   ns->nguid = nc.nguid;
   ns->eui64 = nc.eui64;
@@ -47,14 +48,30 @@ std::unique_ptr<Target> Target::Create() {
 
 Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
   std::unique_ptr<Target> target = Create();
-  target->impl_->set_max_connections(static_cast<int>(config.max_connections));
+  TargetImpl& impl = *target->impl_;
+  impl.set_max_connections(static_cast<int>(config.max_connections));
+  for (const BdevConfig& bc : config.bdevs) {
+    Result<std::unique_ptr<Backend>> backend =
+        controller::OpenBackend(bc.backend);
+    if (!backend.ok()) return backend.status().WithContext("bdev " + bc.name);
+    controller::NamedBackend nb;
+    nb.name = bc.name;
+    nb.config = bc.backend;
+    nb.backend = std::move(backend).value();
+    nb.uuid = bc.uuid;
+    NVMEOF_RETURN_IF_ERROR(impl.AddBackend(std::move(nb)));
+  }
   for (const SubsystemConfig& sc : config.subsystems) {
     auto s = std::make_shared<Subsystem>(sc.nqn, SubsystemType::kNvm);
     s->serial = sc.serial;
     s->model = sc.model;
+    s->max_namespaces = sc.max_namespaces;
+    s->min_cntlid = sc.min_cntlid;
+    s->max_cntlid = sc.max_cntlid;
     s->set_allow_any_host(sc.allow_any_host);
     for (const std::string& h : sc.hosts) s->AddHost(h);
     for (const NamespaceConfig& nc : sc.namespaces) {
+      if (!nc.bdev_name.empty()) continue;  // below, once it is published
       Result<std::shared_ptr<Namespace>> ns = OpenNamespace(nc);
       if (!ns.ok()) {
         return ns.status().WithContext("subsystem " + sc.nqn + " namespace " +
@@ -62,12 +79,27 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
       }
       s->AddNamespace(std::move(ns).value());
     }
-    NVMEOF_RETURN_IF_ERROR(target->impl_->AddSubsystem(std::move(s)));
+    NVMEOF_RETURN_IF_ERROR(impl.AddSubsystem(std::move(s)));
+    for (const NamespaceConfig& nc : sc.namespaces) {
+      if (nc.bdev_name.empty()) continue;
+      auto ns = std::make_shared<Namespace>();
+      ns->nsid = nc.nsid;
+      ns->uuid = nc.uuid;
+      ns->nguid = nc.nguid;
+      ns->eui64 = nc.eui64;
+      Status added = impl.AddNamespaceFromBackend(sc.nqn, nc.bdev_name, ns);
+      if (!added.ok()) {
+        return added.WithContext("subsystem " + sc.nqn + " namespace " +
+                                 std::to_string(nc.nsid));
+      }
+    }
   }
   for (const PortConfig& pc : config.ports) {
-    NVMEOF_RETURN_IF_ERROR(target->impl_->AddPort(
+    // The config lists every subsystem a port exposes (an empty list: the
+    // discovery service alone).
+    NVMEOF_RETURN_IF_ERROR(impl.AddPort(
         pc.id, pc.transport, pc.address, std::to_string(pc.port),
-        pc.subsystems, ToListenParams(pc.params)));
+        pc.subsystems, ToListenParams(pc.params), /*all_when_empty=*/false));
     target->next_port_id_ = static_cast<uint16_t>(
         std::max<int>(target->next_port_id_, pc.id + 1));
   }

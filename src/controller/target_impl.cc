@@ -375,7 +375,7 @@ Status TargetImpl::AddPort(uint16_t id, TransportType trtype,
                            const std::string& traddr,
                            const std::string& trsvcid,
                            const std::vector<std::string>& subsystems,
-                           const ListenParams& params) {
+                           const ListenParams& params, bool all_when_empty) {
   auto ps = std::make_unique<PortState>();
   ps->port = std::make_shared<Port>();
   ps->trtype = trtype;
@@ -389,7 +389,7 @@ Status TargetImpl::AddPort(uint16_t id, TransportType trtype,
   port.params = params;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (subsystems.empty()) {
+    if (subsystems.empty() && all_when_empty) {
       for (const auto& s : created_) port.Expose(s->nqn());
     } else {
       for (const std::string& nqn : subsystems) {

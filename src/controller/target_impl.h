@@ -120,12 +120,13 @@ class TargetImpl final : public QueueRegistry {
   Status SetAllowAnyHost(std::string_view nqn, bool allow);
 
   // Ports. `subsystems`: NQNs to expose (empty: every subsystem there is
-  // now). The discovery service is served on every port. While running,
-  // the port listens before this returns.
+  // now, or, without `all_when_empty`, none). The discovery service is
+  // served on every port. While running, the port listens before this
+  // returns.
   Status AddPort(uint16_t id, TransportType trtype, const std::string& traddr,
                  const std::string& trsvcid,
                  const std::vector<std::string>& subsystems,
-                 const ListenParams& params);
+                 const ListenParams& params, bool all_when_empty = true);
   // A listener of subsystem `nqn` (the discovery NQN: the discovery
   // service alone) on an address: the port is opened with `params` if no
   // port listens there yet. Fails if it is there already.
@@ -288,6 +289,16 @@ class TargetImpl final : public QueueRegistry {
 
 // The listener limits a port's parameters (of the config) stand for.
 ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
+// The other way: the PortParams a listener was made with.
+PortParams ToPortParams(const ListenParams& params);
+
+// The running state as a config that ParseConfig reads back (bdevs,
+// subsystems with their namespaces and hosts, ports with their limits);
+// the rest (threads, log level, limits of the process) is taken from
+// `base`. Fails, naming it, for a namespace whose backend was added in
+// code (nothing describes it).
+Result<TargetConfig> RunningConfig(const TargetImpl& target,
+                                   const TargetConfig& base);
 
 }  // namespace nvmeof::controller
 

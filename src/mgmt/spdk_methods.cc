@@ -422,7 +422,9 @@ class Methods {
       return RpcReply::Error(rpc_code::kInternalError,
                              "saving the config is not available here");
     }
-    Json config = s_.save_config();
+    Result<Json> saved = s_.save_config();
+    if (!saved.ok()) return Internal(saved.status());
+    Json config = std::move(saved).value();
     ObjectReader r(p, "params");
     Result<std::string> file = r.String("file", "");
     if (!file.ok()) return Invalid(file.status());

@@ -34,8 +34,9 @@ struct ControlState {
   bool c2h_success = true;
   uint64_t next_malloc = 0;  // Malloc<N>
   uint64_t next_null = 0;
-  // The running state in this project's config format (nvmeof_save_config).
-  std::function<Json()> save_config;
+  // The running state in this project's config format (nvmeof_save_config);
+  // an error names what cannot be saved.
+  std::function<Result<Json>()> save_config;
   std::shared_ptr<void> methods;  // RegisterMethods' table
 };
 

@@ -27,6 +27,18 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 
+# await_line FILE REGEX PID: 0 once a line of FILE matches REGEX (within
+# 10 s), 1 if PID exits first or the time runs out.
+await_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q "$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # cleanup on exit; an interrupted run keeps its logs.
 install_traps() {
 	trap cleanup EXIT

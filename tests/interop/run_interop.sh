@@ -57,7 +57,6 @@ setup_vm_or_skip
 
 
 start_target() {
-	local i
 	PORT=$(free_port) || return 1
 	: >"$WORK/target.out"
 	# A RAM namespace (reads sent from its memory) and a file one (reads
@@ -73,11 +72,7 @@ start_target() {
 	"$TARGET" --config "$WORK/target.json" \
 		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
 	TPID=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^listening on' "$WORK/target.out" && return 0
-		kill -0 "$TPID" 2>/dev/null || break
-		sleep 0.05
-	done
+	await_line "$WORK/target.out" '^listening on' "$TPID" && return 0
 	stop_pid "$TPID" 2 || true
 	TPID=''
 	return 1

@@ -20,7 +20,14 @@
 #      Linux nvmet and SPDK's target accept where any host may connect, and
 #      so must we;
 #   5. the target's log has no error-level ("E ...") lines;
-#   6. SIGTERM to the target (by PID): it exits with status 0 within 15 s.
+#   6. SIGTERM to the target (by PID): it exits with status 0 within 15 s;
+#   7. SPDK's own rpc.py against a second nvmeof-target started with
+#      --rpc-socket and nothing to serve: it makes a TCP transport, a RAM
+#      bdev, a subsystem, its namespace and a listener, exactly as it would
+#      on nvmf_tgt; spdk_nvme_identify then sees that namespace; a null bdev
+#      added as namespace 2 and a resize show in identify, the removal of
+#      namespace 2 too; rpc.py save_config and nvmf_get_subsystems answer;
+#      nvmeof_save_config writes a file that `nvmeof-target --config` loads.
 #
 # Prints one PASS/FAIL line per check, then "N passed, M failed"; exits 1 if
 # anything failed (logs kept, their directory printed), 0 otherwise.  When
@@ -180,17 +187,12 @@ BS=$(jconf block_size || true)
 NSZE=$((64 * 1024 * 1024 / BS))
 
 start_target() {
-	local i
 	PORT=$(free_port) || return 1
 	: >"$WORK/target.out"
 	"$TARGET" --ram "$RAM" --listen "127.0.0.1:$PORT" --threads 1 \
 		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
 	TPID=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^listening on' "$WORK/target.out" && return 0
-		kill -0 "$TPID" 2>/dev/null || break
-		sleep 0.05
-	done
+	await_line "$WORK/target.out" '^listening on' "$TPID" && return 0
 	stop_pid "$TPID" 2 || true
 	TPID=''
 	return 1
@@ -390,6 +392,92 @@ else
 			result FAIL "target: exits with status 0 on SIGTERM (status $st)"
 		fi
 	fi
+fi
+TPID=''
+
+# ----------------------------------------- rpc.py builds an empty target --
+
+SOCK=$WORK/rpc.sock
+# rpcpy NAME ARGS...: SPDK's rpc.py (through spdk-peer) on our socket.
+rpcpy() {
+	local name=$1
+	shift
+	spdk "rpc_$name" "$CMD_TIMEOUT" rpc -s "$SOCK" "$@"
+}
+start_rpc_target() { # ARGS...
+	: >"$WORK/rpc_target.out"
+	"$TARGET" --rpc-socket "$SOCK" --threads 1 "$@" \
+		>"$WORK/rpc_target.out" 2>"$WORK/rpc_target.err" </dev/null &
+	TPID=$!
+	await_line "$WORK/rpc_target.out" '^control plane on' "$TPID"
+}
+RNQN=nqn.2016-06.io.spdk:cnode1
+RPORT=$(free_port)
+RTRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$RPORT subnqn:$RNQN"
+# identify_ns NAME NSID: namespace NSID's "Size (in LBAs)" as identify
+# shows it through the subsystem rpc.py made (empty: no such namespace).
+identify_ns() {
+	spdk "$1" "$CMD_TIMEOUT" identify --no-huge -s "$ID_MEM" -r "$RTRID hostnqn:$HOSTNQN" || return 1
+	awk -v want="Namespace ID:$2" '$0 == want { on = 1; next }
+		/^Namespace ID:/ { on = 0 }
+		on && /^Size \(in LBAs\):/ { print $4; exit }' "$WORK/$1.out"
+}
+c_rpc_build() {
+	rpcpy version spdk_get_version
+	rpcpy transport nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192
+	rpcpy malloc bdev_malloc_create -b Malloc0 64 512
+	rpcpy subsystem nvmf_create_subsystem "$RNQN" -a -s SPDK00000000000001 -d "SPDK_Controller1" -m 32
+	rpcpy ns nvmf_subsystem_add_ns "$RNQN" Malloc0
+	rpcpy listener nvmf_subsystem_add_listener "$RNQN" -t tcp -a 127.0.0.1 -s "$RPORT" -f ipv4
+	cat "$WORK"/rpc_*.out
+	local n
+	n=$(identify_ns id_rpc 1)
+	expect "namespace 1 (Malloc0, 64 MiB of 512 B), Size (in LBAs)" "$n" 131072
+}
+c_rpc_change() {
+	rpcpy null bdev_null_create Null0 32 4096
+	rpcpy ns2 nvmf_subsystem_add_ns "$RNQN" Null0 -n 2
+	local n
+	n=$(identify_ns id_rpc2 2)
+	expect "namespace 2 added (Null0, 32 MiB of 4 KiB), Size (in LBAs)" "$n" 8192
+	rpcpy resize bdev_null_resize Null0 64
+	n=$(identify_ns id_rpc3 2)
+	expect "namespace 2 resized to 64 MiB, Size (in LBAs)" "$n" 16384
+	rpcpy rm nvmf_subsystem_remove_ns "$RNQN" 2
+	n=$(identify_ns id_rpc4 2)
+	expect "namespace 2 removed, Size (in LBAs)" "$n" ""
+	grep -q '^Namespace ID:1$' "$WORK/id_rpc4.out" || { echo "namespace 1 went too"; return 1; }
+}
+c_rpc_save() {
+	rpcpy get nvmf_get_subsystems
+	grep -q "\"nqn\": \"$RNQN\"" "$WORK/rpc_get.out"
+	rpcpy save save_config
+	# rpc.py composes it from framework_get_subsystems/_config: the bdev
+	# and the subsystem are in it.
+	grep -q '"bdev_malloc_create"' "$WORK/rpc_save.out"
+	grep -q '"nvmf_subsystem_add_listener"' "$WORK/rpc_save.out"
+	# Our own method (rpc.py has no verb for it): a plain JSON-RPC call.
+	python3 - "$SOCK" "$WORK/saved.json" <<-'PY'
+			import json, socket, sys
+			s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+			s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "nvmeof_save_config",
+			                      "params": {"file": sys.argv[2]}}).encode())
+			r = json.JSONDecoder().raw_decode(s.recv(1 << 20).decode())[0]
+			assert "result" in r, r
+		PY
+	"$TARGET" --config "$WORK/saved.json" --print-config >"$WORK/saved.check"
+	grep -q '"bdev_name": "Malloc0"' "$WORK/saved.check"
+}
+
+if start_rpc_target; then
+	result PASS "rpc: nvmeof-target --rpc-socket starts with nothing to serve"
+	step "rpc: rpc.py builds transport, Malloc0, $RNQN, its namespace and a listener; identify sees it" c_rpc_build
+	step "rpc: a namespace added, resized and removed through rpc.py shows in identify" c_rpc_change
+	step "rpc: nvmf_get_subsystems, rpc.py save_config, nvmeof_save_config loads back" c_rpc_save
+	stop_pid "$TPID" 15 || result FAIL "rpc: the target exits within 15 s of SIGTERM (SIGKILLed)"
+else
+	result FAIL "rpc: nvmeof-target --rpc-socket starts with nothing to serve"
+	sed 's/^/  target: /' "$WORK/rpc_target.out" "$WORK/rpc_target.err"
 fi
 TPID=''
 

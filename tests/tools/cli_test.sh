@@ -159,19 +159,31 @@ cat >"$work/file.json" <<JSON
     { "nsid": 2, "backend": "ram", "size": "$sparse", "sparse": true },
     { "nsid": 3, "backend": "ram", "size": "1M", "read_only": true } ] } ] }
 JSON
-start_file_target() {  # sets vpid, output on fd 6
-  exec 6< <("$TARGET" --config "$work/file.json" --threads 1 2>&1 & echo "PID $!"; wait)
-  read -r -t 10 first <&6 || true
-  vpid=${first#PID }
-  while read -r -t 10 line <&6; do case "$line" in *"listening on"*) return 0;; esac; done
+# start_daemon FD PATTERN COMMAND...: COMMAND's output on fd FD, its PID in
+# started_pid; returns once it printed PATTERN (1 if it never did).
+start_daemon() {
+  local fd=$1 pattern=$2 first line
+  shift 2
+  eval "exec $fd< <(\"\$@\" 2>&1 & echo \"PID \$!\"; wait)"
+  read -r -t 10 first <&"$fd" || true
+  started_pid=${first#PID }
+  while read -r -t 10 line <&"$fd"; do case "$line" in *"$pattern"*) return 0;; esac; done
   return 1
 }
-stop_file_target() {
-  kill -TERM "$vpid"
-  while read -r -t 10 line <&6; do case "$line" in *"nvmeof-target: stopped"*) break;; esac; done
-  wait "$vpid" 2>/dev/null
-  vpid=""
+# stop_daemon FD PID: SIGTERM, then waits for its "stopped" line and exit.
+stop_daemon() {
+  local line
+  kill -TERM "$2"
+  while read -r -t 10 line <&"$1"; do case "$line" in *"nvmeof-target: stopped"*) break;; esac; done
+  wait "$2" 2>/dev/null
 }
+start_file_target() {  # sets vpid, output on fd 6
+  local st=0
+  start_daemon 6 "listening on" "$TARGET" --config "$work/file.json" --threads 1 || st=1
+  vpid=$started_pid
+  return $st
+}
+stop_file_target() { stop_daemon 6 "$vpid"; vpid=""; }
 if start_file_target; then
   VIO=(--traddr 127.0.0.1 --trsvcid "$vport" --nqn "$vnqn")
   check "perf --verify on a file at QD 32 x 2 queues" bash -c "'$TOOL' perf ${VIO[*]} --workload randrw --mix 50 --queue-depth 32 -i 2 --time 2 --verify -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"ios\"]>0 and d[\"errors\"]==0 and d[\"verify_errors\"]==0, d'"
@@ -253,6 +265,114 @@ while read -r -t 10 line <&5; do
   case "$line" in *"nvmeof-target: stopped"*) break;; esac
 done
 check "out of fds: logged once, and the recovery" bash -c "[ \$(grep -c 'out of file descriptors' '$work/fd.log') = 1 ] && grep -q 'file descriptors are available again' '$work/fd.log'"
+fi
+
+# ---- the control plane: a target that starts empty, built over JSON-RPC ----
+# A client as small as rpc.py's core: one request, one response; prints the
+# result as JSON, or the error's message and exits 1.
+cat >"$work/rpc.py" <<'PY'
+import json, socket, sys
+sock, method = sys.argv[1], sys.argv[2]
+params = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+req = {"jsonrpc": "2.0", "id": 1, "method": method}
+if params is not None: req["params"] = params
+s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sock)
+s.sendall(json.dumps(req).encode())
+buf, dec = b"", json.JSONDecoder()
+while True:
+    chunk = s.recv(65536)
+    if not chunk: sys.exit("connection closed without a response")
+    buf += chunk
+    try:
+        resp, _ = dec.raw_decode(buf.decode()); break
+    except ValueError:
+        continue
+if "error" in resp:
+    print(f'error {resp["error"]["code"]}: {resp["error"]["message"]}'); sys.exit(1)
+print(json.dumps(resp["result"]))
+PY
+sock="$work/rpc.sock"
+rpc() { python3 "$work/rpc.py" "$sock" "$@"; }
+start_rpc_target() {  # start_rpc_target ARGS...: sets rpid, output on fd 8
+  local st=0
+  start_daemon 8 "control plane on $sock" "$TARGET" --threads 1 "$@" || st=1
+  rpid=$started_pid
+  return $st
+}
+stop_rpc_target() { stop_daemon 8 "$rpid"; rpid=""; }
+refuse "no subsystem, no RPC: nothing to serve" "give --ram SIZE, --config FILE or --rpc-socket" "$TARGET"
+refuse "--rpc-listen without a token file" "needs --rpc-token-file" "$TARGET" --rpc-listen 127.0.0.1:1
+rport=$(free_port)
+rnqn=nqn.2024-11.io.nvmeof:live
+if start_rpc_target --rpc-socket "$sock"; then
+  pid=$rpid  # killed by the cleanup if the test dies here
+  check "the socket is private (0600)" test "$(stat -c %a "$sock")" = 600
+  check "rpc: spdk_get_version" bash -c "python3 '$work/rpc.py' '$sock' spdk_get_version | grep -q '\"version\"'"
+  check "rpc: nvmf_create_transport TCP" rpc nvmf_create_transport '{"trtype": "TCP"}'
+  check "rpc: bdev_malloc_create" rpc bdev_malloc_create '{"name": "Malloc0", "num_blocks": 4096, "block_size": 512}'
+  check "rpc: nvmf_create_subsystem" rpc nvmf_create_subsystem "{\"nqn\": \"$rnqn\", \"allow_any_host\": true, \"serial_number\": \"SPDK00000000000001\"}"
+  check "rpc: nvmf_subsystem_add_ns" rpc nvmf_subsystem_add_ns "{\"nqn\": \"$rnqn\", \"namespace\": {\"bdev_name\": \"Malloc0\", \"nsid\": 1}}"
+  check "rpc: nvmf_subsystem_add_listener" rpc nvmf_subsystem_add_listener "{\"nqn\": \"$rnqn\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"$rport\"}}"
+  check "rpc: a second bdev" rpc bdev_malloc_create '{"name": "Malloc1", "num_blocks": 2048, "block_size": 512}'
+  refuse "rpc: a bdev that serves a namespace already is refused, saying so" "backend Malloc0 already serves namespace 1 of $rnqn" rpc nvmf_subsystem_add_ns "{\"nqn\": \"$rnqn\", \"namespace\": {\"bdev_name\": \"Malloc0\", \"nsid\": 2}}"
+  refuse "rpc: an NSID in use is refused, saying so" "NSID 1 is in use in subsystem $rnqn" rpc nvmf_subsystem_add_ns "{\"nqn\": \"$rnqn\", \"namespace\": {\"bdev_name\": \"Malloc1\", \"nsid\": 1}}"
+  refuse "rpc: an unknown method is refused by name" "Method not found: nvmf_bogus" rpc nvmf_bogus
+  RIO=(--traddr 127.0.0.1 --trsvcid "$rport" --nqn "$rnqn")
+  head -c 65536 /dev/urandom >"$work/rdata"
+  check "the nvmeof tool uses the subsystem rpc made" bash -c "'$TOOL' write ${RIO[*]} -s 0 -d '$work/rdata' && '$TOOL' read ${RIO[*]} -s 0 -c 127 | cmp - '$work/rdata'"
+  check "rpc: bdev_resize grows a RAM bdev, and the host sees it" bash -c "python3 '$work/rpc.py' '$sock' bdev_resize '{\"name\": \"Malloc0\", \"new_size\": 4}' >/dev/null && '$TOOL' id-ns ${RIO[*]} -n 1 | grep -q 'nsze    : 0x2000'"
+  check "rpc: nvmeof_save_config to a file" rpc nvmeof_save_config "{\"file\": \"$work/saved.json\"}"
+  stop_rpc_target
+  pid=""
+  check "the saved file names the bdev" grep -q '"bdev_name": "Malloc0"' "$work/saved.json"
+  if start_rpc_target --rpc-socket "$sock" --config "$work/saved.json"; then
+    pid=$rpid
+    check "--config loads the saved state back: same namespace, same size" bash -c "'$TOOL' id-ns ${RIO[*]} -n 1 | grep -q 'nsze    : 0x2000'"
+    check "rpc over a loaded config: nvmf_get_subsystems" bash -c "python3 '$work/rpc.py' '$sock' nvmf_get_subsystems | grep -q '$rnqn'"
+    stop_rpc_target
+    pid=""
+  else
+    fail=$((fail + 1)); echo "FAIL the saved config did not start"
+  fi
+else
+  fail=$((fail + 1)); echo "FAIL RPC target did not start"
+fi
+
+# The control plane on TCP (for a VM's guest): only with the token.
+printf 'tok-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
+chmod 600 "$work/token"
+refuse "--rpc-listen on a non-loopback address needs the explicit flag" "is not a loopback address" \
+  "$TARGET" --rpc-listen 0.0.0.0:1 --rpc-token-file "$work/token"
+tport=$(free_port)
+if start_daemon 9 "control plane on TCP" "$TARGET" --threads 1 --rpc-listen "127.0.0.1:$tport" --rpc-token-file "$work/token"; then
+  pid=$started_pid
+  cat >"$work/tcp_rpc.py" <<'PY'
+import json, socket, sys
+port, token = int(sys.argv[1]), sys.argv[2]
+def call(req):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(json.dumps(req).encode())
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk: return None
+        buf += chunk
+        try: return json.JSONDecoder().raw_decode(buf.decode())[0]
+        except ValueError: continue
+base = {"jsonrpc": "2.0", "id": 1, "method": "spdk_get_version"}
+r = call(base)
+assert r and r["error"]["code"] == -32600 and "token" in r["error"]["message"], r
+r = call(dict(base, token="wrong-token-0123456789"))
+assert r and "error" in r, r
+r = call(dict(base, token=token))
+assert r and "version" in r["result"], r
+print("ok")
+PY
+  check "rpc over TCP: refused without the token or with a wrong one, served with it" python3 "$work/tcp_rpc.py" "$tport" "$(head -n1 "$work/token")"
+  stop_daemon 9 "$pid"
+  pid=""
+else
+  fail=$((fail + 1)); echo "FAIL TCP RPC target did not start"
 fi
 
 # ---- examples/embed_target: a program serving a Backend of its own ----
