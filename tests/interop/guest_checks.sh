@@ -6,11 +6,14 @@
 # after a failure the rest of its group is reported as "FAIL ... (not run)".
 # Exit status: the number of failed steps (0: all passed).
 # Input: NQN (default nqn.2024-11.io.nvmeof:ram0), FILE_NQN (a subsystem
-# with a file namespace; its checks are skipped when unset), TARGET_ADDR,
-# TARGET_PORT, TARGET_DISC_PORT (set by vm.sh).
+# with a file namespace; its checks are skipped when unset), LIVE_NQN and
+# RPC_TOKEN (a subsystem changed through the target's control plane while
+# connected, and the token of that control plane on TCP; skipped when
+# unset or without TARGET_RPC_PORT), TARGET_ADDR, TARGET_PORT,
+# TARGET_DISC_PORT, TARGET_RPC_PORT (set by vm.sh).
 
 : "${NQN:=nqn.2024-11.io.nvmeof:ram0}"
-export NQN TARGET_ADDR TARGET_PORT TARGET_DISC_PORT
+export NQN TARGET_ADDR TARGET_PORT TARGET_DISC_PORT TARGET_RPC_PORT RPC_TOKEN
 
 # Helpers for the steps, which run in their own `sh -e`.
 cat >/tmp/lib.sh <<'EOF'
@@ -68,6 +71,41 @@ fio_verify() {
 		--group_reporting "$@" >/tmp/fio.out 2>&1 || { cat /tmp/fio.out; return 1; }
 	grep -E "^ *(write|read|WRITE|READ):|err=" /tmp/fio.out
 	grep -q "err= 0" /tmp/fio.out
+}
+# rpc METHOD PARAMS: one JSON-RPC call to the target's control plane (TCP,
+# with the token) through busybox nc, which half-closes after the request:
+# the target answers, then closes. Prints the response; fails on an error.
+rpc() {
+	printf '{"jsonrpc":"2.0","id":1,"method":"%s","params":%s,"token":"%s"}' \
+		"$1" "$2" "$RPC_TOKEN" | nc "$TARGET_ADDR" "$TARGET_RPC_PORT" >/tmp/rpc.out
+	echo "rpc $1: $(cat /tmp/rpc.out)"
+	grep -q '"result"' /tmp/rpc.out
+}
+# ns_dev NSID: prints the block device of namespace NSID of $NQN; fails if
+# there is none.
+ns_dev() {
+	for b in /sys/block/nvme*n*; do
+		case ${b##*/} in nvme*c*n*) continue ;; esac
+		[ "$(cat "$b/device/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+		[ "$(cat "$b/nsid" 2>/dev/null)" = "$1" ] || continue
+		echo "/dev/${b##*/}"
+		return 0
+	done
+	return 1
+}
+# sectors DEV: its size in 512-byte sectors.
+sectors() { cat "/sys/block/${1#/dev/}/size"; }
+# await COMMAND WHAT: until COMMAND succeeds, for up to 10 s.
+await() {
+	i=0
+	while [ $i -lt 100 ]; do
+		eval "$1" >/dev/null 2>&1 && return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo "not within 10 s: $2"
+	ls /sys/block/
+	return 1
 }
 EOF
 
@@ -181,6 +219,35 @@ if [ -n "${FILE_NQN:-}" ]; then
 		fio_verify --name=file --iodepth=16 --rw=randwrite --bs=4k \
 			--numjobs=2 --size=8M --offset_increment=16M --verify_backlog=32'
 	step "file: nvme disconnect" "$disconnect"
+	end_group
+	NQN=$NQN_RAM
+fi
+
+# Namespaces added, resized and removed through the control plane while
+# the host is connected: the host hears of each (Namespace Attribute
+# Changed) and its block devices follow.
+if [ -n "${LIVE_NQN:-}" ] && [ -n "${TARGET_RPC_PORT:-}" ] && [ -n "${RPC_TOKEN:-}" ]; then
+	NQN_RAM=$NQN
+	NQN=$LIVE_NQN
+	group "namespaces changed while connected (the control plane, over the VM's NAT)"
+	step "live: nvme connect" "$(connect '')"
+	step "live: nvmf_subsystem_add_ns: namespace 2 appears, 32 MiB" '
+		rpc nvmf_subsystem_add_ns "{\"nqn\": \"$NQN\", \"namespace\": {\"bdev_name\": \"Live2\", \"nsid\": 2}}"
+		await "ns_dev 2" "a block device for namespace 2"
+		dev=$(ns_dev 2)
+		echo "namespace 2: $dev, $(sectors "$dev") sectors"
+		test "$(sectors "$dev")" -eq 65536'
+	step "live: bdev_resize to 64 MiB: namespace 2 shows its new size" '
+		rpc bdev_resize "{\"name\": \"Live2\", \"new_size\": 64}"
+		dev=$(ns_dev 2)
+		await "test \$(sectors $dev) -eq 131072" "namespace 2 at 64 MiB"
+		echo "namespace 2: $(sectors "$dev") sectors"'
+	step "live: nvmf_subsystem_remove_ns: namespace 2 goes, namespace 1 stays" '
+		rpc nvmf_subsystem_remove_ns "{\"nqn\": \"$NQN\", \"nsid\": 2}"
+		await "! ns_dev 2" "namespace 2 gone"
+		ns_dev 1'
+	step "live: namespace 1 still writes and reads back" 'dd_check 2'
+	step "live: nvme disconnect" "$disconnect"
 	end_group
 	NQN=$NQN_RAM
 fi

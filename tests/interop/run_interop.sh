@@ -6,7 +6,9 @@
 # nothing.  Starts the target on a free port, runs guest_checks.sh in one
 # VM boot (discover; connect plain, digests + 2 I/O queues, and for fio;
 # Identify, SMART log, flush, O_DIRECT data checks, fio crc32c verify, on
-# RAM and, verifying while it writes, on a file),
+# RAM and, verifying while it writes, on a file; a namespace added,
+# resized and removed through the target's JSON-RPC control plane, which
+# the guest calls over the VM's NAT with a token, while connected),
 # stops the target with SIGTERM and checks that it exits 0.
 #
 # Prints one PASS/FAIL line per check, then "N passed, M failed"; exits 1 if
@@ -21,6 +23,7 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 NQN=nqn.2024-11.io.nvmeof:ram0
 FILE_NQN=nqn.2024-11.io.nvmeof:file0
+LIVE_NQN=nqn.2024-11.io.nvmeof:live0
 VM_TIMEOUT=240
 
 INTEROP_NAME=run_interop
@@ -54,6 +57,9 @@ cleanup() {
 install_traps
 
 setup_vm_or_skip
+# The token of the target's control plane on TCP, which the guest reaches
+# through the VM's NAT.
+(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$WORK/token")
 
 
 start_target() {
@@ -65,11 +71,15 @@ start_target() {
 	cat >"$WORK/target.json" <<-JSON
 		{ "ports": [ { "address": "127.0.0.1", "port": $PORT } ],
 		  "threads": 2,
+		  "bdevs": [ { "name": "Live2", "backend": "ram", "size": "32M" } ],
 		  "subsystems": [
 		    { "nqn": "$NQN", "namespaces": [ { "nsid": 1, "backend": "ram", "size": "256M" } ] },
-		    { "nqn": "$FILE_NQN", "namespaces": [ { "nsid": 1, "backend": "file", "path": "$WORK/ns.img" } ] } ] }
+		    { "nqn": "$FILE_NQN", "namespaces": [ { "nsid": 1, "backend": "file", "path": "$WORK/ns.img" } ] },
+		    { "nqn": "$LIVE_NQN", "namespaces": [ { "nsid": 1, "backend": "ram", "size": "16M" } ] } ] }
 	JSON
+	RPC_PORT=$(free_port) || return 1
 	"$TARGET" --config "$WORK/target.json" \
+		--rpc-listen "127.0.0.1:$RPC_PORT" --rpc-token-file "$WORK/token" \
 		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
 	TPID=$!
 	await_line "$WORK/target.out" '^listening on' "$TPID" && return 0
@@ -112,8 +122,10 @@ fi
 # its output goes to guest.log, which tail streams to our stdout.
 say "booting the VM (Linux nvme-tcp host) against 127.0.0.1:$PORT"
 : >"$WORK/guest.log"
-"$HERE/vm.sh" run --port "$PORT" --cpus 2 --timeout "$VM_TIMEOUT" --console "$WORK/console.log" \
-	-- "NQN=$NQN FILE_NQN=$FILE_NQN"$'\n'"$(cat "$HERE/guest_checks.sh")" >"$WORK/guest.log" 2>&1 &
+"$HERE/vm.sh" run --port "$PORT" --rpc-port "$RPC_PORT" --cpus 2 --timeout "$VM_TIMEOUT" \
+	--console "$WORK/console.log" \
+	-- "NQN=$NQN FILE_NQN=$FILE_NQN LIVE_NQN=$LIVE_NQN RPC_TOKEN=$(cat "$WORK/token")"$'\n'"$(cat "$HERE/guest_checks.sh")" \
+	>"$WORK/guest.log" 2>&1 &
 VPID=$!
 tail -n +1 -s 0.2 -f --pid="$VPID" "$WORK/guest.log" &
 LPID=$!

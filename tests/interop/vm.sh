@@ -9,12 +9,14 @@
 #       Idempotent.  apt-get installs what is missing, fetches the Debian
 #       cloud kernel package (apt-get download, unpacked into the cache, not
 #       installed) and builds the initramfs.
-#   vm.sh run --port P [--disc-port P2] [--timeout S] [--cpus N] [--mem MiB]
-#             [--console FILE] [--script FILE] [-- 'shell commands']
+#   vm.sh run --port P [--disc-port P2] [--rpc-port P3] [--timeout S]
+#             [--cpus N] [--mem MiB] [--console FILE] [--script FILE]
+#             [-- 'shell commands']
 #       Boots the VM and runs the commands (busybox sh, cwd /tmp) with
-#       TARGET_ADDR=10.0.2.100 TARGET_PORT=4420 (= host 127.0.0.1:P) and
+#       TARGET_ADDR=10.0.2.100 TARGET_PORT=4420 (= host 127.0.0.1:P),
 #       TARGET_DISC_PORT (8009 = host 127.0.0.1:P2 with --disc-port, else
-#       4420).  The commands' output (stdout and stderr, merged) goes to our
+#       4420) and TARGET_RPC_PORT (5260 = host 127.0.0.1:P3, the target's
+#       JSON-RPC control plane on TCP, with --rpc-port; else empty).  The commands' output (stdout and stderr, merged) goes to our
 #       stdout; vm.sh's own messages to stderr.  Exit status: the commands'
 #       status, 124 on --timeout (default 300 s), 125 on a harness error.
 #       --console saves the guest kernel's console (all kernel messages).
@@ -56,7 +58,7 @@ PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio kmod cpio socat xz-utils z
 MODULES=(virtio_pci virtio_net virtio_console nvme_tcp crc32c_intel crc32c_generic
 	nvmet nvmet_tcp null_blk)
 GUEST_IP=10.0.2.15 GATEWAY=10.0.2.2 TARGET_IP=10.0.2.100
-GUEST_PORT=4420 GUEST_DISC_PORT=8009
+GUEST_PORT=4420 GUEST_DISC_PORT=8009 GUEST_RPC_PORT=5260
 EXIT_MARK=@@NVMEOF-VM-EXIT@@ UP_MARK=@@NVMEOF-VM-UP@@ READY_MARK=@@NVMEOF-VM-READY@@
 DEFAULT_TARGET_NQN=nqn.2024-11.io.nvmeof.interop:linux
 
@@ -325,7 +327,7 @@ ip addr add "$VM_GUEST_IP/24" dev eth0 && ip link set eth0 up &&
 	ip route add default via "$VM_GATEWAY" || { echo "init: network setup failed"; finish 125; }
 echo "$VM_HOSTNQN" >/etc/nvme/hostnqn
 echo "$VM_HOSTID" >/etc/nvme/hostid
-export TARGET_ADDR TARGET_PORT TARGET_DISC_PORT
+export TARGET_ADDR TARGET_PORT TARGET_DISC_PORT TARGET_RPC_PORT
 cd /tmp
 sh /etc/vm/job.sh
 finish $?
@@ -462,14 +464,15 @@ wait_filter() {
 }
 
 cmd_run() {
-	local port='' disc_port='' timeout=300 cpus=2 mem=512 console='' job=''
+	local port='' disc_port='' rpc_port='' timeout=300 cpus=2 mem=512 console='' job=''
 	while (($#)); do
 		case $1 in
-		--port | --disc-port | --timeout | --cpus | --mem | --console | --script)
+		--port | --disc-port | --rpc-port | --timeout | --cpus | --mem | --console | --script)
 			(($# >= 2)) || die "$1 needs a value"
 			;;&
 		--port) port=$2 ;;
 		--disc-port) disc_port=$2 ;;
+		--rpc-port) rpc_port=$2 ;;
 		--timeout) timeout=$2 ;;
 		--cpus) cpus=$2 ;;
 		--mem) mem=$2 ;;
@@ -483,6 +486,7 @@ cmd_run() {
 	done
 	is_port "$port" || die "run: --port P (1-65535) is required"
 	[[ -z $disc_port ]] || is_port "$disc_port" || die "bad --disc-port '$disc_port'"
+	[[ -z $rpc_port ]] || is_port "$rpc_port" || die "bad --rpc-port '$rpc_port'"
 	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "bad --timeout '$timeout'"
 	[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "bad --cpus '$cpus'"
 	[[ $mem =~ ^[1-9][0-9]*$ ]] || die "bad --mem '$mem'"
@@ -493,13 +497,15 @@ cmd_run() {
 
 	prepare_run
 	# Per-run archive appended to the initramfs: settings and commands.
-	local hostid disc=$GUEST_PORT
+	local hostid disc=$GUEST_PORT rpc=''
 	hostid=$(cat /proc/sys/kernel/random/uuid)
 	[[ -z $disc_port ]] || disc=$GUEST_DISC_PORT
+	[[ -z $rpc_port ]] || rpc=$GUEST_RPC_PORT
 	cat >"$RUN/job/etc/vm/env" <<EOT
 VM_MODE=run VM_GUEST_IP=$GUEST_IP VM_GATEWAY=$GATEWAY
 VM_HOSTID=$hostid VM_HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:$hostid
 TARGET_ADDR=$TARGET_IP TARGET_PORT=$GUEST_PORT TARGET_DISC_PORT=$disc
+TARGET_RPC_PORT=$rpc
 EOT
 	printf '%s\n' "$job" >"$RUN/job/etc/vm/job.sh"
 
@@ -509,6 +515,8 @@ EOT
 	local fwd="guestfwd=tcp:$TARGET_IP:$GUEST_PORT-cmd:socat - TCP4:127.0.0.1:$port,,nodelay"
 	[[ -z $disc_port ]] ||
 		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_DISC_PORT-cmd:socat - TCP4:127.0.0.1:$disc_port,,nodelay"
+	[[ -z $rpc_port ]] ||
+		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_RPC_PORT-cmd:socat - TCP4:127.0.0.1:$rpc_port"
 	launch_vm "user,id=n0,restrict=on,ipv6=off,$fwd" "$timeout" "$RUN/console.log" "$cpus" "$mem"
 
 	local st=0 rc
