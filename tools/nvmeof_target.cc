@@ -8,7 +8,7 @@
 // Flags without --config are turned into the same JSON config and go
 // through the same checks, so a bad flag gets the same clear error as a bad
 // file. SIGINT/SIGTERM stop it cleanly (exit 0); a second signal exits at
-// once. Everything else is nvmeof::Target (nvmeof/target.h).
+// once; SIGHUP reads --config again and applies the difference. Everything else is nvmeof::Target (nvmeof/target.h).
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -233,13 +233,62 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
   std::fflush(stdout);
 }
 
+// SIGHUP: --config read again and the difference applied; a file that
+// does not parse or check changes nothing.
+void Reload(const std::string& path, nvmeof::Target& target,
+            nvmeof::ControlPlane* control, nvmeof::TargetConfig& running) {
+  if (path.empty()) {
+    NVMEOF_LOG(kWarn, "SIGHUP: there is no --config file to read again; "
+                      "nothing changed");
+    return;
+  }
+  nvmeof::Result<nvmeof::TargetConfig> config = nvmeof::LoadConfig(path);
+  if (!config.ok()) {
+    NVMEOF_LOG(kError, "reload: %s; nothing changed",
+               std::string(config.status().message()).c_str());
+    return;
+  }
+  if (config->threads != running.threads) {
+    NVMEOF_LOG(kWarn, "reload: threads %u -> %u takes a restart; kept at %u",
+               running.threads, config->threads, running.threads);
+    config->threads = running.threads;
+  }
+  if (config->max_connections != running.max_connections) {
+    NVMEOF_LOG(kWarn,
+               "reload: max_connections %u -> %u takes a restart; kept",
+               running.max_connections, config->max_connections);
+    config->max_connections = running.max_connections;
+  }
+  if (config->log_level != running.log_level) {
+    nvmeof::SetLogSeverity(static_cast<nvmeof::LogSeverity>(config->log_level));
+  }
+  nvmeof::Result<std::vector<std::string>> done =
+      control != nullptr ? control->Reconfigure(*config)
+                         : target.Reconfigure(*config);
+  running = *config;
+  if (!done.ok()) {
+    NVMEOF_LOG(kError, "reload of %s failed part way: %s", path.c_str(),
+               std::string(done.status().message()).c_str());
+    return;
+  }
+  NVMEOF_LOG(kInfo, "reload of %s: %zu change(s)", path.c_str(), done->size());
+  for (const std::string& line : *done) {
+    NVMEOF_LOG(kInfo, "reload: %s", line.c_str());
+  }
+}
+
 // Waits for SIGINT or SIGTERM, then stops the target; a second signal
-// exits at once. Does not return.
+// exits at once; SIGHUP reloads the config. Does not return.
 [[noreturn]] void ServeUntilSignal(
     nvmeof::Target& target, std::unique_ptr<nvmeof::ControlPlane> control,
-    const sigset_t& signals) {
+    const sigset_t& signals, const std::string& config_path,
+    nvmeof::TargetConfig running) {
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    Reload(config_path, target, control.get(), running);
+  }
   std::printf("nvmeof-target: signal %d, stopping (again to exit at once)\n",
               sig);
   std::fflush(stdout);
@@ -252,8 +301,10 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
   });
   stopper.detach();
   // Either the stopper's own SIGTERM (the stop finished) or the user's
-  // second signal (exit now, without waiting).
-  sigwait(&signals, &sig);
+  // second signal (exit now, without waiting); no reload while stopping.
+  do {
+    sigwait(&signals, &sig);
+  } while (sig == SIGHUP);
   if (!stop_done) {
     std::fprintf(stderr, "nvmeof-target: second signal, exiting at once\n");
     _exit(130);
@@ -300,6 +351,7 @@ int main(int argc, char** argv) try {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -334,7 +386,8 @@ int main(int argc, char** argv) try {
                 flags.rpc_listen.c_str());
   }
   PrintHowToConnect(*config, (*target)->listen_addresses());
-  ServeUntilSignal(**target, std::move(control), signals);
+  ServeUntilSignal(**target, std::move(control), signals, flags.config_path,
+                   *config);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "nvmeof-target: %s\n", e.what());
   return 1;

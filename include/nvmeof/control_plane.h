@@ -44,6 +44,10 @@ class ControlPlane {
   // The TCP port bound (a port 0 in `tcp_listen` resolved), or 0.
   uint16_t tcp_port() const;
 
+  // Target::Reconfigure, between two requests (never during one); the
+  // saved state keeps `config`'s threads, log level and limits from now on.
+  Result<std::vector<std::string>> Reconfigure(const TargetConfig& config);
+
  private:
   struct State;
   explicit ControlPlane(std::unique_ptr<State> state);

@@ -105,6 +105,15 @@ class Target {
   // the threads. Blocks; idempotent.
   void Stop();
 
+  // Before Start() or while it runs: serve what `config` describes from now
+  // on. Only the difference is applied (a config reload): what did not
+  // change keeps running and keeps its connections; every new backend is
+  // opened before anything changes. Returns one line per change made.
+  // Threads, log level and limits are not changed (they take a restart).
+  // Not concurrent with a ControlPlane's methods (ControlPlane::Reconfigure
+  // is, in turn).
+  Result<std::vector<std::string>> Reconfigure(const TargetConfig& config);
+
   // The implementation, for the library's own tests and tools.
   controller::TargetImpl& impl() { return *impl_; }
 

@@ -311,6 +311,7 @@ inline std::shared_ptr<Namespace> RamNamespace(uint32_t nsid,
   auto backend = OpenBackend(bc);
   EXPECT_TRUE(backend.ok()) << backend.status().ToString();
   auto ns = Namespace::Create(nsid, std::move(backend).value());
+  ns->inline_config = bc;
   for (int i = 0; i < 16; ++i)
     ns->nguid[i] = ns->uuid[i] = static_cast<uint8_t>(nsid * 16 + i);
   return ns;

@@ -2,6 +2,8 @@
 // from a file gives that file back, and what changed at run time is what
 // the saved file says.
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "controller/backend_registry.h"
@@ -97,6 +99,126 @@ TEST(RunningConfigTest, ABackendAddedInCodeCannotBeSaved) {
   EXPECT_EQ(saved.status().message(),
             "namespace 7 of nqn.2024-01.io.example:a is served by a backend "
             "added in code, which no config describes");
+}
+
+
+// ---- ApplyConfig: a running target changed to serve another config ----
+
+// The config with its lists in a fixed order: a reconfigured target may
+// list what it made again after what it kept.
+std::string Canonical(TargetConfig c) {
+  auto by = [](auto key) {
+    return [key](const auto& a, const auto& b) { return a.*key < b.*key; };
+  };
+  std::sort(c.bdevs.begin(), c.bdevs.end(), by(&BdevConfig::name));
+  std::sort(c.subsystems.begin(), c.subsystems.end(),
+            by(&SubsystemConfig::nqn));
+  for (SubsystemConfig& s : c.subsystems) {
+    std::sort(s.hosts.begin(), s.hosts.end());
+  }
+  std::sort(c.ports.begin(), c.ports.end(), by(&PortConfig::id));
+  for (PortConfig& p : c.ports) {
+    std::sort(p.subsystems.begin(), p.subsystems.end());
+  }
+  return ToJson(c);
+}
+
+class ApplyConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = Parse(kFile);
+    auto target = Target::Create(base_);
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    target_ = std::move(target).value();
+  }
+  // Applies `text`; the running state must then be what it says.
+  std::vector<std::string> ApplyAndCompare(std::string_view text) {
+    const TargetConfig wanted = Parse(text);
+    Result<std::vector<std::string>> done = target_->Reconfigure(wanted);
+    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    Result<TargetConfig> now = RunningConfig(target_->impl(), wanted);
+    EXPECT_TRUE(now.ok()) << now.status().ToString();
+    if (now.ok()) {
+      EXPECT_EQ(Canonical(*now), Canonical(wanted));
+    }
+    return done.ok() ? *done : std::vector<std::string>{};
+  }
+  bool Did(const std::vector<std::string>& done, std::string_view line) {
+    return std::find(done.begin(), done.end(), line) != done.end();
+  }
+  TargetConfig base_;
+  std::unique_ptr<Target> target_;
+};
+
+TEST_F(ApplyConfigTest, TheSameConfigChangesNothing) {
+  EXPECT_TRUE(ApplyAndCompare(kFile).empty());
+}
+
+TEST_F(ApplyConfigTest, EveryKindOfChangeIsApplied) {
+  std::vector<std::string> done = ApplyAndCompare(R"({
+    "bdevs": [{"name": "Malloc0", "backend": "ram", "size": "2M"},
+              {"name": "Malloc9", "backend": "ram", "size": "1M"}],
+    "subsystems": [
+      {"nqn": "nqn.2024-01.io.example:b", "serial": "SN-B", "model": "M",
+       "hosts": ["nqn.2024-01.io.example:h2", "nqn.2024-01.io.example:h3"],
+       "max_namespaces": 16, "min_cntlid": 100, "max_cntlid": 199,
+       "namespaces": [{"nsid": 2, "bdev_name": "Malloc0"},
+                      {"nsid": 5, "backend": "ram", "size": "128K",
+                       "eui64": "0011223344556677"},
+                      {"nsid": 6, "backend": "null", "size": "1M"}]},
+      {"nqn": "nqn.2024-01.io.example:c",
+       "namespaces": [{"bdev_name": "Malloc9"}]}],
+    "ports": [{"id": 3, "address": "127.0.0.1", "port": 4420,
+               "subsystems": ["nqn.2024-01.io.example:b",
+                              "nqn.2024-01.io.example:c"],
+               "params": {"in_capsule_data_size": 4096, "max_queue_size": 32,
+                          "max_io_queues": 8, "max_connections": 10,
+                          "header_digest": false}},
+              {"id": 10, "address": "127.0.0.3", "port": 4420,
+               "subsystems": []},
+              {"id": 11, "address": "127.0.0.1", "port": 4430}],
+    "threads": 3, "log_level": "warn", "max_connections": 100
+  })");
+  for (const char* line :
+       {"subsystem nqn.2024-01.io.example:a deleted", "bdev Null0 deleted",
+        "bdev Malloc9 created", "bdev Malloc0 grown to 2097152 bytes",
+        "namespace 5 of nqn.2024-01.io.example:b grown to 131072 bytes",
+        "namespace 6 of nqn.2024-01.io.example:b added",
+        "subsystem nqn.2024-01.io.example:c created",
+        "host nqn.2024-01.io.example:h3 allowed on nqn.2024-01.io.example:b",
+        "host nqn.2024-01.io.example:h1 no longer allowed on "
+        "nqn.2024-01.io.example:b",
+        "port 9 closed", "port 10 closed", "port 10 opened", "port 11 opened",
+        "port 3 exposes nqn.2024-01.io.example:c"}) {
+    EXPECT_TRUE(Did(done, line)) << line;
+  }
+  EXPECT_FALSE(Did(done, "namespace 2 of nqn.2024-01.io.example:b removed"))
+      << "unchanged, it stays";
+}
+
+TEST_F(ApplyConfigTest, AnIdentityChangeMakesTheSubsystemAgain) {
+  std::string text = kFile;
+  text.replace(text.find("\"SN-B\""), 6, "\"SN-B2\"");
+  std::vector<std::string> done = ApplyAndCompare(text);
+  EXPECT_TRUE(Did(done, "subsystem nqn.2024-01.io.example:b deleted"));
+  EXPECT_TRUE(Did(done, "subsystem nqn.2024-01.io.example:b created"));
+  EXPECT_FALSE(Did(done, "subsystem nqn.2024-01.io.example:a deleted"));
+}
+
+TEST_F(ApplyConfigTest, ABackendThatCannotOpenChangesNothing) {
+  std::string text = kFile;
+  const std::string ns = R"({"bdev_name": "Null0"})";
+  text.replace(text.find(ns), ns.size(),
+               R"({"backend": "file", "path": "/nonexistent/nvmeof/x.img"})");
+  text.replace(text.find("\"SN-B\""), 6, "\"SN-B2\"");  // would remake b
+  Result<std::vector<std::string>> done = target_->Reconfigure(Parse(text));
+  ASSERT_FALSE(done.ok());
+  EXPECT_NE(done.status().message().find("/nonexistent/nvmeof/x.img"),
+            std::string_view::npos)
+      << done.status().ToString();
+  Result<TargetConfig> now = RunningConfig(target_->impl(), base_);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(Canonical(*now), Canonical(base_));
 }
 
 }  // namespace

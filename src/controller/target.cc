@@ -167,4 +167,9 @@ size_t Target::thread_count() const { return impl_->thread_count(); }
 
 void Target::Stop() { impl_->Stop(); }
 
+Result<std::vector<std::string>> Target::Reconfigure(
+    const TargetConfig& config) {
+  return controller::ApplyConfig(*impl_, config, config);
+}
+
 }  // namespace nvmeof

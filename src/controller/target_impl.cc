@@ -288,21 +288,31 @@ Status TargetImpl::AddNamespaceFromBackend(
   return s;
 }
 
-Status TargetImpl::GrowBackend(std::string_view name, uint64_t new_size) {
-  NVMEOF_ASSIGN_OR_RETURN(NamedBackend b, GetBackend(name));
-  if (new_size % b.backend->block_size() != 0) {
+namespace {
+
+// Grows `backend` to `new_size` bytes: only a multiple of its block size,
+// never smaller.
+Status GrowTo(Backend& backend, uint64_t new_size, const std::string& what) {
+  if (new_size % backend.block_size() != 0) {
     return InvalidArgumentError(
         "the new size " + std::to_string(new_size) +
         " is not a multiple of the block size " +
-        std::to_string(b.backend->block_size()));
+        std::to_string(backend.block_size()));
   }
-  if (new_size < b.backend->size_bytes()) {
+  if (new_size < backend.size_bytes()) {
     return InvalidArgumentError("backends only grow: " +
                                 std::to_string(new_size) + " is less than " +
-                                std::to_string(b.backend->size_bytes()));
+                                std::to_string(backend.size_bytes()));
   }
-  NVMEOF_RETURN_IF_ERROR(b.backend->Grow(new_size).WithContext(
-      "backend " + std::string(name)));
+  return backend.Grow(new_size).WithContext(what);
+}
+
+}  // namespace
+
+Status TargetImpl::GrowBackend(std::string_view name, uint64_t new_size) {
+  NVMEOF_ASSIGN_OR_RETURN(NamedBackend b, GetBackend(name));
+  NVMEOF_RETURN_IF_ERROR(
+      GrowTo(*b.backend, new_size, "backend " + std::string(name)));
   if (b.user_nqn.empty()) return Status();
   std::shared_ptr<Subsystem> s = GetSubsystem(b.user_nqn);
   if (s == nullptr) return Status();
@@ -310,6 +320,25 @@ Status TargetImpl::GrowBackend(std::string_view name, uint64_t new_size) {
     ns->set_num_blocks(b.backend->num_blocks());
   }
   return NamespaceResized(b.user_nqn, b.user_nsid);
+}
+
+Status TargetImpl::GrowNamespace(std::string_view nqn, uint32_t nsid,
+                                 uint64_t new_size) {
+  std::shared_ptr<Subsystem> s = GetSubsystem(nqn);
+  if (s == nullptr) {
+    return NotFoundError("subsystem " + std::string(nqn) + " does not exist");
+  }
+  std::shared_ptr<const NamespaceTable> table = s->namespaces();
+  const Namespace* ns = table->Find(nsid);
+  if (ns == nullptr) {
+    return NotFoundError("subsystem " + std::string(nqn) + " has no NSID " +
+                         std::to_string(nsid));
+  }
+  NVMEOF_RETURN_IF_ERROR(GrowTo(*ns->backend, new_size,
+                                "namespace " + std::to_string(nsid) + " of " +
+                                    std::string(nqn)));
+  ns->set_num_blocks(ns->backend->num_blocks());
+  return NamespaceResized(nqn, nsid);
 }
 
 // ---- hosts ----
@@ -495,6 +524,26 @@ Status TargetImpl::RemoveListener(std::string_view nqn, TransportType trtype,
   }
   if (close) {
     ClosePort(*ps);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(ports_, [&](const std::unique_ptr<PortState>& p) {
+      return p.get() == ps;
+    });
+  }
+  DiscoveryChanged();
+  return Status();
+}
+
+Status TargetImpl::RemovePort(uint16_t id) {
+  PortState* ps = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& p : ports_) {
+      if (p->port->id == id) ps = p.get();
+    }
+  }
+  if (ps == nullptr) return NotFoundError("no port " + std::to_string(id));
+  ClosePort(*ps);  // its queues end with it
+  {
     std::lock_guard<std::mutex> lock(mu_);
     std::erase_if(ports_, [&](const std::unique_ptr<PortState>& p) {
       return p.get() == ps;

@@ -137,6 +137,8 @@ class TargetImpl final : public QueueRegistry {
   // then exposes nothing (and was not configured for discovery) closes.
   Status RemoveListener(std::string_view nqn, TransportType trtype,
                         const std::string& traddr, const std::string& trsvcid);
+  // Closes port `id` and ends every association made through it.
+  Status RemovePort(uint16_t id);
   // The ports, in the order they were added.
   std::vector<std::shared_ptr<const Port>> ports() const;
 
@@ -153,6 +155,8 @@ class TargetImpl final : public QueueRegistry {
   // Grows backend `name` to `new_size` bytes; the namespace that serves it
   // shows the new size and its hosts are told.
   Status GrowBackend(std::string_view name, uint64_t new_size);
+  // The same for the inline backend of namespace `nsid` of `nqn`.
+  Status GrowNamespace(std::string_view nqn, uint32_t nsid, uint64_t new_size);
 
   // Referrals in the discovery log. Adding one twice is not an error
   // (SPDK's behaviour); removing one that is not there is.
@@ -299,6 +303,19 @@ PortParams ToPortParams(const ListenParams& params);
 // code (nothing describes it).
 Result<TargetConfig> RunningConfig(const TargetImpl& target,
                                    const TargetConfig& base);
+
+// Changes the running target to serve what `wanted` describes, through the
+// run-time operations: what did not change keeps running, with its
+// connections; a subsystem whose identity changed (serial, model,
+// max_namespaces, CNTLID range) is made again, a port that moved is closed
+// and opened again, a bdev or inline namespace that only grew is grown.
+// Every new backend is opened first, so that one that fails changes
+// nothing. Returns what was done, one line per change, for the log; on a
+// failure part way (a port that cannot listen), what was done before it
+// stays done. Threads, log level and the process's limits are not changed.
+Result<std::vector<std::string>> ApplyConfig(TargetImpl& target,
+                                             const TargetConfig& base,
+                                             const TargetConfig& wanted);
 
 }  // namespace nvmeof::controller
 

@@ -391,6 +391,56 @@ TEST_P(TargetLiveTest, ChurnElsewhereNeverTouchesThisSubsystem) {
   EXPECT_EQ(ctrl_->reconnects(), 0);
 }
 
+// A config applied to the running target (a reload) changes what it names
+// and leaves the rest running: the association on an unchanged subsystem
+// keeps going with no reconnect.
+TEST_P(TargetLiveTest, AReconfigureKeepsWhatDidNotChange) {
+  if (type_ != TransportType::kTcp) GTEST_SKIP() << "a config names TCP ports";
+  ConnectDefault();
+  const std::vector<ControllerInfo> before = target_.Controllers(kNqn);
+  ASSERT_EQ(before.size(), 1u);
+  Result<TargetConfig> now = RunningConfig(target_, TargetConfig{});
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  TargetConfig wanted = *now;
+  std::erase_if(wanted.subsystems, [](const SubsystemConfig& s) {
+    return s.nqn == kPrivateNqn;
+  });
+  SubsystemConfig added;
+  added.nqn = "nqn.2024-01.io.nvmeof.test:added";
+  added.serial = "SN-ADDED";
+  NamespaceConfig ns;
+  ns.backend.params["size"] = 1 << 20;
+  ns.uuid[0] = ns.nguid[0] = 0x77;
+  added.namespaces.push_back(ns);
+  wanted.subsystems.push_back(added);
+  for (PortConfig& p : wanted.ports) p.subsystems = {kNqn, added.nqn};
+
+  Result<std::vector<std::string>> done = ApplyConfig(target_, {}, wanted);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(*done, (std::vector<std::string>{
+                       std::string("subsystem ") + kPrivateNqn + " deleted",
+                       "subsystem " + added.nqn + " created",
+                       "namespace 1 of " + added.nqn + " added",
+                       "port 1 exposes " + added.nqn}));
+  EXPECT_EQ(target_.GetSubsystem(kPrivateNqn), nullptr);
+  ASSERT_NE(target_.GetSubsystem(added.nqn), nullptr);
+  EXPECT_NE(target_.GetSubsystem(added.nqn)->FindNamespace(1), nullptr);
+
+  std::vector<uint8_t> data(4096, 0x5A), back(4096);
+  ASSERT_TRUE(Rw(0x01, 1, 64, 8, data).ok());
+  ASSERT_TRUE(Rw(0x02, 1, 64, 8, back, 2).ok());
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(ctrl_->state(), host::Association::State::kLive);
+  EXPECT_EQ(ctrl_->reconnects(), 0);
+  const std::vector<ControllerInfo> after = target_.Controllers(kNqn);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].cntlid, before[0].cntlid) << "the same controller";
+  // The new subsystem is served on the same port.
+  host::ConnectOptions o = Once(added.nqn);
+  auto c = host::Association::Connect(*loop_, o);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, TargetLiveTest,
                          ::testing::Values(TransportType::kTcp,
                                            TransportType::kLoopback),

@@ -3,6 +3,8 @@
 
 #include "nvmeof/control_plane.h"
 
+#include <mutex>
+
 #include "controller/target_impl.h"
 #include "mgmt/rpc_server.h"
 #include "mgmt/spdk_methods.h"
@@ -10,6 +12,9 @@
 namespace nvmeof {
 
 struct ControlPlane::State {
+  Target* target = nullptr;
+  std::mutex mu;  // guards base
+  TargetConfig base;
   mgmt::ControlState methods;
   mgmt::RpcServer server;  // after `methods`: stopped before they go
 };
@@ -20,6 +25,15 @@ ControlPlane::ControlPlane(std::unique_ptr<State> state)
 ControlPlane::~ControlPlane() { state_->server.Stop(); }
 
 uint16_t ControlPlane::tcp_port() const { return state_->server.tcp_port(); }
+
+Result<std::vector<std::string>> ControlPlane::Reconfigure(
+    const TargetConfig& config) {
+  Result<std::vector<std::string>> done = state_->server.RunExclusive(
+      [&] { return state_->target->Reconfigure(config); });
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->base = config;
+  return done;
+}
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(
     Target& target, const ControlPlaneOptions& options) {
@@ -37,7 +51,15 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(
   st.target = impl;
   st.tcp_transport = st.tcp_transport_implicit = !options.base.ports.empty();
   if (!options.base.ports.empty()) st.tcp = options.base.ports.front().params;
-  st.save_config = [impl, base = options.base]() -> Result<mgmt::Json> {
+  state->target = &target;
+  state->base = options.base;
+  State* self = state.get();
+  st.save_config = [impl, self]() -> Result<mgmt::Json> {
+    TargetConfig base;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      base = self->base;
+    }
     NVMEOF_ASSIGN_OR_RETURN(TargetConfig running,
                             controller::RunningConfig(*impl, base));
     return mgmt::Json::parse(ToJson(running));

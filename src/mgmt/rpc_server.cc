@@ -457,6 +457,7 @@ Json RpcServer::Dispatch(const std::string& method, const Json& params) {
                          "Method not found: " + method);
   }
   RpcReply reply;
+  std::lock_guard<std::mutex> exclusive(exclusive_);
   try {
     reply = it->second(params);
   } catch (const std::exception& e) {

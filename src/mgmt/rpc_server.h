@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +103,14 @@ class RpcServer {
   // text (empty for a notification). For tests and the in-process client.
   std::string HandleText(const std::string& text, bool need_token = false);
 
+  // Runs `fn` on the calling thread while no method runs (a config reload
+  // beside the methods); returns what it returns.
+  template <typename Fn>
+  auto RunExclusive(Fn fn) {
+    std::lock_guard<std::mutex> lock(exclusive_);
+    return fn();
+  }
+
  private:
   class Client;
   class ListenSocket;
@@ -110,6 +119,7 @@ class RpcServer {
   void OnClientClosed(Client* c);
 
   std::map<std::string, RpcMethod> methods_;
+  std::mutex exclusive_;  // held while a method runs
   std::unique_ptr<EventLoop> loop_;
   std::thread thread_;
   std::vector<std::unique_ptr<ListenSocket>> listeners_;

@@ -338,6 +338,53 @@ else
   fail=$((fail + 1)); echo "FAIL RPC target did not start"
 fi
 
+# ---- SIGHUP: --config read again, the difference applied ----
+# await_output FD PATTERN: reads the daemon's output until a line matches.
+await_output() {
+  local line
+  while read -r -t 10 line <&"$1"; do
+    echo "$line" >>"$work/hup.log"
+    case "$line" in *$2*) return 0;; esac
+  done
+  return 1
+}
+hport=$(free_port)
+hnqn=nqn.2024-11.io.nvmeof:hup-a
+hnqn2=nqn.2024-11.io.nvmeof:hup-b
+write_hup_config() {  # write_hup_config EXTRA_SUBSYSTEM_JSON
+  cat >"$work/hup.json" <<JSON
+{ "ports": [ { "address": "127.0.0.1", "port": $hport } ],
+  "subsystems": [ { "nqn": "$hnqn", "namespaces": [ { "backend": "ram", "size": "16M" } ] }$1 ] }
+JSON
+}
+write_hup_config ""
+if start_daemon 10 "listening on" "$TARGET" --config "$work/hup.json" --threads 1; then
+  hpid=$started_pid
+  pid=$hpid
+  HIO=(--traddr 127.0.0.1 --trsvcid "$hport" --nqn "$hnqn")
+  refuse "before the reload, $hnqn2 is not served" "Connect Invalid Parameters" "$TOOL" id-ctrl -a 127.0.0.1 -s "$hport" -n "$hnqn2"
+  # I/O on the unchanged subsystem runs across the reload.
+  exec 11< <("$TOOL" perf "${HIO[@]}" --workload randrw --queue-depth 8 --time 3 --verify 2>&1 & echo "PID $!"; wait)
+  read -r -t 10 first <&11 || true
+  perf_pid=${first#PID }
+  while read -r -t 10 line <&11; do case "$line" in "[  1s]"*) break;; esac; done
+  write_hup_config ", { \"nqn\": \"$hnqn2\", \"namespaces\": [ { \"backend\": \"null\", \"size\": \"1G\" } ] }"
+  kill -HUP "$hpid"
+  check "SIGHUP: the reload is logged with its changes" await_output 10 "reload of $work/hup.json: 3 change(s)"
+  cat <&11 >"$work/hup_perf.out"
+  wait "$perf_pid" 2>/dev/null
+  check "SIGHUP: I/O on the unchanged subsystem ran on, no error, no reconnect" bash -c "grep -q 'errors 0  verify errors 0' '$work/hup_perf.out' && ! grep -q reconnecting '$work/hup_perf.out' || { cat '$work/hup_perf.out'; false; }"
+  check "SIGHUP: the new subsystem is served" bash -c "'$TOOL' id-ctrl -a 127.0.0.1 -s $hport -n $hnqn2 -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"subnqn\"]==\"$hnqn2\"'"
+  echo '{ "subsystems": [ { "nqn": "bogus" } ] }' >"$work/hup.json"
+  kill -HUP "$hpid"
+  check "SIGHUP with a bad file: the error is logged with its path, nothing changes" await_output 10 "reload: $work/hup.json: \$.subsystems\[0\].nqn: NQN must start with 'nqn.'; nothing changed"
+  check "SIGHUP with a bad file: both subsystems still served" bash -c "'$TOOL' id-ctrl -a 127.0.0.1 -s $hport -n $hnqn >/dev/null && '$TOOL' id-ctrl -a 127.0.0.1 -s $hport -n $hnqn2 >/dev/null"
+  stop_daemon 10 "$hpid"
+  pid=""
+else
+  fail=$((fail + 1)); echo "FAIL SIGHUP target did not start"
+fi
+
 # The control plane on TCP (for a VM's guest): only with the token.
 printf 'tok-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
 chmod 600 "$work/token"
