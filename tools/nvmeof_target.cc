@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -181,6 +182,12 @@ nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
 nvmeof::Result<std::string> ReadToken(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "re");
   if (file == nullptr) return nvmeof::ErrnoError(errno, path);
+  struct stat st {};
+  if (fstat(fileno(file), &st) == 0 && (st.st_mode & 077) != 0) {
+    std::fclose(file);
+    return nvmeof::InvalidArgumentError(
+        path + ": a token file must be private to its owner (chmod 600)");
+  }
   char buf[512] = {};
   const bool got = std::fgets(buf, sizeof(buf), file) != nullptr;
   std::fclose(file);
@@ -382,8 +389,9 @@ int main(int argc, char** argv) try {
                 flags.rpc_socket.c_str(), flags.rpc_socket.c_str());
   }
   if (control != nullptr && !flags.rpc_listen.empty()) {
-    std::printf("control plane on TCP %s, with a token\n",
-                flags.rpc_listen.c_str());
+    const std::string host = flags.rpc_listen.substr(0, flags.rpc_listen.rfind(':'));
+    std::printf("control plane on TCP %s:%u, with a token\n", host.c_str(),
+                static_cast<unsigned>(control->tcp_port()));
   }
   PrintHowToConnect(*config, (*target)->listen_addresses());
   ServeUntilSignal(**target, std::move(control), signals, flags.config_path,

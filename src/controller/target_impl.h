@@ -101,7 +101,7 @@ class TargetImpl final : public QueueRegistry {
   // A subsystem (null if there is none). Its namespaces and hosts change
   // only through the calls below, which tell the hosts.
   std::shared_ptr<Subsystem> GetSubsystem(std::string_view nqn) const;
-  // Every NVM subsystem, in NQN order.
+  // Every NVM subsystem, in the order they were added.
   std::vector<std::shared_ptr<Subsystem>> subsystems() const;
 
   // Namespace `ns->nsid` of subsystem `nqn`: every controller of it hears

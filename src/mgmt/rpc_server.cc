@@ -20,6 +20,17 @@ namespace nvmeof::mgmt {
 
 namespace {
 
+// Compares a token in time that depends on its length only, not on where
+// the first wrong character is.
+bool SameSecret(const std::string& given, const std::string& secret) {
+  if (given.size() != secret.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ secret[i]);
+  }
+  return diff == 0;
+}
+
 Json ErrorObject(int code, std::string_view message) {
   return Json{{"code", code}, {"message", message}};
 }
@@ -427,7 +438,8 @@ Json RpcServer::HandleOne(const Json& request, bool need_token) {
   }
   if (need_token) {
     auto t = request.find("token");
-    if (t == request.end() || !t->is_string() || *t != token_) {
+    if (t == request.end() || !t->is_string() ||
+        !SameSecret(t->get_ref<const std::string&>(), token_)) {
       NVMEOF_LOG(kWarn, "rpc: a TCP request without the right token "
                         "(method %s): refused",
                  m->get_ref<const std::string&>().c_str());

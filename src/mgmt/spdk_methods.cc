@@ -1,5 +1,8 @@
 #include "mgmt/spdk_methods.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -280,15 +283,15 @@ class Methods {
     add("nvmf_discovery_remove_referral", &Methods::RemoveReferral);
     add("nvmf_discovery_get_referrals", &Methods::GetReferrals);
     add("bdev_malloc_create", &Methods::MallocCreate);
-    add("bdev_malloc_delete", &Methods::BdevDelete);
+    add("bdev_malloc_delete", &Methods::MallocDelete);
     add("bdev_null_create", &Methods::NullCreate);
-    add("bdev_null_delete", &Methods::BdevDelete);
+    add("bdev_null_delete", &Methods::NullDelete);
     add("bdev_null_resize", &Methods::NullResize);
     add("bdev_aio_create", &Methods::AioCreate);
-    add("bdev_aio_delete", &Methods::BdevDelete);
+    add("bdev_aio_delete", &Methods::FileDelete);
     add("bdev_aio_rescan", &Methods::Rescan);
     add("bdev_uring_create", &Methods::UringCreate);
-    add("bdev_uring_delete", &Methods::BdevDelete);
+    add("bdev_uring_delete", &Methods::FileDelete);
     add("bdev_uring_rescan", &Methods::Rescan);
     add("bdev_resize", &Methods::Resize);
     add("bdev_get_bdevs", &Methods::GetBdevs);
@@ -1204,15 +1207,29 @@ class Methods {
   RpcReply AioCreate(const Json& p) { return FileCreate(p, true); }
   RpcReply UringCreate(const Json& p) { return FileCreate(p, false); }
 
-  RpcReply BdevDelete(const Json& p) {
+  // bdev_malloc_delete and the others: each deletes bdevs of its own
+  // kind (as SPDK's do), by name.
+  RpcReply BdevDelete(const Json& p, std::initializer_list<std::string_view> types) {
     if (Status s = CheckKeys(p, "params", {"name"}); !s.ok()) return Invalid(s);
     ObjectReader r(p, "params");
     Result<std::string> name = RequiredString(r, "name");
     if (!name.ok()) return Invalid(name.status());
+    Result<NamedBackend> b = t_.GetBackend(*name);
+    if (!b.ok()) return Errno(kENODEV, b.status());
+    if (std::find(types.begin(), types.end(), b->config.type) == types.end()) {
+      return Errno(kENODEV,
+                   NotFoundError("bdev " + *name + " (" + ProductName(*b) +
+                                 ") is not of the kind this method deletes"));
+    }
     if (Status st = t_.DeleteBackend(*name); !st.ok()) {
       return Errno(kENODEV, st);
     }
     return True();
+  }
+  RpcReply MallocDelete(const Json& p) { return BdevDelete(p, {"ram"}); }
+  RpcReply NullDelete(const Json& p) { return BdevDelete(p, {"null"}); }
+  RpcReply FileDelete(const Json& p) {
+    return BdevDelete(p, {"file", "block"});
   }
 
   RpcReply GrowTo(const std::string& name, uint64_t bytes) {
@@ -1257,8 +1274,11 @@ class Methods {
     }
     uint64_t bytes = static_cast<uint64_t>(st.st_size);
     if (S_ISBLK(st.st_mode)) {
-      // A block device reports no st_size: Grow checks the device.
-      return True();
+      // A block device reports no st_size: ask it.
+      Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid() || ioctl(fd.get(), BLKGETSIZE64, &bytes) != 0) {
+        return Errno(-errno, ErrnoError(errno, path));
+      }
     }
     bytes -= bytes % b->backend->block_size();
     if (bytes <= b->backend->size_bytes()) return True();

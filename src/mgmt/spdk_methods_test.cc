@@ -6,6 +6,7 @@
 #include "mgmt/spdk_methods.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "nvmeof/host.h"
 #include "nvmeof/tcp.h"
@@ -313,6 +314,32 @@ TEST_F(SpdkMethodsTest, HostsListenersReferralsAndSaveConfig) {
   EXPECT_TRUE(target_.ports().empty());
   EXPECT_EQ(Ok("nvmf_delete_subsystem", {{"nqn", kNqn}}), true);
   EXPECT_EQ(Ok("bdev_get_bdevs", {{"name", "Malloc0"}})[0]["claimed"], false);
+}
+
+// A file bdev grows with its file (bdev_aio_rescan), also when it is
+// served read-only; the bdev_*_delete methods delete their own kind.
+TEST_F(SpdkMethodsTest, FileBdevsRescanAndDeleteByKind) {
+  char path[] = "/tmp/nvmeof_rescan_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 1 << 20), 0);
+  EXPECT_EQ(Ok("bdev_aio_create",
+               {{"filename", path}, {"name", "Aio0"}, {"readonly", true}}),
+            "Aio0");
+  EXPECT_EQ(Ok("bdev_get_bdevs", {{"name", "Aio0"}})[0]["num_blocks"], 2048);
+  ASSERT_EQ(ftruncate(fd, 3 << 20), 0);  // the file grew underneath
+  close(fd);
+  EXPECT_EQ(Ok("bdev_aio_rescan", {{"name", "Aio0"}}), true);
+  EXPECT_EQ(Ok("bdev_get_bdevs", {{"name", "Aio0"}})[0]["num_blocks"], 6144);
+  // Read-only: never extended by us.
+  EXPECT_EQ(Error("bdev_resize", {{"name", "Aio0"}, {"new_size", 8}}),
+            std::string("-22 backend Aio0: ") + path +
+                " is served read-only: it is not extended (it has 3145728 "
+                "bytes)");
+  EXPECT_EQ(Error("bdev_malloc_delete", {{"name", "Aio0"}}),
+            "-19 bdev Aio0 (AIO disk) is not of the kind this method deletes");
+  EXPECT_EQ(Ok("bdev_aio_delete", {{"name", "Aio0"}}), true);
+  unlink(path);
 }
 
 }  // namespace

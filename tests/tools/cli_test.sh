@@ -316,6 +316,8 @@ if start_rpc_target --rpc-socket "$sock"; then
   check "rpc: a second bdev" rpc bdev_malloc_create '{"name": "Malloc1", "num_blocks": 2048, "block_size": 512}'
   refuse "rpc: a bdev that serves a namespace already is refused, saying so" "backend Malloc0 already serves namespace 1 of $rnqn" rpc nvmf_subsystem_add_ns "{\"nqn\": \"$rnqn\", \"namespace\": {\"bdev_name\": \"Malloc0\", \"nsid\": 2}}"
   refuse "rpc: an NSID in use is refused, saying so" "NSID 1 is in use in subsystem $rnqn" rpc nvmf_subsystem_add_ns "{\"nqn\": \"$rnqn\", \"namespace\": {\"bdev_name\": \"Malloc1\", \"nsid\": 1}}"
+  refuse "rpc: bdev_null_delete leaves a RAM bdev alone" "bdev Malloc1 (Malloc disk) is not of the kind this method deletes" rpc bdev_null_delete '{"name": "Malloc1"}'
+  check "rpc: bdev_malloc_delete deletes it" rpc bdev_malloc_delete '{"name": "Malloc1"}'
   refuse "rpc: an unknown method is refused by name" "Method not found: nvmf_bogus" rpc nvmf_bogus
   RIO=(--traddr 127.0.0.1 --trsvcid "$rport" --nqn "$rnqn")
   head -c 65536 /dev/urandom >"$work/rdata"
@@ -387,6 +389,9 @@ fi
 
 # The control plane on TCP (for a VM's guest): only with the token.
 printf 'tok-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
+chmod 644 "$work/token"
+refuse "a token file others can read is refused" "must be private to its owner" \
+  "$TARGET" --rpc-listen 127.0.0.1:1 --rpc-token-file "$work/token"
 chmod 600 "$work/token"
 refuse "--rpc-listen on a non-loopback address needs the explicit flag" "is not a loopback address" \
   "$TARGET" --rpc-listen 0.0.0.0:1 --rpc-token-file "$work/token"

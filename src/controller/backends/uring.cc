@@ -71,10 +71,9 @@ class UringBackend final : public Backend {
 
   // A regular file is extended (ftruncate, sparse); a block device grows
   // to what the device now has at most (it was resized underneath).
+  // To a size the device has, or the file (extended first unless it is
+  // served read-only: then only to a size it grew to by itself).
   Status Grow(uint64_t new_size) override {
-    if (read_only()) {
-      return FailedPreconditionError(path_ + " is served read-only");
-    }
     struct stat st {};
     if (fstat(fd_.get(), &st) != 0) return ErrnoError(errno, "fstat " + path_);
     if (S_ISBLK(st.st_mode)) {
@@ -87,9 +86,15 @@ class UringBackend final : public Backend {
                                std::to_string(device) + " bytes: it cannot "
                                "serve " + std::to_string(new_size));
       }
-    } else if (static_cast<uint64_t>(st.st_size) < new_size &&
-               ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0) {
-      return ErrnoError(errno, "ftruncate " + path_);
+    } else if (static_cast<uint64_t>(st.st_size) < new_size) {
+      if (read_only()) {
+        return FailedPreconditionError(
+            path_ + " is served read-only: it is not extended (it has " +
+            std::to_string(st.st_size) + " bytes)");
+      }
+      if (ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0) {
+        return ErrnoError(errno, "ftruncate " + path_);
+      }
     }
     set_size(new_size);
     return Status();
