@@ -12,7 +12,6 @@
 
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +28,7 @@
 #include "nvmeof/target.h"
 #include "nvmeof/target_config.h"
 #include "nvmeof/tcp.h"
+#include "tools/token_file.h"
 
 namespace {
 
@@ -178,30 +178,6 @@ nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
   return ConfigFromFlags(f);
 }
 
-// The first line of the token file, which must be private to its owner.
-nvmeof::Result<std::string> ReadToken(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "re");
-  if (file == nullptr) return nvmeof::ErrnoError(errno, path);
-  struct stat st {};
-  if (fstat(fileno(file), &st) == 0 && (st.st_mode & 077) != 0) {
-    std::fclose(file);
-    return nvmeof::InvalidArgumentError(
-        path + ": a token file must be private to its owner (chmod 600)");
-  }
-  char buf[512] = {};
-  const bool got = std::fgets(buf, sizeof(buf), file) != nullptr;
-  std::fclose(file);
-  std::string token = got ? buf : "";
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
-    token.pop_back();
-  }
-  if (token.size() < 16) {
-    return nvmeof::InvalidArgumentError(
-        path + ": the token must be at least 16 characters on the first line");
-  }
-  return token;
-}
-
 nvmeof::Result<std::unique_ptr<nvmeof::ControlPlane>> StartControlPlane(
     const Flags& f, nvmeof::Target& target, const nvmeof::TargetConfig& base) {
   nvmeof::ControlPlaneOptions options;
@@ -215,7 +191,9 @@ nvmeof::Result<std::unique_ptr<nvmeof::ControlPlane>> StartControlPlane(
           "--rpc-listen needs --rpc-token-file (a TCP control plane is "
           "never open without a token)");
     }
-    NVMEOF_ASSIGN_OR_RETURN(options.tcp_token, ReadToken(f.rpc_token_file));
+    std::string error;
+    options.tcp_token = nvmeof::tools::ReadTokenFile(f.rpc_token_file, &error);
+    if (options.tcp_token.empty()) return nvmeof::InvalidArgumentError(error);
   }
   return nvmeof::ControlPlane::Start(target, options);
 }

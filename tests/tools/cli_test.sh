@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # End to end, as a user runs them: nvmeof-target (flags, config errors,
 # signals) and every verb of the nvmeof tool against it, on 127.0.0.1.
-# Usage: cli_test.sh NVMEOF_TARGET NVMEOF [EMBED_TARGET]
+# Usage: cli_test.sh NVMEOF_TARGET NVMEOF [EMBED_TARGET [NVMEOF_CTL]]
 set -uo pipefail
 TARGET=$1
 TOOL=$2
 EMBED=${3:-}
+CTL=${4:-}
 work=$(mktemp -d /tmp/nvmeof-cli.XXXXXX)
 pid=""
 vpid=""
@@ -323,6 +324,27 @@ if start_rpc_target --rpc-socket "$sock"; then
   head -c 65536 /dev/urandom >"$work/rdata"
   check "the nvmeof tool uses the subsystem rpc made" bash -c "'$TOOL' write ${RIO[*]} -s 0 -d '$work/rdata' && '$TOOL' read ${RIO[*]} -s 0 -c 127 | cmp - '$work/rdata'"
   check "rpc: bdev_resize grows a RAM bdev, and the host sees it" bash -c "python3 '$work/rpc.py' '$sock' bdev_resize '{\"name\": \"Malloc0\", \"new_size\": 4}' >/dev/null && '$TOOL' id-ns ${RIO[*]} -n 1 | grep -q 'nsze    : 0x2000'"
+  if [ -n "$CTL" ]; then
+    cnqn=nqn.2024-11.io.nvmeof:ctl
+    cport=$(free_port)
+    C=("$CTL" -s "$sock")
+    CS="'$CTL' -s '$sock'"  # the same, inside bash -c
+    check "nvmeof-ctl --help lists the verbs" bash -c "'$CTL' --help | grep -q 'subsystem' && '$CTL' bdev --help | grep -q 'resize'"
+    check "nvmeof-ctl bdev ram" "${C[@]}" bdev ram CtlRam 8
+    check "nvmeof-ctl subsystem create" "${C[@]}" subsystem create "$cnqn" --serial CTL0001
+    check "nvmeof-ctl ns add prints the NSID" bash -c "[ \"\$($CS ns add $cnqn CtlRam)\" = 1 ]"
+    check "nvmeof-ctl host add" "${C[@]}" host add "$cnqn" nqn.2024-01.io.nvmeof.test:host-a
+    check "nvmeof-ctl listener add" "${C[@]}" listener add "$cnqn" 127.0.0.1 "$cport"
+    check "nvmeof-ctl subsystem list shows it all" bash -c "$CS subsystem list | grep '$cnqn' | grep 'CTL0001' | grep '1=CtlRam' | grep 'host-a' | grep -q '127.0.0.1:$cport'"
+    check "nvmeof-ctl -o json subsystem list" bash -c "$CS -o json subsystem list | python3 -c 'import json,sys; d=json.load(sys.stdin); s=[x for x in d if x[\"nqn\"]==\"$cnqn\"][0]; assert s[\"namespaces\"][0][\"bdev_name\"]==\"CtlRam\" and not s[\"allow_any_host\"], s'"
+    check "the allowed host connects through what nvmeof-ctl made" "$TOOL" id-ns --traddr 127.0.0.1 --trsvcid "$cport" --nqn "$cnqn" --hostnqn nqn.2024-01.io.nvmeof.test:host-a -n 1
+    check "nvmeof-ctl bdev null" "${C[@]}" bdev null CtlNull 16 -b 4096
+    refuse "nvmeof-ctl: the target's error, exit status 1" "NSID 1 is in use in subsystem $cnqn" "${C[@]}" ns add "$cnqn" CtlNull -n 1
+    check "nvmeof-ctl bdev list" bash -c "$CS bdev list | grep CtlRam | grep -q 'Malloc disk'"
+    check "nvmeof-ctl call with raw JSON" bash -c "$CS call nvmf_get_subsystems '{\"nqn\": \"$cnqn\"}' | grep -q CTL0001"
+    check "nvmeof-ctl subsystem delete, then bdev delete (of each kind)" bash -c "$CS subsystem delete $cnqn && $CS bdev delete CtlRam && $CS bdev delete CtlNull && ! $CS bdev list | grep -q Ctl"
+    refuse "nvmeof-ctl without a daemon says so, exit status 2" "is nvmeof-target running with --rpc-socket" "$CTL" -s "$work/none.sock" version
+  fi
   check "rpc: nvmeof_save_config to a file" rpc nvmeof_save_config "{\"file\": \"$work/saved.json\"}"
   stop_rpc_target
   pid=""
@@ -421,6 +443,9 @@ assert r and "version" in r["result"], r
 print("ok")
 PY
   check "rpc over TCP: refused without the token or with a wrong one, served with it" python3 "$work/tcp_rpc.py" "$tport" "$(head -n1 "$work/token")"
+  if [ -n "$CTL" ]; then
+    check "nvmeof-ctl --tcp with the token file" bash -c "'$CTL' --tcp 127.0.0.1:$tport --token-file '$work/token' version | grep -q nvmeof"
+  fi
   stop_daemon 9 "$pid"
   pid=""
 else
