@@ -5,7 +5,10 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test run asan tsan fuzz clean format tidy
+.PHONY: all deps build test run install asan tsan fuzz clean format tidy
+
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -27,6 +30,13 @@ run: build
 	else \
 	  echo "make run: nvmeof-target is not built yet (see the controller issue)"; exit 1; \
 	fi
+
+# The programs, man pages, systemd unit, default config (never replacing
+# one that is there) and docs, under $(DESTDIR)$(PREFIX).
+install: deps $(BUILD_DIR)/build.ninja
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)
 
 # ASan + UBSan build and test run, as CI does it.
 asan: deps

@@ -14,6 +14,7 @@ int main(int argc, char** argv) try {
   using nvmeof::tools::Verb;
   CLI::App app{"nvmeof: an NVMe over Fabrics host tool (NVMe/TCP)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("nvmeof ") + NVMEOF_VERSION);
   nvmeof::tools::Args args;
   std::vector<Verb> verbs = nvmeof::tools::AdminVerbs();
   for (const Verb& v : nvmeof::tools::IoVerbs()) verbs.push_back(v);

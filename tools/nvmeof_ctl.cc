@@ -288,6 +288,7 @@ int main(int argc, char** argv) {
       "nvmeof-ctl: manage a running nvmeof-target through its JSON-RPC control "
       "plane (SPDK's methods, docs/RPC.md)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("nvmeof-ctl ") + NVMEOF_VERSION);
   Options o;
   Args a;
   app.add_option("-s,--socket", o.socket, "the daemon's Unix socket")->capture_default_str();

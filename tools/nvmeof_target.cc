@@ -12,11 +12,17 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -218,6 +224,31 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
   std::fflush(stdout);
 }
 
+// Tells systemd (a Type=notify unit) how the daemon is: "READY=1",
+// "RELOADING=1", "STOPPING=1". Nothing when $NOTIFY_SOCKET is unset (not
+// under systemd). The protocol is one datagram on that Unix socket (a
+// leading '@' names an abstract one), so no library is needed.
+void NotifySystemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const size_t len = std::strlen(path);
+  if (len >= sizeof(addr.sun_path)) return;
+  std::memcpy(addr.sun_path, path, len);
+  if (path[0] == '@') addr.sun_path[0] = '\0';
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const socklen_t addr_len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+  if (sendto(fd, state, std::strlen(state), MSG_NOSIGNAL,
+             reinterpret_cast<sockaddr*>(&addr), addr_len) < 0) {
+    NVMEOF_LOG(kWarn, "cannot notify systemd (%s): %s", state,
+               std::strerror(errno));
+  }
+  close(fd);
+}
+
 // SIGHUP: --config read again and the difference applied; a file that
 // does not parse or check changes nothing.
 void Reload(const std::string& path, nvmeof::Target& target,
@@ -227,10 +258,12 @@ void Reload(const std::string& path, nvmeof::Target& target,
                       "nothing changed");
     return;
   }
+  NotifySystemd("RELOADING=1");
   nvmeof::Result<nvmeof::TargetConfig> config = nvmeof::LoadConfig(path);
   if (!config.ok()) {
     NVMEOF_LOG(kError, "reload: %s; nothing changed",
                std::string(config.status().message()).c_str());
+    NotifySystemd("READY=1");
     return;
   }
   if (config->threads != running.threads) {
@@ -251,6 +284,7 @@ void Reload(const std::string& path, nvmeof::Target& target,
       control != nullptr ? control->Reconfigure(*config)
                          : target.Reconfigure(*config);
   running = *config;
+  NotifySystemd("READY=1");
   if (!done.ok()) {
     NVMEOF_LOG(kError, "reload of %s failed part way: %s", path.c_str(),
                std::string(done.status().message()).c_str());
@@ -274,6 +308,7 @@ void Reload(const std::string& path, nvmeof::Target& target,
     if (sig != SIGHUP) break;
     Reload(config_path, target, control.get(), running);
   }
+  NotifySystemd("STOPPING=1");
   std::printf("nvmeof-target: signal %d, stopping (again to exit at once)\n",
               sig);
   std::fflush(stdout);
@@ -309,6 +344,7 @@ int Fail(int code, const nvmeof::Status& s) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"nvmeof-target: serve NVMe-oF subsystems over NVMe/TCP"};
+  app.set_version_flag("--version", std::string("nvmeof-target ") + NVMEOF_VERSION);
   Flags flags;
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
@@ -372,6 +408,7 @@ int main(int argc, char** argv) try {
                 static_cast<unsigned>(control->tcp_port()));
   }
   PrintHowToConnect(*config, (*target)->listen_addresses());
+  NotifySystemd("READY=1");
   ServeUntilSignal(**target, std::move(control), signals, flags.config_path,
                    *config);
 } catch (const std::exception& e) {

@@ -13,6 +13,7 @@ vpid=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
   if [ -n "$vpid" ] && kill -0 "$vpid" 2>/dev/null; then kill -KILL "$vpid"; fi
+  if [ -n "${npid:-}" ] && kill -0 "$npid" 2>/dev/null; then kill -KILL "$npid"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -382,7 +383,21 @@ write_hup_config() {  # write_hup_config EXTRA_SUBSYSTEM_JSON
 JSON
 }
 write_hup_config ""
-if start_daemon 10 "listening on" "$TARGET" --config "$work/hup.json" --threads 1; then
+# systemd's side of sd_notify: a datagram socket that prints what it gets.
+cat >"$work/notify.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(60)
+print("bound", flush=True)
+while True:
+    m = s.recv(4096).decode()
+    print(m, flush=True)
+    if m == "STOPPING=1": break
+PY
+start_daemon 12 "bound" python3 "$work/notify.py" "$work/notify.sock"
+npid=$started_pid
+if start_daemon 10 "listening on" env NOTIFY_SOCKET="$work/notify.sock" "$TARGET" --config "$work/hup.json" --threads 1; then
+  check "sd_notify: READY=1 once it serves" await_output 12 "READY=1"
   hpid=$started_pid
   pid=$hpid
   HIO=(--traddr 127.0.0.1 --trsvcid "$hport" --nqn "$hnqn")
@@ -395,6 +410,8 @@ if start_daemon 10 "listening on" "$TARGET" --config "$work/hup.json" --threads 
   write_hup_config ", { \"nqn\": \"$hnqn2\", \"namespaces\": [ { \"backend\": \"null\", \"size\": \"1G\" } ] }"
   kill -HUP "$hpid"
   check "SIGHUP: the reload is logged with its changes" await_output 10 "reload of $work/hup.json: 3 change(s)"
+  check "sd_notify: RELOADING=1 for the reload" await_output 12 "RELOADING=1"
+  check "sd_notify: READY=1 after it" await_output 12 "READY=1"
   cat <&11 >"$work/hup_perf.out"
   wait "$perf_pid" 2>/dev/null
   check "SIGHUP: I/O on the unchanged subsystem ran on, no error, no reconnect" bash -c "grep -q 'errors 0  verify errors 0' '$work/hup_perf.out' && ! grep -q reconnecting '$work/hup_perf.out' || { cat '$work/hup_perf.out'; false; }"
@@ -405,9 +422,11 @@ if start_daemon 10 "listening on" "$TARGET" --config "$work/hup.json" --threads 
   check "SIGHUP with a bad file: both subsystems still served" bash -c "'$TOOL' id-ctrl -a 127.0.0.1 -s $hport -n $hnqn >/dev/null && '$TOOL' id-ctrl -a 127.0.0.1 -s $hport -n $hnqn2 >/dev/null"
   stop_daemon 10 "$hpid"
   pid=""
+  check "sd_notify: STOPPING=1 on SIGTERM" await_output 12 "STOPPING=1"
 else
   fail=$((fail + 1)); echo "FAIL SIGHUP target did not start"
 fi
+wait "$npid" 2>/dev/null
 
 # The control plane on TCP (for a VM's guest): only with the token.
 printf 'tok-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
