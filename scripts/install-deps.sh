@@ -15,6 +15,7 @@ packages=(
   libcli11-dev         # command-line flags of the tools
   libgtest-dev libgmock-dev
   libbenchmark-dev
+  prometheus-cpp-dev   # the metrics endpoint (--metrics-listen)
   help2man             # the man pages, made from each program's --help
 )
 

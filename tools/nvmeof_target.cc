@@ -31,6 +31,7 @@
 #include "nvmeof/control_plane.h"
 #include "nvmeof/cpu.h"
 #include "nvmeof/log.h"
+#include "nvmeof/metrics.h"
 #include "nvmeof/target.h"
 #include "nvmeof/target_config.h"
 #include "nvmeof/tcp.h"
@@ -56,6 +57,7 @@ struct Flags {
   std::string rpc_listen;
   std::string rpc_token_file;
   bool rpc_any_address = false;
+  std::string metrics_listen;
 };
 
 constexpr char kDefaultRpcSocket[] = "/var/tmp/nvmeof.sock";
@@ -110,6 +112,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "first line)");
   app.add_flag("--rpc-allow-remote", f.rpc_any_address,
                "let --rpc-listen bind a non-loopback address");
+  app.add_option("--metrics-listen", f.metrics_listen,
+                 "serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. "
+                 "127.0.0.1:9464; [ADDR] for IPv6; off by default)");
 }
 
 // "ADDR:PORT" or "[ADDR]:PORT" as the config's address and port; the
@@ -397,7 +402,22 @@ int main(int argc, char** argv) try {
     }
     control = std::move(cp).value();
   }
+  std::unique_ptr<nvmeof::MetricsEndpoint> metrics;
+  if (!flags.metrics_listen.empty()) {
+    auto m = nvmeof::MetricsEndpoint::Start(**target, flags.metrics_listen);
+    if (!m.ok()) {
+      (*target)->Stop();
+      return Fail(1, m.status());
+    }
+    metrics = std::move(m).value();
+  }
   std::printf("nvmeof-target: %zu I/O thread(s)\n", (*target)->thread_count());
+  if (metrics != nullptr) {
+    const std::string host =
+        flags.metrics_listen.substr(0, flags.metrics_listen.rfind(':'));
+    std::printf("metrics on http://%s:%u/metrics\n", host.c_str(),
+                static_cast<unsigned>(metrics->port()));
+  }
   if (control != nullptr && !flags.rpc_socket.empty()) {
     std::printf("control plane on %s (rpc.py -s %s ...)\n",
                 flags.rpc_socket.c_str(), flags.rpc_socket.c_str());

@@ -146,6 +146,12 @@ class EventLoop {
   }
   // The time read at the start of the current turn.
   Clock::time_point Now() const { return now_; }
+  // Time spent in turns that had work (events, timers, posted functions or
+  // tasks), not waiting, since the loop was made; any thread. Its rate is
+  // the thread's busy fraction.
+  std::chrono::nanoseconds busy_time() const {
+    return std::chrono::nanoseconds(busy_ns_.load(std::memory_order_relaxed));
+  }
 
  private:
   EventLoop(int epoll_fd, int event_fd);
@@ -169,6 +175,7 @@ class EventLoop {
   std::atomic<std::thread::id> owner_{};
   std::atomic<bool> stop_{false};
   Clock::time_point now_;
+  std::atomic<uint64_t> busy_ns_{0};  // written by the loop's thread only
   bool busy_poll_ = false;
   Clock::duration poll_idle_{};
   // The last turn that found work (min: none yet).

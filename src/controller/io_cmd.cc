@@ -96,8 +96,8 @@ BackendQueue* BackendOf(Request& r) {
 
 void Read(Request& r, BackendQueue& bq) {
   IoCounters& n = r.ns->counters(r.queue->thread_index());
-  n.read_commands.fetch_add(1, std::memory_order_relaxed);
-  n.bytes_read.fetch_add(r.length, std::memory_order_relaxed);
+  IoCounters::Add(n.read_commands, 1);
+  IoCounters::Add(n.bytes_read, r.length);
   if (r.ns->caps.memory_mapped) {
     MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
@@ -141,8 +141,8 @@ void WriteReceived(Request& r, const Status& s) {
 
 void Write(Request& r, BackendQueue& bq) {
   IoCounters& n = r.ns->counters(r.queue->thread_index());
-  n.write_commands.fetch_add(1, std::memory_order_relaxed);
-  n.bytes_written.fetch_add(r.length, std::memory_order_relaxed);
+  IoCounters::Add(n.write_commands, 1);
+  IoCounters::Add(n.bytes_written, r.length);
   Request* req = &r;
   if (r.ns->caps.memory_mapped) {
     // Straight into the namespace. A failed transfer (digest error) leaves
@@ -358,6 +358,8 @@ void ExecuteIo(Request& r) {
   }
   // After what the host saw complete before it sent this (annotations.h).
   NVMEOF_HAPPENS_AFTER(r.ns);
+  IoCounters::Add(r.ns->counters(r.queue->thread_index()).commands, 1);
+  r.counted = true;
   if (op == NvmOpcode::kFlush) {
     r.SetState(RequestState::kExecuting);
     Flush(r);

@@ -99,6 +99,9 @@ void ControllerQueue::OnCommand(CapsulePtr capsule) {
     return;
   }
   r->SetState(RequestState::kParsing);
+  // Arrived by the start of this turn of the loop (read once per turn).
+  r->start = loop_->Now();
+  r->counted = false;
   r->cmd = std::move(capsule);
   r->dw0 = r->dw1 = 0;
   r->ns = nullptr;
@@ -184,6 +187,11 @@ void ControllerQueue::Respond(Request& r, NvmeStatus status) {
     ctrl_->RecordError(qid_, cqe.cid, status, r.error_location.value,
                        r.error_lba, r.sqe().nsid);
   }
+  if (!status.ok() && r.counted) {
+    r.ns->counters(thread_index())
+        .RecordError(static_cast<uint16_t>(
+            (static_cast<uint16_t>(status.sct) << 8) | status.sc));
+  }
   if (!closing_) {
     CapsulePtr rsp = qp_->AllocateResponse(cqe);
     // A dead connection refuses it: the host will not see this completion
@@ -193,6 +201,19 @@ void ControllerQueue::Respond(Request& r, NvmeStatus status) {
 }
 
 void ControllerQueue::Release(Request& r) {
+  if (r.counted) {
+    IoCounters& c = r.ns->counters(thread_index());
+    IoCounters::Add(c.completed, 1);
+    if (untimed_ == 0) {  // this queue's first I/O command, then one in N
+      c.RecordLatency(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::steady_clock::now() - r.start)
+              .count()));
+      untimed_ = IoCounters::kLatencySampleEvery;
+    }
+    --untimed_;
+    r.counted = false;
+  }
   r.SetState(RequestState::kFree);
   r.cmd.reset();
   r.ns = nullptr;

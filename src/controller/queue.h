@@ -109,6 +109,8 @@ class ControllerQueue final : public CommandQueue {
   uint16_t qid_ = 0;
   uint16_t sqsize_ = 0;  // entries (SQSIZE + 1)
   uint16_t sqhd_ = 0;
+  // I/O commands to end before the next latency sample (IoCounters).
+  uint32_t untimed_ = 0;
   bool closing_ = false;
   bool qp_closed_ = false;  // its Close() callback ran
   size_t thread_index_ = 0;  // this loop's index: its counter slot

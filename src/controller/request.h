@@ -14,6 +14,7 @@
 #define NVMEOF_CONTROLLER_REQUEST_H_
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -102,6 +103,12 @@ struct Request {
   uint8_t* buf = nullptr;
   size_t buf_size = 0;
   TablePin* pin = nullptr;  // the table `ns` came from (CommandQueue)
+  // When its capsule arrived (the start of that turn of the loop), and
+  // whether it counts in `ns`'s counters (an I/O command that found its
+  // namespace: its status, and for some its latency, recorded when it
+  // ends).
+  std::chrono::steady_clock::time_point start;
+  bool counted = false;
   Request* next = nullptr;  // pool and queues
 
  private:

@@ -834,6 +834,7 @@ std::vector<ThreadStats> TargetImpl::ThreadStatistics() {
     s.index = index;
     s.admin_total = thread.admin_total;
     s.io_total = thread.io_total;
+    s.busy = thread.loop->busy_time();
     for (auto& [id, q] : thread.queues) {
       if (q->bound_controller() == nullptr) {
         ++s.unbound_now;
@@ -855,6 +856,11 @@ Status TargetImpl::Start(int threads, const std::vector<int>& cpus,
   if (threads <= 0)
     threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  // Each thread has a counter slot of its own in every namespace, unless
+  // there are more threads than slots (IoCounters::Add).
+  if (static_cast<size_t>(threads) > kCounterSlots) {
+    IoCounters::shared_slots = true;
+  }
   for (int i = 0; i < threads; ++i) {
     auto t = std::make_unique<IoThread>();
     NVMEOF_ASSIGN_OR_RETURN(t->owned, EventLoop::Create());
@@ -951,7 +957,9 @@ size_t TargetImpl::RegisterQueue(EventLoop* loop, ControllerQueue* q) {
   t->loop = loop;
   t->queues[q->id()] = q;
   foreign_.push_back(std::move(t));
-  return threads_.size() + foreign_.size() - 1;
+  const size_t index = threads_.size() + foreign_.size() - 1;
+  if (index >= kCounterSlots) IoCounters::shared_slots = true;
+  return index;
 }
 
 void TargetImpl::UnregisterQueue(EventLoop* loop, uint64_t id) {

@@ -57,6 +57,7 @@ struct ThreadStats {
   size_t index = 0;
   uint32_t admin_now = 0, io_now = 0, unbound_now = 0;
   uint64_t admin_total = 0, io_total = 0;
+  std::chrono::nanoseconds busy{0};  // EventLoop::busy_time
 };
 
 // A backend with a name (SPDK's bdev): made once, then served by at most

@@ -117,9 +117,22 @@ bool EventLoop::RunOnce(Clock::duration max_wait) {
   }
   batch_ = batch.outer;
 
+  // (A posted function wakes the eventfd: n > 0.)
+  const bool worked =
+      n > 0 || task_head_ != nullptr ||
+      (!timer_heap_.empty() && timer_heap_.top().deadline <= now_);
   RunTimers();
   RunPosted();
   RunTasks();
+  if (worked) {
+    // One clock read per turn with work: the turn's cost, not the wait's.
+    busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) +
+                       static_cast<uint64_t>(
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               Clock::now() - now_)
+                               .count()),
+                   std::memory_order_relaxed);
+  }
   return !stop_.load(std::memory_order_relaxed);
 }
 

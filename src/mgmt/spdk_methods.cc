@@ -70,7 +70,10 @@ struct Ignored {
 Status CheckKeys(const Json& obj, std::string_view path,
                  std::initializer_list<std::string_view> known,
                  std::initializer_list<Ignored> ignored = {}) {
-  for (const auto& [key, value] : obj.items()) {
+  for (const auto& item : obj.items()) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& key = item.key();
+    const Json& value = item.value();
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     auto it = std::find_if(ignored.begin(), ignored.end(),
                            [&](const Ignored& i) { return i.key == key; });

@@ -363,6 +363,39 @@ else
   fail=$((fail + 1)); echo "FAIL RPC target did not start"
 fi
 
+# ---- metrics: the Prometheus endpoint of a running daemon ----
+mport=$(free_port)
+mtport=$(free_port)
+if start_daemon 13 "listening on" "$TARGET" --ram 16M --listen "127.0.0.1:$mtport" --threads 1 --metrics-listen "127.0.0.1:$mport"; then
+  mpid=$started_pid
+  pid=$mpid
+  MIO=(--traddr 127.0.0.1 --trsvcid "$mtport" --nqn "$nqn")
+  head -c 8192 /dev/urandom >"$work/mdata"
+  check "metrics: I/O to count" bash -c "'$TOOL' write ${MIO[*]} -s 0 -d '$work/mdata' && '$TOOL' read ${MIO[*]} -s 0 -c 15 >/dev/null"
+  cat >"$work/scrape.py" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+def value(name, *labels):
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(l in line for l in labels):
+            return float(line.rsplit(" ", 1)[1])
+    sys.exit(f"no {name} {labels} in:\n{text}")
+nqn = 'subsystem="nqn.2024-11.io.nvmeof:ram0"'
+assert value("nvmeof_namespace_commands_total", nqn, 'direction="write"') == 1
+assert value("nvmeof_namespace_bytes_total", nqn, 'direction="read"') == 8192
+assert value("nvmeof_namespace_latency_seconds_count", nqn) >= 2
+assert "# TYPE nvmeof_thread_busy_seconds_total counter" in text
+print("ok")
+PY
+  check "metrics: GET /metrics counts the I/O" python3 "$work/scrape.py" "$mport"
+  stop_daemon 13 "$mpid"
+  pid=""
+else
+  fail=$((fail + 1)); echo "FAIL metrics target did not start"
+fi
+taken=$(free_port)  # the NVMe/TCP port takes it first
+refuse "metrics: an address it cannot listen on is refused, saying so" "cannot listen" "$TARGET" --ram 1M --listen "127.0.0.1:$taken" --metrics-listen "127.0.0.1:$taken"
+
 # ---- SIGHUP: --config read again, the difference applied ----
 # await_output FD PATTERN: reads the daemon's output until a line matches.
 await_output() {
