@@ -141,6 +141,18 @@ struct PortConfig {
   bool operator==(const PortConfig&) const = default;
 };
 
+// A referral in the discovery log: another discovery service (or one
+// subsystem) at an NVMe/TCP address.
+struct ReferralConfig {
+  AddressFamily family = AddressFamily::kIpv4;  // matches `address`
+  std::string address;  // numeric, normalized
+  uint16_t port = 8009;
+  std::string subnqn;  // empty: the discovery subsystem
+  bool secure_channel = false;
+
+  bool operator==(const ReferralConfig&) const = default;
+};
+
 struct TargetConfig {
   std::vector<BdevConfig> bdevs;  // in file order
   // May be empty: a target started to be filled by the control plane.
@@ -149,6 +161,7 @@ struct TargetConfig {
   // empty list: none (the control plane adds listeners). No two ports
   // listen on the same address and port.
   std::vector<PortConfig> ports;
+  std::vector<ReferralConfig> referrals;  // distinct
   uint32_t threads = 0;  // I/O threads; 0: the number of cores
   LogLevel log_level = LogLevel::kInfo;
   // Connections the whole target keeps at once, over all its ports

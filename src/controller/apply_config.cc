@@ -3,6 +3,7 @@
 // says, applied through the run-time operations, so that what did not
 // change keeps running and keeps its connections.
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -250,7 +251,32 @@ class Applier {
     for (const auto& [now, want] : kept_) {
       NVMEOF_RETURN_IF_ERROR(ApplyHosts(*now, *want));
     }
-    return ApplyPorts();
+    NVMEOF_RETURN_IF_ERROR(ApplyPorts());
+    return ApplyReferrals();
+  }
+
+  Status ApplyReferrals() {
+    auto has = [](const std::vector<ReferralConfig>& list,
+                  const ReferralConfig& r) {
+      return std::find(list.begin(), list.end(), r) != list.end();
+    };
+    auto name = [](const ReferralConfig& r) {
+      return (r.family == AddressFamily::kIpv6 ? "[" + r.address + "]"
+                                               : r.address) +
+             ":" + std::to_string(r.port) +
+             (r.subnqn.empty() ? "" : " (" + r.subnqn + ")");
+    };
+    for (const ReferralConfig& r : now_.referrals) {
+      if (has(want_.referrals, r)) continue;
+      NVMEOF_RETURN_IF_ERROR(t_.RemoveReferral(ToReferral(r)));
+      Did("referral " + name(r) + " removed");
+    }
+    for (const ReferralConfig& r : want_.referrals) {
+      if (has(now_.referrals, r)) continue;
+      NVMEOF_RETURN_IF_ERROR(t_.AddReferral(ToReferral(r)));
+      Did("referral " + name(r) + " added");
+    }
+    return Status();
   }
 
   Status AddNamespace(const std::string& nqn, const NamespaceConfig& n) {

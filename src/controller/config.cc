@@ -439,6 +439,33 @@ Result<PortConfig> ReadPort(const Json& value, const std::string& path,
   return p;
 }
 
+Result<ReferralConfig> ReadReferral(const Json& value, const std::string& path) {
+  NVMEOF_RETURN_IF_ERROR(ExpectObject(value, path));
+  ObjectReader r(value, path);
+  NVMEOF_RETURN_IF_ERROR(
+      r.CheckKnownKeys({"address", "port", "subnqn", "secure_channel"}));
+  ReferralConfig ref;
+  NVMEOF_RETURN_IF_ERROR(ReadUint(r, "port", 1, 65535, ref.port));
+  if (!r.Has("address")) return r.Missing("address");
+  NVMEOF_ASSIGN_OR_RETURN(std::string address, r.String("address", ""));
+  Result<SocketAddress> parsed = SocketAddress::Parse(address, ref.port);
+  if (!parsed.ok()) {
+    return ErrorAt(r.PathOf("address"), parsed.status().message());
+  }
+  ref.address = parsed->Host();
+  ref.family = parsed->family() == AF_INET6 ? AddressFamily::kIpv6
+                                            : AddressFamily::kIpv4;
+  NVMEOF_ASSIGN_OR_RETURN(ref.subnqn, r.String("subnqn", ""));
+  if (!ref.subnqn.empty()) {
+    if (Status valid = ValidateNqn(ref.subnqn); !valid.ok()) {
+      return ErrorAt(r.PathOf("subnqn"), valid.message());
+    }
+    if (ref.subnqn == kDiscoveryNqn) ref.subnqn.clear();
+  }
+  NVMEOF_ASSIGN_OR_RETURN(ref.secure_channel, r.Bool("secure_channel", false));
+  return ref;
+}
+
 // Two listeners on one port of one family collide when their addresses are
 // equal or one of them is the wildcard.
 bool PortsCollide(const PortConfig& a, const PortConfig& b) {
@@ -479,8 +506,8 @@ Result<TargetConfig> ReadTarget(const Json& root) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(root, "$"));
   ObjectReader r(root, "$");
   NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"bdevs", "subsystems", "ports", "threads",
-                        "log_level", "max_connections"}));
+      r.CheckKnownKeys({"bdevs", "subsystems", "ports", "referrals",
+                        "threads", "log_level", "max_connections"}));
   TargetConfig config;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t threads, r.Uint("threads", 0, 1024, 0));
   config.threads = static_cast<uint32_t>(threads);
@@ -560,6 +587,20 @@ Result<TargetConfig> ReadTarget(const Json& root) {
       p.subsystems.push_back(s.nqn);
     }
     config.ports.push_back(std::move(p));
+  }
+  if (const Json* refs = r.Find("referrals")) {
+    std::string refs_path = r.PathOf("referrals");
+    NVMEOF_RETURN_IF_ERROR(ExpectArray(*refs, refs_path));
+    for (size_t i = 0; i < refs->size(); ++i) {
+      std::string path = IndexPath(refs_path, i);
+      NVMEOF_ASSIGN_OR_RETURN(ReferralConfig ref, ReadReferral((*refs)[i], path));
+      for (size_t j = 0; j < config.referrals.size(); ++j) {
+        if (config.referrals[j] == ref) {
+          return ErrorAt(path, "duplicate of " + IndexPath(refs_path, j));
+        }
+      }
+      config.referrals.push_back(std::move(ref));
+    }
   }
   return config;
 }

@@ -181,6 +181,13 @@ TEST(ConfigErrorTest, ErrorsNameFilePathAndReason) {
                            {"nsid": 5, "backend": "ram", "size": 512}]})"),
        "t.json: $.subsystems[0].namespaces[0].nsid: must not be above the "
        "subsystem's max_namespaces (4), got 5"},
+      // Referrals.
+      {R"({"referrals": [{"port": 8009}]})",
+       "t.json: $.referrals[0].address: required field is missing"},
+      {R"({"referrals": [{"address": "10.0.0.1", "subnqn": "bogus"}]})",
+       "t.json: $.referrals[0].subnqn: NQN must start with 'nqn.'"},
+      {R"({"referrals": [{"address": "10.0.0.1"}, {"address": "10.0.0.1"}]})",
+       "t.json: $.referrals[1]: duplicate of $.referrals[0]"},
       // Named backends (bdevs) and the namespaces that name them.
       {R"({"bdevs": {}})", "t.json: $.bdevs: must be an array, got an object"},
       {R"({"bdevs": [{"backend": "ram", "size": 512}]})",

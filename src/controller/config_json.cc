@@ -106,6 +106,16 @@ std::string ToJson(const TargetConfig& config) {
   Json ports = Json::array();
   for (const PortConfig& p : config.ports) ports.push_back(PortJson(p));
   j["ports"] = std::move(ports);
+  Json refs = Json::array();
+  for (const ReferralConfig& r : config.referrals) {
+    Json ref = Json::object();
+    ref["address"] = r.address;
+    ref["port"] = r.port;
+    if (!r.subnqn.empty()) ref["subnqn"] = r.subnqn;
+    ref["secure_channel"] = r.secure_channel;
+    refs.push_back(std::move(ref));
+  }
+  j["referrals"] = std::move(refs);
   // Strings that are not valid UTF-8 (only possible in a config built by
   // hand, not in one ParseConfig returned) are written with U+FFFD rather
   // than thrown about.

@@ -21,6 +21,30 @@ BackendConfig CurrentSettings(BackendConfig config, const Backend& backend) {
 
 }  // namespace
 
+Referral ToReferral(const ReferralConfig& config) {
+  Referral r;
+  r.trtype = static_cast<uint8_t>(TransportType::kTcp);
+  r.ipv6 = config.family == AddressFamily::kIpv6;
+  r.traddr = config.address;
+  r.trsvcid = std::to_string(config.port);
+  r.subnqn = config.subnqn;
+  r.secure_channel = config.secure_channel;
+  return r;
+}
+
+ReferralConfig ToReferralConfig(const Referral& referral) {
+  ReferralConfig c;
+  c.family = referral.ipv6 ? AddressFamily::kIpv6 : AddressFamily::kIpv4;
+  c.address = referral.traddr;
+  unsigned port = 0;
+  std::from_chars(referral.trsvcid.data(),
+                  referral.trsvcid.data() + referral.trsvcid.size(), port);
+  c.port = static_cast<uint16_t>(port);
+  c.subnqn = referral.subnqn;
+  c.secure_channel = referral.secure_channel;
+  return c;
+}
+
 PortParams ToPortParams(const ListenParams& params) {
   PortParams p;
   const ControllerQueuePairParams& q = params.transport;
@@ -108,6 +132,11 @@ Result<TargetConfig> RunningConfig(const TargetImpl& target,
     pc.subsystems = port->subsystems();
     pc.params = ToPortParams(port->params);
     out.ports.push_back(std::move(pc));
+  }
+  // The target lists the newest first; the file, in the order to add them.
+  const std::vector<Referral> referrals = target.referrals();
+  for (auto it = referrals.rbegin(); it != referrals.rend(); ++it) {
+    out.referrals.push_back(ToReferralConfig(*it));
   }
   return out;
 }

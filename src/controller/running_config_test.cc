@@ -35,6 +35,9 @@ constexpr char kFile[] = R"({
              "subsystems": ["nqn.2024-01.io.example:a"]},
             {"id": 10, "address": "127.0.0.2", "port": 4420,
              "subsystems": []}],
+  "referrals": [{"address": "127.0.0.9", "port": 8009},
+                {"address": "::1", "port": 4420,
+                 "subnqn": "nqn.2024-01.io.example:elsewhere"}],
   "threads": 3, "log_level": "warn", "max_connections": 100
 })";
 
@@ -177,6 +180,9 @@ TEST_F(ApplyConfigTest, EveryKindOfChangeIsApplied) {
               {"id": 10, "address": "127.0.0.3", "port": 4420,
                "subsystems": []},
               {"id": 11, "address": "127.0.0.1", "port": 4430}],
+    "referrals": [{"address": "127.0.0.9", "port": 8009},
+                  {"address": "127.0.0.10", "port": 8009,
+                   "secure_channel": true}],
     "threads": 3, "log_level": "warn", "max_connections": 100
   })");
   for (const char* line :
@@ -189,7 +195,9 @@ TEST_F(ApplyConfigTest, EveryKindOfChangeIsApplied) {
         "host nqn.2024-01.io.example:h1 no longer allowed on "
         "nqn.2024-01.io.example:b",
         "port 9 closed", "port 10 closed", "port 10 opened", "port 11 opened",
-        "port 3 exposes nqn.2024-01.io.example:c"}) {
+        "port 3 exposes nqn.2024-01.io.example:c",
+        "referral [::1]:4420 (nqn.2024-01.io.example:elsewhere) removed",
+        "referral 127.0.0.10:8009 added"}) {
     EXPECT_TRUE(Did(done, line)) << line;
   }
   EXPECT_FALSE(Did(done, "namespace 2 of nqn.2024-01.io.example:b removed"))

@@ -103,6 +103,9 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
     target->next_port_id_ = static_cast<uint16_t>(
         std::max<int>(target->next_port_id_, pc.id + 1));
   }
+  for (const ReferralConfig& rc : config.referrals) {
+    NVMEOF_RETURN_IF_ERROR(impl.AddReferral(controller::ToReferral(rc)));
+  }
   return target;
 }
 

@@ -296,6 +296,9 @@ class TargetImpl final : public QueueRegistry {
 ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
 // The other way: the PortParams a listener was made with.
 PortParams ToPortParams(const ListenParams& params);
+// A referral of the config, and back.
+Referral ToReferral(const ReferralConfig& config);
+ReferralConfig ToReferralConfig(const Referral& referral);
 
 // The running state as a config that ParseConfig reads back (bdevs,
 // subsystems with their namespaces and hosts, ports with their limits);
