@@ -98,6 +98,7 @@ void Read(Request& r, BackendQueue& bq) {
   IoCounters& n = r.ns->counters(r.queue->thread_index());
   IoCounters::Add(n.read_commands, 1);
   IoCounters::Add(n.bytes_read, r.length);
+  r.rw = 1;
   if (r.ns->caps.memory_mapped) {
     MemDesc mem = bq.Map(r.offset, r.length, /*for_write=*/false);
     if (!mem.empty()) {
@@ -143,6 +144,7 @@ void Write(Request& r, BackendQueue& bq) {
   IoCounters& n = r.ns->counters(r.queue->thread_index());
   IoCounters::Add(n.write_commands, 1);
   IoCounters::Add(n.bytes_written, r.length);
+  r.rw = 2;
   Request* req = &r;
   if (r.ns->caps.memory_mapped) {
     // Straight into the namespace. A failed transfer (digest error) leaves

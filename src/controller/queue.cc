@@ -102,6 +102,7 @@ void ControllerQueue::OnCommand(CapsulePtr capsule) {
   // Arrived by the start of this turn of the loop (read once per turn).
   r->start = loop_->Now();
   r->counted = false;
+  r->rw = 0;
   r->cmd = std::move(capsule);
   r->dw0 = r->dw1 = 0;
   r->ns = nullptr;
@@ -188,6 +189,7 @@ void ControllerQueue::Respond(Request& r, NvmeStatus status) {
                        r.error_lba, r.sqe().nsid);
   }
   if (!status.ok() && r.counted) {
+    ++io_stats_.errors;
     r.ns->counters(thread_index())
         .RecordError(static_cast<uint16_t>(
             (static_cast<uint16_t>(status.sct) << 8) | status.sc));
@@ -204,6 +206,13 @@ void ControllerQueue::Release(Request& r) {
   if (r.counted) {
     IoCounters& c = r.ns->counters(thread_index());
     IoCounters::Add(c.completed, 1);
+    if (r.rw == 1) {
+      ++io_stats_.read_commands;
+      io_stats_.bytes_read += r.length;
+    } else if (r.rw == 2) {
+      ++io_stats_.write_commands;
+      io_stats_.bytes_written += r.length;
+    }
     if (untimed_ == 0) {  // this queue's first I/O command, then one in N
       c.RecordLatency(static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(

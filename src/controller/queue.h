@@ -111,6 +111,19 @@ class ControllerQueue final : public CommandQueue {
   uint16_t sqhd_ = 0;
   // I/O commands to end before the next latency sample (IoCounters).
   uint32_t untimed_ = 0;
+
+ public:
+  // This queue's I/O since it was made: read on its loop only (the
+  // control plane's QueuePairs), so plain counters.
+  struct IoStats {
+    uint64_t read_commands = 0, write_commands = 0;
+    uint64_t bytes_read = 0, bytes_written = 0;
+    uint64_t errors = 0;
+  };
+  const IoStats& io_stats() const { return io_stats_; }
+
+ private:
+  IoStats io_stats_;
   bool closing_ = false;
   bool qp_closed_ = false;  // its Close() callback ran
   size_t thread_index_ = 0;  // this loop's index: its counter slot

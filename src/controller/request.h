@@ -109,6 +109,9 @@ struct Request {
   // ends).
   std::chrono::steady_clock::time_point start;
   bool counted = false;
+  // A Read (1) or Write (2) that passed its checks, as the namespace's
+  // read and write counters count them: its queue's too, when it ends.
+  uint8_t rw = 0;
   Request* next = nullptr;  // pool and queues
 
  private:

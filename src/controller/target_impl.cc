@@ -808,6 +808,12 @@ std::vector<QueuePairInfo> TargetImpl::QueuePairs(std::string_view nqn) {
       i.hostnqn = c->hostnqn();
       i.peer = q->peer_name();
       i.local = q->local_address();
+      const ControllerQueue::IoStats& st = q->io_stats();
+      i.read_commands = st.read_commands;
+      i.write_commands = st.write_commands;
+      i.bytes_read = st.bytes_read;
+      i.bytes_written = st.bytes_written;
+      i.errors = st.errors;
       std::lock_guard<std::mutex> lock(out_mu);
       out.push_back(std::move(i));
     }

@@ -50,6 +50,10 @@ struct QueuePairInfo {
   std::string peer;             // "127.0.0.1:51234"
   TransportAddress local;       // this end of the connection
   std::shared_ptr<const Port> port;
+  // Its I/O since the connection was made (ControllerQueue::IoStats).
+  uint64_t read_commands = 0, write_commands = 0;
+  uint64_t bytes_read = 0, bytes_written = 0;
+  uint64_t errors = 0;
 };
 
 // One I/O thread's queue pairs: now and since the start.

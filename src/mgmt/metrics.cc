@@ -159,7 +159,43 @@ class TargetCollectable : public prometheus::Collectable {
                   "Queue pairs (connections), by subsystem, host and kind",
                   MetricType::Gauge);
     std::map<std::tuple<std::string, std::string, bool>, uint64_t> qps;
-    for (const auto& q : t_.QueuePairs()) ++qps[{q.subnqn, q.hostnqn, q.qid == 0}];
+    struct HostIo {
+      uint64_t rc = 0, wc = 0, rb = 0, wb = 0, errors = 0;
+    };
+    std::map<std::pair<std::string, std::string>, HostIo> host_io;
+    for (const auto& q : t_.QueuePairs()) {
+      ++qps[{q.subnqn, q.hostnqn, q.qid == 0}];
+      HostIo& h = host_io[{q.subnqn, q.hostnqn}];
+      h.rc += q.read_commands;
+      h.wc += q.write_commands;
+      h.rb += q.bytes_read;
+      h.wb += q.bytes_written;
+      h.errors += q.errors;
+    }
+    Family host_commands("nvmeof_host_commands_total",
+                         "Read and write commands, by subsystem and host, over "
+                         "its connections now (a reconnect starts again)",
+                         MetricType::Counter);
+    Family host_bytes("nvmeof_host_bytes_total",
+                      "Bytes read and written, by subsystem and host, over its "
+                      "connections now",
+                      MetricType::Counter);
+    Family host_errors("nvmeof_host_errors_total",
+                       "Failed I/O commands, by subsystem and host, over its "
+                       "connections now",
+                       MetricType::Counter);
+    for (const auto& [key, h] : host_io) {
+      auto l = [&](const char* dir) {
+        return std::vector<ClientMetric::Label>{
+            {"subsystem", key.first}, {"host", key.second}, {"direction", dir}};
+      };
+      host_commands.Counter(l("read"), static_cast<double>(h.rc));
+      host_commands.Counter(l("write"), static_cast<double>(h.wc));
+      host_bytes.Counter(l("read"), static_cast<double>(h.rb));
+      host_bytes.Counter(l("write"), static_cast<double>(h.wb));
+      host_errors.Counter({{"subsystem", key.first}, {"host", key.second}},
+                          static_cast<double>(h.errors));
+    }
     for (const auto& [key, n] : qps) {
       qpairs.Gauge({{"subsystem", std::get<0>(key)},
                     {"host", std::get<1>(key)},
@@ -184,7 +220,8 @@ class TargetCollectable : public prometheus::Collectable {
 
     std::vector<MetricFamily> out;
     for (Family* f : {&commands, &bytes, &io, &in_flight, &errors, &latency,
-                      &ns_size, &subsystem_ns, &controllers, &qpairs, &busy,
+                      &ns_size, &subsystem_ns, &controllers, &qpairs,
+                      &host_commands, &host_bytes, &host_errors, &busy,
                       &thread_qps}) {
       out.push_back(std::move(f->f));
     }
