@@ -320,21 +320,35 @@ class Applier {
     for (const PortConfig& p : want_.ports) want[p.id] = &p;
     std::map<uint16_t, const PortConfig*> now;
     for (const PortConfig& p : now_.ports) now[p.id] = &p;
+    // A port made by the control plane closes by itself once it exposes
+    // nothing (a subsystem deleted above may have done it): what is there
+    // is read from the target each time.
+    auto present = [&](uint16_t id) {
+      for (const auto& port : t_.ports()) {
+        if (port->id == id) return true;
+      }
+      return false;
+    };
     for (const auto& [id, p] : now) {
       auto it = want.find(id);
       if (it != want.end() && SameListener(*p, *it->second)) continue;
+      if (!present(id)) continue;
       NVMEOF_RETURN_IF_ERROR(t_.RemovePort(id));
       Did("port " + std::to_string(id) + " closed");
     }
-    for (const auto& [id, p] : want) {
-      auto it = now.find(id);
-      if (it != now.end() && SameListener(*it->second, *p)) continue;
-      NVMEOF_RETURN_IF_ERROR(t_.AddPort(id, p->transport, p->address,
-                                        std::to_string(p->port), p->subsystems,
-                                        ListenParamsOf(p->params),
-                                        /*all_when_empty=*/false));
-      Did("port " + std::to_string(id) + " opened");
-    }
+    auto open_missing = [&]() -> Status {
+      for (const auto& [id, p] : want) {
+        if (present(id)) continue;
+        NVMEOF_RETURN_IF_ERROR(t_.AddPort(id, p->transport, p->address,
+                                          std::to_string(p->port),
+                                          p->subsystems,
+                                          ListenParamsOf(p->params),
+                                          /*all_when_empty=*/false));
+        Did("port " + std::to_string(id) + " opened");
+      }
+      return Status();
+    };
+    NVMEOF_RETURN_IF_ERROR(open_missing());
     for (const std::shared_ptr<const Port>& port : t_.ports()) {
       auto it = want.find(port->id);
       if (it == want.end()) continue;
@@ -356,7 +370,9 @@ class Applier {
         Did("port " + std::to_string(port->id) + " no longer exposes " + nqn);
       }
     }
-    return Status();
+    // One that closed as it stopped exposing its last subsystem, where the
+    // config keeps it (for discovery alone): opened again, as configured.
+    return open_missing();
   }
 
   void Did(std::string what) { done_.push_back(std::move(what)); }

@@ -107,6 +107,8 @@ TEST(RunningConfigTest, ABackendAddedInCodeCannotBeSaved) {
 
 // ---- ApplyConfig: a running target changed to serve another config ----
 
+constexpr char kA[] = "nqn.2024-01.io.example:a";
+
 // The config with its lists in a fixed order: a reconfigured target may
 // list what it made again after what it kept.
 std::string Canonical(TargetConfig c) {
@@ -136,7 +138,9 @@ class ApplyConfigTest : public ::testing::Test {
   }
   // Applies `text`; the running state must then be what it says.
   std::vector<std::string> ApplyAndCompare(std::string_view text) {
-    const TargetConfig wanted = Parse(text);
+    return ApplyAndCompare(Parse(text));
+  }
+  std::vector<std::string> ApplyAndCompare(const TargetConfig& wanted) {
     Result<std::vector<std::string>> done = target_->Reconfigure(wanted);
     EXPECT_TRUE(done.ok()) << done.status().ToString();
     Result<TargetConfig> now = RunningConfig(target_->impl(), wanted);
@@ -227,6 +231,36 @@ TEST_F(ApplyConfigTest, ABackendThatCannotOpenChangesNothing) {
   Result<TargetConfig> now = RunningConfig(target_->impl(), base_);
   ASSERT_TRUE(now.ok());
   EXPECT_EQ(Canonical(*now), Canonical(base_));
+}
+
+// A listener the control plane added is a port that closes by itself
+// once it exposes nothing; a reload handles it whichever way it goes.
+TEST_F(ApplyConfigTest, PortsTheControlPlaneMadeFollowTheConfig) {
+  TargetImpl& t = target_->impl();
+  ASSERT_TRUE(t.AddListener(kA, TransportType::kTcp, "127.0.0.5", "4420", {})
+                  .ok());
+  Result<TargetConfig> now = RunningConfig(t, base_);
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  // Kept for discovery alone: it stops exposing `a`, closes, and is
+  // opened again as configured.
+  TargetConfig wanted = *now;
+  for (PortConfig& p : wanted.ports) {
+    if (p.address == "127.0.0.5") p.subsystems.clear();
+  }
+  ApplyAndCompare(wanted);
+}
+
+TEST_F(ApplyConfigTest, APortThatClosedWithItsSubsystemIsNotAnError) {
+  ASSERT_TRUE(target_->impl()
+                  .AddListener(kA, TransportType::kTcp, "127.0.0.5", "4420", {})
+                  .ok());
+  // Subsystem `a` goes, and with it the port that exposed it alone.
+  TargetConfig wanted = base_;
+  std::erase_if(wanted.subsystems,
+                [](const SubsystemConfig& s) { return s.nqn == kA; });
+  std::erase_if(wanted.ports, [](const PortConfig& p) { return p.id == 9; });
+  for (PortConfig& p : wanted.ports) std::erase(p.subsystems, kA);
+  ApplyAndCompare(wanted);
 }
 
 }  // namespace
