@@ -13,6 +13,18 @@
 namespace nvmeof::controller {
 
 namespace {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizedHeap = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizedHeap = true;
+#else
+constexpr bool kSanitizedHeap = false;
+#endif
+#else
+constexpr bool kSanitizedHeap = false;
+#endif
+
 // Memory freed by connections that ended goes back to the OS: glibc keeps
 // freed heap memory otherwise (1,000 idle connections gone still held
 // ~360 MB). At most once a second per loop, a second after an end.
@@ -22,7 +34,12 @@ void TrimSoon(EventLoop* loop) {
   scheduled = true;
   loop->AddTimer(std::chrono::seconds(1), [] {
     scheduled = false;
-    malloc_trim(0);
+    // Under a sanitizer the heap is the sanitizer's: glibc's malloc_trim
+    // has nothing to give back, and calling it from an I/O thread set up
+    // glibc's arena for that thread, which glibc then found inconsistent
+    // when the thread ended (ASan: "malloc assertion failure in
+    // __malloc_arena_thread_freeres").
+    if (!kSanitizedHeap) malloc_trim(0);
   });
 }
 
