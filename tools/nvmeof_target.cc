@@ -305,8 +305,8 @@ void Reload(const std::string& path, nvmeof::Target& target,
 // exits at once; SIGHUP reloads the config. Does not return.
 [[noreturn]] void ServeUntilSignal(
     nvmeof::Target& target, std::unique_ptr<nvmeof::ControlPlane> control,
-    const sigset_t& signals, const std::string& config_path,
-    nvmeof::TargetConfig running) {
+    std::unique_ptr<nvmeof::MetricsEndpoint> metrics, const sigset_t& signals,
+    const std::string& config_path, nvmeof::TargetConfig running) {
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
@@ -318,8 +318,9 @@ void Reload(const std::string& path, nvmeof::Target& target,
               sig);
   std::fflush(stdout);
   static std::atomic<bool> stop_done{false};
-  std::thread stopper([&target, &control] {
+  std::thread stopper([&target, &control, &metrics] {
     control.reset();  // no change mid-stop
+    metrics.reset();  // no scrape of threads that are stopping
     target.Stop();
     stop_done = true;
     kill(getpid(), SIGTERM);  // wake the main thread: the stop is done
@@ -429,8 +430,8 @@ int main(int argc, char** argv) try {
   }
   PrintHowToConnect(*config, (*target)->listen_addresses());
   NotifySystemd("READY=1");
-  ServeUntilSignal(**target, std::move(control), signals, flags.config_path,
-                   *config);
+  ServeUntilSignal(**target, std::move(control), std::move(metrics), signals,
+                   flags.config_path, *config);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "nvmeof-target: %s\n", e.what());
   return 1;

@@ -23,7 +23,8 @@ namespace nvmeof {
 class MetricsEndpoint {
  public:
   // Listens on `listen` ("127.0.0.1:9464", "[::1]:9464"; port 0: any
-  // free port). `target` must outlive it.
+  // free port). `target` must outlive it, and it must be destroyed before
+  // Target::Stop() (a scrape reads the running I/O threads).
   static Result<std::unique_ptr<MetricsEndpoint>> Start(
       Target& target, const std::string& listen);
   ~MetricsEndpoint();

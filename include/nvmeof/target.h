@@ -120,7 +120,6 @@ class Target {
  private:
   explicit Target(std::unique_ptr<controller::TargetImpl> impl);
   std::unique_ptr<controller::TargetImpl> impl_;
-  uint16_t next_port_id_ = 1;
 };
 
 }  // namespace nvmeof

@@ -292,6 +292,13 @@ class Applier {
   }
 
   Status ApplyHosts(const SubsystemConfig& now, const SubsystemConfig& want) {
+    // Opened to any host first: a host dropped from the list stays
+    // connected then (its connections end only if it is no longer allowed).
+    const bool opens = want.allow_any_host && !now.allow_any_host;
+    if (opens) {
+      NVMEOF_RETURN_IF_ERROR(t_.SetAllowAnyHost(now.nqn, true));
+      Did("any host may connect to " + now.nqn);
+    }
     const std::set<std::string> had(now.hosts.begin(), now.hosts.end());
     const std::set<std::string> wants(want.hosts.begin(), want.hosts.end());
     for (const std::string& h : wants) {
@@ -304,10 +311,9 @@ class Applier {
       NVMEOF_RETURN_IF_ERROR(t_.RemoveHost(now.nqn, h));
       Did("host " + h + " no longer allowed on " + now.nqn);
     }
-    if (now.allow_any_host != want.allow_any_host) {
-      NVMEOF_RETURN_IF_ERROR(t_.SetAllowAnyHost(now.nqn, want.allow_any_host));
-      Did(std::string(want.allow_any_host ? "any host" : "only listed hosts") +
-          " may connect to " + now.nqn);
+    if (now.allow_any_host && !want.allow_any_host) {
+      NVMEOF_RETURN_IF_ERROR(t_.SetAllowAnyHost(now.nqn, false));
+      Did("only listed hosts may connect to " + now.nqn);
     }
     return Status();
   }

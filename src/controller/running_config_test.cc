@@ -233,6 +233,22 @@ TEST_F(ApplyConfigTest, ABackendThatCannotOpenChangesNothing) {
   EXPECT_EQ(Canonical(*now), Canonical(base_));
 }
 
+// Opened to any host: the subsystem is open before a host leaves the
+// list, so that host's connections never end (RemoveHost ends only those
+// no longer allowed).
+TEST_F(ApplyConfigTest, OpeningToAnyHostComesBeforeAHostLeavesTheList) {
+  std::string text = kFile;
+  const std::string hosts =
+      R"("hosts": ["nqn.2024-01.io.example:h1", "nqn.2024-01.io.example:h2"],)";
+  ASSERT_NE(text.find(hosts), std::string::npos);
+  text.replace(text.find(hosts), hosts.size(), R"("allow_any_host": true,)");
+  std::vector<std::string> done = ApplyAndCompare(text);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0], "any host may connect to nqn.2024-01.io.example:b");
+  EXPECT_EQ(done[1], "host nqn.2024-01.io.example:h1 no longer allowed on "
+                     "nqn.2024-01.io.example:b");
+}
+
 // A listener the control plane added is a port that closes by itself
 // once it exposes nothing; a reload handles it whichever way it goes.
 TEST_F(ApplyConfigTest, PortsTheControlPlaneMadeFollowTheConfig) {

@@ -100,8 +100,6 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
     NVMEOF_RETURN_IF_ERROR(impl.AddPort(
         pc.id, pc.transport, pc.address, std::to_string(pc.port),
         pc.subsystems, ToListenParams(pc.params), /*all_when_empty=*/false));
-    target->next_port_id_ = static_cast<uint16_t>(
-        std::max<int>(target->next_port_id_, pc.id + 1));
   }
   for (const ReferralConfig& rc : config.referrals) {
     NVMEOF_RETURN_IF_ERROR(impl.AddReferral(controller::ToReferral(rc)));
@@ -151,7 +149,9 @@ Status Target::AddNamespace(std::string_view subnqn,
 }
 
 Status Target::AddPort(const PortOptions& options) {
-  const uint16_t id = next_port_id_++;
+  // The target's own counter: ports a reload or the control plane added
+  // have taken theirs from it too.
+  const uint16_t id = impl_->NextPortId();
   return impl_->AddPort(id, options.transport, options.address,
                         std::to_string(options.port), options.subsystems,
                         ToListenParams(options.params));

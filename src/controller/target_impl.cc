@@ -418,6 +418,12 @@ Status TargetImpl::AddPort(uint16_t id, TransportType trtype,
   port.params = params;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& other : ports_) {
+      if (other->port->id == id) {
+        return AlreadyExistsError("port " + std::to_string(id) +
+                                  " exists already");
+      }
+    }
     if (subsystems.empty() && all_when_empty) {
       for (const auto& s : created_) port.Expose(s->nqn());
     } else {

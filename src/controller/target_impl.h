@@ -144,6 +144,11 @@ class TargetImpl final : public QueueRegistry {
                         const std::string& traddr, const std::string& trsvcid);
   // Closes port `id` and ends every association made through it.
   Status RemovePort(uint16_t id);
+  // An ID no port has (the highest so far, plus one).
+  uint16_t NextPortId() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_port_id_;
+  }
   // The ports, in the order they were added.
   std::vector<std::shared_ptr<const Port>> ports() const;
 

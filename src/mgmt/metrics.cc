@@ -172,29 +172,29 @@ class TargetCollectable : public prometheus::Collectable {
       h.wb += q.bytes_written;
       h.errors += q.errors;
     }
-    Family host_commands("nvmeof_host_commands_total",
-                         "Read and write commands, by subsystem and host, over "
-                         "its connections now (a reconnect starts again)",
-                         MetricType::Counter);
-    Family host_bytes("nvmeof_host_bytes_total",
-                      "Bytes read and written, by subsystem and host, over its "
-                      "connections now",
-                      MetricType::Counter);
-    Family host_errors("nvmeof_host_errors_total",
-                       "Failed I/O commands, by subsystem and host, over its "
-                       "connections now",
-                       MetricType::Counter);
+    // Gauges: sums over the connections there are now, which fall when
+    // one ends (a counter must not).
+    Family host_commands("nvmeof_host_commands",
+                         "Read and write commands over the host's connections "
+                         "now, by subsystem and host",
+                         MetricType::Gauge);
+    Family host_bytes("nvmeof_host_bytes",
+                      "Bytes read and written over the host's connections now",
+                      MetricType::Gauge);
+    Family host_errors("nvmeof_host_errors",
+                       "Failed I/O commands over the host's connections now",
+                       MetricType::Gauge);
     for (const auto& [key, h] : host_io) {
       auto l = [&](const char* dir) {
         return std::vector<ClientMetric::Label>{
             {"subsystem", key.first}, {"host", key.second}, {"direction", dir}};
       };
-      host_commands.Counter(l("read"), static_cast<double>(h.rc));
-      host_commands.Counter(l("write"), static_cast<double>(h.wc));
-      host_bytes.Counter(l("read"), static_cast<double>(h.rb));
-      host_bytes.Counter(l("write"), static_cast<double>(h.wb));
-      host_errors.Counter({{"subsystem", key.first}, {"host", key.second}},
-                          static_cast<double>(h.errors));
+      host_commands.Gauge(l("read"), static_cast<double>(h.rc));
+      host_commands.Gauge(l("write"), static_cast<double>(h.wc));
+      host_bytes.Gauge(l("read"), static_cast<double>(h.rb));
+      host_bytes.Gauge(l("write"), static_cast<double>(h.wb));
+      host_errors.Gauge({{"subsystem", key.first}, {"host", key.second}},
+                        static_cast<double>(h.errors));
     }
     for (const auto& [key, n] : qps) {
       qpairs.Gauge({{"subsystem", std::get<0>(key)},

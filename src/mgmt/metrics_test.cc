@@ -129,13 +129,13 @@ TEST(MetricsTest, AScrapeShowsWhatTheIoDid) {
   EXPECT_EQ(Value(text, "nvmeof_controllers", {sub, host}), 1);
   EXPECT_EQ(Value(text, "nvmeof_queue_pairs", {sub, host, "kind=\"io\""}), 2);
   EXPECT_EQ(Value(text, "nvmeof_queue_pairs", {sub, host, "kind=\"admin\""}), 1);
-  EXPECT_EQ(Value(text, "nvmeof_host_commands_total",
+  EXPECT_EQ(Value(text, "nvmeof_host_commands",
                   {sub, host, "direction=\"write\""}), 3);
-  EXPECT_EQ(Value(text, "nvmeof_host_commands_total",
+  EXPECT_EQ(Value(text, "nvmeof_host_commands",
                   {sub, host, "direction=\"read\""}), 2);
-  EXPECT_EQ(Value(text, "nvmeof_host_bytes_total",
+  EXPECT_EQ(Value(text, "nvmeof_host_bytes",
                   {sub, host, "direction=\"write\""}), 3 * 4096);
-  EXPECT_EQ(Value(text, "nvmeof_host_errors_total", {sub, host}), 1);
+  EXPECT_EQ(Value(text, "nvmeof_host_errors", {sub, host}), 1);
   EXPECT_GT(Value(text, "nvmeof_thread_busy_seconds_total", {"thread=\"0\""}) +
                 Value(text, "nvmeof_thread_busy_seconds_total", {"thread=\"1\""}),
             0);

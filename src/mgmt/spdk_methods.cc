@@ -146,6 +146,8 @@ Result<Address> ReadAddress(const Json& obj, const std::string& path) {
     return InvalidArgumentError(r.PathOf("trsvcid") + ": '" + a.trsvcid +
                                 "' is not a TCP port");
   }
+  // One spelling per port ("04420" is 4420), as the listener reports it.
+  a.trsvcid = std::to_string(std::stoul(a.trsvcid));
   // Numeric only: a daemon does not resolve names.
   Result<SocketAddress> parsed = SocketAddress::Parse(
       a.traddr, static_cast<uint16_t>(std::stoul(a.trsvcid)));
@@ -1016,6 +1018,10 @@ class Methods {
             : CheckKeys(p, "params", {"address", "subnqn"}));
     NVMEOF_ASSIGN_OR_RETURN(const Json* obj, Object(p, "params", "address"));
     NVMEOF_ASSIGN_OR_RETURN(Address a, ReadAddress(*obj, "params.address"));
+    if (a.trsvcid == "0") {
+      return InvalidArgumentError(
+          "params.address.trsvcid: a referral names a port from 1 to 65535");
+    }
     ObjectReader r(p, "params");
     Referral ref;
     ref.traddr = a.traddr;

@@ -462,7 +462,11 @@ c_rpc_save() {
 			s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 			s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "nvmeof_save_config",
 			                      "params": {"file": sys.argv[2]}}).encode())
-			r = json.JSONDecoder().raw_decode(s.recv(1 << 20).decode())[0]
+			s.shutdown(socket.SHUT_WR)  # the target answers, then closes
+			buf = b""
+			while chunk := s.recv(1 << 16):
+			    buf += chunk
+			r = json.loads(buf)
 			assert "result" in r, r
 		PY
 	"$TARGET" --config "$WORK/saved.json" --print-config >"$WORK/saved.check"
