@@ -184,7 +184,10 @@ class TargetCollectable : public prometheus::Collectable {
     Family host_errors("nvmeof_host_errors",
                        "Failed I/O commands over the host's connections now",
                        MetricType::Gauge);
-    for (const auto& [key, h] : host_io) {
+    for (const auto& entry : host_io) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda.
+      const auto& key = entry.first;
+      const HostIo& h = entry.second;
       auto l = [&](const char* dir) {
         return std::vector<ClientMetric::Label>{
             {"subsystem", key.first}, {"host", key.second}, {"direction", dir}};
