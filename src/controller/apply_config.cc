@@ -89,13 +89,6 @@ std::shared_ptr<Namespace> NamespaceOf(const NamespaceConfig& nc,
   return ns;
 }
 
-ListenParams ListenParamsOf(const PortParams& params) {
-  ListenParams lp;
-  lp.transport = ToQueuePairParams(params);
-  lp.max_io_queues = params.max_io_queues;
-  return lp;
-}
-
 class Applier {
  public:
   Applier(TargetImpl& t, const TargetConfig& now, const TargetConfig& want)
@@ -348,7 +341,7 @@ class Applier {
         NVMEOF_RETURN_IF_ERROR(t_.AddPort(id, p->transport, p->address,
                                           std::to_string(p->port),
                                           p->subsystems,
-                                          ListenParamsOf(p->params),
+                                          ToListenParams(p->params),
                                           /*all_when_empty=*/false));
         Did("port " + std::to_string(id) + " opened");
       }

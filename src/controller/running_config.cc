@@ -45,6 +45,13 @@ ReferralConfig ToReferralConfig(const Referral& referral) {
   return c;
 }
 
+ListenParams ToListenParams(const PortParams& params) {
+  ListenParams lp;
+  lp.transport = ToQueuePairParams(params);
+  lp.max_io_queues = params.max_io_queues;
+  return lp;
+}
+
 PortParams ToPortParams(const ListenParams& params) {
   PortParams p;
   const ControllerQueuePairParams& q = params.transport;

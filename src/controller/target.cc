@@ -13,17 +13,12 @@ namespace nvmeof {
 
 namespace {
 
+using controller::ToListenParams;
+
 using controller::Namespace;
 using controller::Subsystem;
 using controller::SubsystemType;
 using controller::TargetImpl;
-
-controller::ListenParams ToListenParams(const PortParams& params) {
-  controller::ListenParams lp;
-  lp.transport = controller::ToQueuePairParams(params);
-  lp.max_io_queues = params.max_io_queues;
-  return lp;
-}
 
 Result<std::shared_ptr<Namespace>> OpenNamespace(const NamespaceConfig& nc) {
   NVMEOF_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,

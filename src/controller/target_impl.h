@@ -303,6 +303,8 @@ class TargetImpl final : public QueueRegistry {
 
 // The listener limits a port's parameters (of the config) stand for.
 ControllerQueuePairParams ToQueuePairParams(const PortParams& params);
+// A listener's parameters from a config port's.
+ListenParams ToListenParams(const PortParams& params);
 // The other way: the PortParams a listener was made with.
 PortParams ToPortParams(const ListenParams& params);
 // A referral of the config, and back.
