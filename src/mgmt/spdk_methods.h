@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controller/target_impl.h"
 #include "mgmt/rpc_server.h"
@@ -37,7 +38,7 @@ struct ControlState {
   // The running state in this project's config format (nvmeof_save_config);
   // an error names what cannot be saved.
   std::function<Result<Json>()> save_config;
-  std::shared_ptr<void> methods;  // RegisterMethods' table
+  std::vector<std::shared_ptr<void>> methods;  // the families' tables
 };
 
 // Adds every method to `server`. `state` must outlive it.
