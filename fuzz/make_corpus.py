@@ -106,3 +106,31 @@ write(host, "read_success", icresp() + c2h(1, 0, b"\x33" * 32768, last=False)
 write(host, "write_r2t", icresp() + r2t(2, 7, 0, 65536) + resp(2))
 write(host, "responses", icresp() + resp(3) + resp(2, 0x4) + resp(1))
 write(host, "termreq", icresp() + termreq(3, 2))
+
+# auth_fuzz: a flags byte, then chunks (le16 length, bytes) whose first
+# byte says what to do with the next message (0 keep, 1 XOR, 2 replace).
+def chunk(b):
+    return struct.pack("<H", len(b)) + b
+
+
+def negotiate(t_id=0x1234, sc_c=0, hashes=(1, 2, 3), dhgroups=(0, 1, 2, 3, 4, 5), authid=1):
+    ids = bytes(hashes).ljust(30, b"\0") + bytes(dhgroups).ljust(30, b"\0")
+    return (struct.pack("<BBHHBB", 0, 0, 0, t_id, sc_c, 1)
+            + struct.pack("<BBBB", authid, 0, len(hashes), len(dhgroups)) + ids)
+
+
+auth = "auth_fuzz"
+write(auth, "null_one_way", bytes([0x00]))
+write(auth, "null_bidirectional", bytes([0x03]))
+write(auth, "ffdhe2048_bidirectional", bytes([0x07]))
+write(auth, "sha512_bidirectional", bytes([0x1b]))
+write(auth, "wrong_host_key", bytes([0x20]))
+write(auth, "wrong_ctrl_key", bytes([0x43]))
+write(auth, "small_al_ffdhe2048", bytes([0x84]))
+write(auth, "negotiate_sc_c", bytes([0x00]) + chunk(b"\x02" + negotiate(sc_c=1)))
+write(auth, "negotiate_no_dhchap", bytes([0x00]) + chunk(b"\x02" + negotiate(authid=2)))
+write(auth, "reply_r1_flipped", bytes([0x00]) + chunk(b"") + chunk(b"")
+      + chunk(b"\x01" + bytes(16) + b"\x01"))
+write(auth, "renegotiate_after_success", bytes([0x03]) + chunk(b"") * 5
+      + chunk(b"\x01" + negotiate(t_id=7))
+      + chunk(b"\x00" + struct.pack("<BBHHBB", 0, 0xF1, 0, 7, 1, 1)))

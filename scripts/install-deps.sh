@@ -10,7 +10,7 @@ packages=(
   clang clang-format clang-tidy libclang-rt-dev   # clang build, libFuzzer, tidy
   libisal-dev          # CRC32C (crc32_iscsi), the hardware path
   liburing-dev         # io_uring for file and block backends
-  libssl-dev           # TLS / DH-HMAC-CHAP (later)
+  libssl-dev           # OpenSSL 3: DH-HMAC-CHAP (src/auth/), TLS
   nlohmann-json3-dev   # the target's config file, -o json output
   libcli11-dev         # command-line flags of the tools
   libgtest-dev libgmock-dev

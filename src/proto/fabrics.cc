@@ -105,6 +105,32 @@ Result<PropertySetCommand> ParsePropertySetSqe(const Sqe& sqe) {
   return cmd;
 }
 
+Sqe BuildAuthenticationSqe(const AuthenticationCommand& cmd) {
+  auto v = NewFabricsSqe<AuthenticationSqe>(
+      cmd.send ? FabricsCommandType::kAuthenticationSend
+               : FabricsCommandType::kAuthenticationReceive);
+  v.secp = cmd.secp;
+  v.spsp0 = cmd.spsp0;
+  v.spsp1 = cmd.spsp1;
+  v.tl_al = cmd.length;
+  return std::bit_cast<Sqe>(v);
+}
+
+Result<AuthenticationCommand> ParseAuthenticationSqe(const Sqe& sqe) {
+  const FabricsCommandType type = GetFabricsCommandType(sqe);
+  const bool send = type == FabricsCommandType::kAuthenticationSend;
+  NVMEOF_RETURN_IF_ERROR(CheckFabricsSqe(
+      sqe, send ? type : FabricsCommandType::kAuthenticationReceive));
+  const auto v = std::bit_cast<AuthenticationSqe>(sqe);
+  AuthenticationCommand cmd;
+  cmd.send = send;
+  cmd.secp = v.secp;
+  cmd.spsp0 = v.spsp0;
+  cmd.spsp1 = v.spsp1;
+  cmd.length = v.tl_al;
+  return cmd;
+}
+
 Sqe BuildDisconnectSqe(const DisconnectCommand& cmd) {
   auto v = NewFabricsSqe<DisconnectSqe>(FabricsCommandType::kDisconnect);
   v.recfmt = cmd.recfmt;

@@ -143,6 +143,24 @@ TEST(DisconnectTest, RoundTrip) {
   EXPECT_EQ(ParseDisconnectSqe(BuildDisconnectSqe({3}))->recfmt, 3);
 }
 
+TEST(AuthenticationTest, SendAndReceiveAtSpecOffsets) {
+  const auto send = Bytes(BuildAuthenticationSqe({true, 0xE9, 1, 1, 304}));
+  EXPECT_EQ(send[0], 0x7F);
+  EXPECT_EQ(send[4], 0x05);
+  EXPECT_EQ(send[40], 0);
+  EXPECT_EQ(send[41], 0x01);  // SPSP0
+  EXPECT_EQ(send[42], 0x01);  // SPSP1
+  EXPECT_EQ(send[43], 0xE9);  // SECP
+  EXPECT_EQ(Le32(&send[44]), 304u);
+  const Sqe recv = BuildAuthenticationSqe({false, 0xE9, 1, 1, 4096});
+  EXPECT_EQ(Bytes(recv)[4], 0x06);
+  Result<AuthenticationCommand> parsed = ParseAuthenticationSqe(recv);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, (AuthenticationCommand{false, 0xE9, 1, 1, 4096}));
+  EXPECT_TRUE(ParseAuthenticationSqe(BuildAuthenticationSqe({}))->send);
+  EXPECT_FALSE(ParseAuthenticationSqe(BuildConnectSqe({})).ok());
+}
+
 TEST(ConnectDataTest, BuildPlacesFieldsAndParseRoundTrips) {
   std::array<uint8_t, 16> hostid;
   for (size_t i = 0; i < hostid.size(); ++i)

@@ -210,6 +210,24 @@ struct DisconnectCommand {
 Sqe BuildDisconnectSqe(const DisconnectCommand& cmd);
 [[nodiscard]] Result<DisconnectCommand> ParseDisconnectSqe(const Sqe& sqe);
 
+// Authentication Send (send = true: TL is the length of the data sent) or
+// Receive (AL, the room for the message). DH-HMAC-CHAP uses SECP E9h and
+// SPSP0 = SPSP1 = 01h.
+inline constexpr uint8_t kSecpNvmeAuth = 0xE9;
+struct AuthenticationCommand {
+  bool send = true;
+  uint8_t secp = kSecpNvmeAuth;
+  uint8_t spsp0 = 0x01;
+  uint8_t spsp1 = 0x01;
+  uint32_t length = 0;  // TL or AL
+  friend bool operator==(const AuthenticationCommand&,
+                         const AuthenticationCommand&) = default;
+};
+Sqe BuildAuthenticationSqe(const AuthenticationCommand& cmd);
+// Fails (kInvalidArgument) for a fabrics command of another type.
+[[nodiscard]] Result<AuthenticationCommand> ParseAuthenticationSqe(
+    const Sqe& sqe);
+
 // Builds a ConnectData, reserved bytes zero. Fails (kInvalidArgument) if an
 // NQN does not fit its field (see WriteNqnField); NQNs are not validated.
 [[nodiscard]] Result<ConnectData> BuildConnectData(

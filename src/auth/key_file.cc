@@ -1,0 +1,72 @@
+#include "auth/key_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace nvmeof::auth {
+
+namespace {
+constexpr size_t kMaxKeyFile = 4096;
+}  // namespace
+
+Result<DhchapKey> ReadKeyFile(const std::string& path, bool require_private) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(errno == ENOENT ? StatusCode::kNotFound
+                                  : StatusCode::kInvalidArgument,
+                  "key file " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgumentError("key file " + path + ": not a regular file");
+  }
+  if (require_private && (st.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "0%o",
+                  static_cast<unsigned>(st.st_mode & 0777));
+    return InvalidArgumentError(
+        "key file " + path + ": mode " + mode +
+        " lets others read it (it must be 0600 or 0400)");
+  }
+  if (st.st_size > static_cast<off_t>(kMaxKeyFile)) {
+    ::close(fd);
+    return InvalidArgumentError("key file " + path + ": larger than 4 KiB");
+  }
+  SecretBytes text(kMaxKeyFile);
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return InvalidArgumentError("key file " + path + ": " +
+                                  std::strerror(e));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  std::string_view view(reinterpret_cast<const char*>(text.data()), got);
+  while (!view.empty() && std::strchr(" \t\r\n", view.front()) != nullptr) {
+    view.remove_prefix(1);
+  }
+  while (!view.empty() && std::strchr(" \t\r\n", view.back()) != nullptr) {
+    view.remove_suffix(1);
+  }
+  Result<DhchapKey> key = DhchapKey::Parse(view);
+  if (!key.ok()) {
+    return Status(key.status().code(),
+                  "key file " + path + ": " + std::string(key.status().message()));
+  }
+  return key;
+}
+
+}  // namespace nvmeof::auth

@@ -1,0 +1,24 @@
+// Key files: a DH-HMAC-CHAP secret (DHHC-1:XX:...:) in a file that only its
+// owner may read, as SPDK's keyring_file module requires. The target's
+// keyring (keyring_file_add_key, the config's "keys") and the host tool's
+// /etc/nvme/hostkey read their secrets through here.
+
+#ifndef NVMEOF_AUTH_KEY_FILE_H_
+#define NVMEOF_AUTH_KEY_FILE_H_
+
+#include <string>
+
+#include "auth/dhchap.h"
+
+namespace nvmeof::auth {
+
+// The key in `path`: a regular file (symbolic links followed) of at most
+// 4 KiB whose mode gives the group and others nothing (0600 or 0400, as
+// SPDK checks), holding one DHHC-1 secret (surrounding whitespace is
+// ignored). Errors name the path and the reason, never the file's text.
+Result<DhchapKey> ReadKeyFile(const std::string& path,
+                              bool require_private = true);
+
+}  // namespace nvmeof::auth
+
+#endif  // NVMEOF_AUTH_KEY_FILE_H_
