@@ -83,6 +83,27 @@ struct NamespaceConfig {
   bool operator==(const NamespaceConfig&) const = default;
 };
 
+// An allowed host of a subsystem. With a DH-HMAC-CHAP key (a name in
+// TargetConfig::keys), every queue of the host authenticates; with a
+// controller key too, the host may ask the target to prove itself
+// (bidirectional).
+struct HostConfig {
+  std::string nqn;               // valid, distinct within the subsystem
+  std::string dhchap_key;        // empty: no authentication
+  std::string dhchap_ctrlr_key;  // empty: one-way only; needs dhchap_key
+
+  bool operator==(const HostConfig&) const = default;
+};
+
+// A DH-HMAC-CHAP secret of the keyring: a file holding one DHHC-1:XX:...:
+// secret that only its owner may read (mode 0600 or 0400).
+struct KeyConfig {
+  std::string name;  // 1..255 printable ASCII, no space or '/', unique
+  std::string path;  // absolute
+
+  bool operator==(const KeyConfig&) const = default;
+};
+
 struct SubsystemConfig {
   std::string nqn;  // valid (ValidateNqn), not the discovery NQN, unique
   // Identify Controller SN: 1..20 printable ASCII bytes; derived from the
@@ -93,7 +114,7 @@ struct SubsystemConfig {
   // Every host may connect; when false only `hosts` may. Never true with a
   // non-empty `hosts`. False with no hosts: nobody may connect.
   bool allow_any_host = true;
-  std::vector<std::string> hosts;           // host NQNs, valid and distinct
+  std::vector<HostConfig> hosts;            // in file order
   std::vector<NamespaceConfig> namespaces;  // in file order; nsids distinct
   // Identify Controller NN: the NSIDs hosts may see (1..0xFFFFFFFE).
   uint32_t max_namespaces = 1024;
@@ -162,6 +183,12 @@ struct TargetConfig {
   // listen on the same address and port.
   std::vector<PortConfig> ports;
   std::vector<ReferralConfig> referrals;  // distinct
+  std::vector<KeyConfig> keys;            // the keyring, in file order
+  // What DH-HMAC-CHAP may negotiate, in order of preference ("sha256",
+  // "sha384", "sha512"; "null", "ffdhe2048" ... "ffdhe8192"); empty: all,
+  // the host's first choice first.
+  std::vector<std::string> dhchap_digests;
+  std::vector<std::string> dhchap_dhgroups;
   uint32_t threads = 0;  // I/O threads; 0: the number of cores
   LogLevel log_level = LogLevel::kInfo;
   // Connections the whole target keeps at once, over all its ports

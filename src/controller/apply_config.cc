@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "auth/key_file.h"
 #include "controller/backend_registry.h"
 #include "controller/backends/common.h"
 #include "controller/target_impl.h"
@@ -189,10 +190,50 @@ class Applier {
         NVMEOF_RETURN_IF_ERROR(open_inline(s->nqn, n));
       }
     }
+    // Every key file is read (it may have changed), and the names checked.
+    for (const KeyConfig& k : want_.keys) {
+      Result<auth::DhchapKey> key = auth::ReadKeyFile(k.path);
+      if (!key.ok()) return key.status().WithContext("key " + k.name);
+    }
+    NVMEOF_ASSIGN_OR_RETURN(
+        policy_, ToDhchapPolicy(want_.dhchap_digests, want_.dhchap_dhgroups));
+    return Status();
+  }
+
+  // The keyring as `want_` has it: new keys added, every kept key read
+  // again (a rotated secret), a moved one replaced. Keys no longer named
+  // go after the hosts (ApplyKeysGone).
+  Status ApplyKeys() {
+    const auto now_k = ByName(now_.keys, &KeyConfig::name);
+    for (const KeyConfig& k : want_.keys) {
+      auto it = now_k.find(k.name);
+      if (it != now_k.end() && it->second->path == k.path) {
+        NVMEOF_RETURN_IF_ERROR(t_.ReloadKey(k.name));
+        continue;
+      }
+      if (it != now_k.end()) NVMEOF_RETURN_IF_ERROR(t_.RemoveKey(k.name));
+      NVMEOF_RETURN_IF_ERROR(t_.AddKey(k.name, k.path));
+      Did("key " + k.name + " added from " + k.path);
+    }
+    if (policy_.hashes != t_.dhchap_policy().hashes ||
+        policy_.dhgroups != t_.dhchap_policy().dhgroups) {
+      t_.SetDhchapPolicy(policy_);
+      Did("DH-HMAC-CHAP digests and DH groups set");
+    }
+    return Status();
+  }
+  Status ApplyKeysGone() {
+    const auto want_k = ByName(want_.keys, &KeyConfig::name);
+    for (const KeyConfig& k : now_.keys) {
+      if (want_k.count(k.name) != 0) continue;
+      NVMEOF_RETURN_IF_ERROR(t_.RemoveKey(k.name));
+      Did("key " + k.name + " removed");
+    }
     return Status();
   }
 
   Status Apply() {
+    NVMEOF_RETURN_IF_ERROR(ApplyKeys());
     for (const std::string& nqn : delete_subsystems_) {
       NVMEOF_RETURN_IF_ERROR(t_.DeleteSubsystem(nqn));
       Did("subsystem " + nqn + " deleted");
@@ -231,7 +272,10 @@ class Applier {
       sub->min_cntlid = s->min_cntlid;
       sub->max_cntlid = s->max_cntlid;
       sub->set_allow_any_host(s->allow_any_host);
-      for (const std::string& h : s->hosts) sub->AddHost(h);
+      for (const HostConfig& h : s->hosts) {
+        NVMEOF_ASSIGN_OR_RETURN(HostEntry e, t_.ResolveHost(h));
+        sub->AddHost(h.nqn, std::move(e));
+      }
       NVMEOF_RETURN_IF_ERROR(t_.AddSubsystem(std::move(sub)));
       Did("subsystem " + s->nqn + " created");
       for (const NamespaceConfig& n : s->namespaces) {
@@ -244,6 +288,7 @@ class Applier {
     for (const auto& [now, want] : kept_) {
       NVMEOF_RETURN_IF_ERROR(ApplyHosts(*now, *want));
     }
+    NVMEOF_RETURN_IF_ERROR(ApplyKeysGone());
     NVMEOF_RETURN_IF_ERROR(ApplyPorts());
     return ApplyReferrals();
   }
@@ -292,17 +337,24 @@ class Applier {
       NVMEOF_RETURN_IF_ERROR(t_.SetAllowAnyHost(now.nqn, true));
       Did("any host may connect to " + now.nqn);
     }
-    const std::set<std::string> had(now.hosts.begin(), now.hosts.end());
-    const std::set<std::string> wants(want.hosts.begin(), want.hosts.end());
-    for (const std::string& h : wants) {
-      if (had.count(h) != 0) continue;
-      NVMEOF_RETURN_IF_ERROR(t_.AddHost(now.nqn, h));
-      Did("host " + h + " allowed on " + now.nqn);
+    const auto had = ByName(now.hosts, &HostConfig::nqn);
+    const auto wants = ByName(want.hosts, &HostConfig::nqn);
+    for (const auto& [nqn, h] : wants) {
+      auto it = had.find(nqn);
+      if (it == had.end()) {
+        NVMEOF_RETURN_IF_ERROR(t_.AddHost(now.nqn, *h));
+        Did("host " + nqn + " allowed on " + now.nqn);
+        continue;
+      }
+      if (h->dhchap_key.empty() && it->second->dhchap_key.empty()) continue;
+      // The keyring's current keys (ApplyKeys read them again).
+      NVMEOF_RETURN_IF_ERROR(t_.SetHostKeys(now.nqn, *h));
+      if (*h != *it->second) Did("keys of host " + nqn + " on " + now.nqn + " set");
     }
-    for (const std::string& h : had) {
-      if (wants.count(h) != 0) continue;
-      NVMEOF_RETURN_IF_ERROR(t_.RemoveHost(now.nqn, h));
-      Did("host " + h + " no longer allowed on " + now.nqn);
+    for (const auto& [nqn, h] : had) {
+      if (wants.count(nqn) != 0) continue;
+      NVMEOF_RETURN_IF_ERROR(t_.RemoveHost(now.nqn, nqn));
+      Did("host " + nqn + " no longer allowed on " + now.nqn);
     }
     if (now.allow_any_host && !want.allow_any_host) {
       NVMEOF_RETURN_IF_ERROR(t_.SetAllowAnyHost(now.nqn, false));
@@ -395,6 +447,7 @@ class Applier {
   std::vector<std::pair<std::string, const NamespaceConfig*>> add_ns_;
   std::vector<Grow> grow_namespaces_;
   std::map<std::string, std::unique_ptr<Backend>> opened_bdevs_;
+  DhchapPolicy policy_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<Backend>>
       opened_ns_;
   std::vector<std::string> done_;

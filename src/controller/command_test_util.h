@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/dhchap.h"
 #include "controller/backend_registry.h"
 #include "controller/request.h"
 #include "nvmeof/callback_queue.h"
@@ -163,7 +165,15 @@ class FakeTargetServices final : public TargetServices {
     return it == controllers.end() ? nullptr : it->second;
   }
   uint64_t UptimeHours() const override { return 3; }
+  std::unique_ptr<auth::ControllerAuth> Authenticator(
+      const Subsystem& subsystem, const std::string& hostnqn) const override {
+    return authenticator ? authenticator(subsystem, hostnqn) : nullptr;
+  }
 
+  // Null, or what Authenticator returns.
+  std::function<std::unique_ptr<auth::ControllerAuth>(const Subsystem&,
+                                                      const std::string&)>
+      authenticator;
   std::vector<const Subsystem*> subsystems;
   std::vector<Referral> referrals;
   std::map<uint16_t, std::shared_ptr<Controller>> controllers;
@@ -199,6 +209,21 @@ class FakeCommandQueue final : public CommandQueue {
     qp_->allow_success = sq_flow_control_disabled;
   }
   QueueRef self_ref() const override { return QueueRef{loop_, 1}; }
+  void RequireAuthentication(std::unique_ptr<auth::ControllerAuth> a,
+                             std::chrono::milliseconds timeout) override {
+    auth_ = std::move(a);
+    authenticated_ = false;
+    auth_timeout = timeout;
+  }
+  void RenewAuthentication(std::unique_ptr<auth::ControllerAuth> a) override {
+    auth_ = std::move(a);
+  }
+  auth::ControllerAuth* authentication() override { return auth_.get(); }
+  bool authenticated() const override { return authenticated_; }
+  void AuthenticationEnded(bool succeeded) override {
+    auth_ended.push_back(succeeded);
+    if (succeeded) authenticated_ = true;
+  }
   void Close() override { ++closes; }
   void Complete(Request& r, NvmeStatus status) override {
     Respond(r, status);
@@ -239,6 +264,10 @@ class FakeCommandQueue final : public CommandQueue {
   uint16_t error_location = ErrorLocation::kNone;
   int released = 0;  // Release() calls (no response)
   int closes = 0;
+  std::unique_ptr<auth::ControllerAuth> auth_;
+  bool authenticated_ = true;
+  std::chrono::milliseconds auth_timeout{0};
+  std::vector<bool> auth_ended;  // AuthenticationEnded's arguments
 
  private:
   void Free(Request& r) {

@@ -17,6 +17,7 @@
 #include "io/socket.h"
 #include "nvmeof/proto/nqn.h"
 #include "controller/backend_registry.h"
+#include "controller/config_auth.h"
 #include "controller/config_reader.h"
 #include "controller/config_values.h"
 
@@ -241,8 +242,7 @@ Result<NamespaceConfig> ReadNamespace(const Json& value,
   return ns;
 }
 
-// Reads an array of distinct valid NQNs: a subsystem's hosts or a port's
-// subsystems.
+// Reads an array of distinct valid NQNs: a port's subsystems.
 Result<std::vector<std::string>> ReadNqnList(const Json& value,
                                              const std::string& path) {
   NVMEOF_RETURN_IF_ERROR(ExpectArray(value, path));
@@ -287,7 +287,8 @@ Result<SubsystemConfig> ReadSubsystem(const Json& value,
   NVMEOF_RETURN_IF_ERROR(CheckAsciiField(s.model, 40, r.PathOf("model")));
 
   if (const Json* hosts = r.Find("hosts")) {
-    NVMEOF_ASSIGN_OR_RETURN(s.hosts, ReadNqnList(*hosts, r.PathOf("hosts")));
+    NVMEOF_ASSIGN_OR_RETURN(s.hosts,
+                            config_internal::ReadHosts(*hosts, r.PathOf("hosts")));
   }
   NVMEOF_ASSIGN_OR_RETURN(s.allow_any_host,
                           r.Bool("allow_any_host", s.hosts.empty()));
@@ -506,9 +507,15 @@ Result<TargetConfig> ReadTarget(const Json& root) {
   NVMEOF_RETURN_IF_ERROR(ExpectObject(root, "$"));
   ObjectReader r(root, "$");
   NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"bdevs", "subsystems", "ports", "referrals",
-                        "threads", "log_level", "max_connections"}));
+      r.CheckKnownKeys({"bdevs", "subsystems", "ports", "referrals", "keys",
+                        "dhchap_digests", "dhchap_dhgroups", "threads",
+                        "log_level", "max_connections"}));
   TargetConfig config;
+  if (const Json* keys = r.Find("keys")) {
+    NVMEOF_ASSIGN_OR_RETURN(config.keys,
+                            config_internal::ReadKeys(*keys, r.PathOf("keys")));
+  }
+  NVMEOF_RETURN_IF_ERROR(config_internal::ReadDhchapLists(r, config));
   NVMEOF_ASSIGN_OR_RETURN(uint64_t threads, r.Uint("threads", 0, 1024, 0));
   config.threads = static_cast<uint32_t>(threads);
   NVMEOF_ASSIGN_OR_RETURN(
@@ -557,6 +564,7 @@ Result<TargetConfig> ReadTarget(const Json& root) {
     config.subsystems.push_back(std::move(s));
   }
   NVMEOF_RETURN_IF_ERROR(CheckIdsUnique(config.subsystems));
+  NVMEOF_RETURN_IF_ERROR(config_internal::CheckHostKeys(config));
 
   if (const Json* ports = r.Find("ports")) {
     std::string ports_path = r.PathOf("ports");

@@ -81,6 +81,40 @@ TEST(ConfigErrorTest, ErrorsNameFilePathAndReason) {
                          "allow_any_host": "yes"})"),
        "t.json: $.subsystems[0].allow_any_host: must be true or false, got "
        "'yes'"},
+      // DH-HMAC-CHAP: hosts with keys, the keyring, what may be negotiated.
+      {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a",
+                         "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                    "dhchap_key": "k1"}]})"),
+       "t.json: $.subsystems[0].hosts[0].dhchap_key: no key 'k1' in $.keys"},
+      {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a",
+                         "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                    "dhchap_ctrlr_key": "k1"}]})"),
+       "t.json: $.subsystems[0].hosts[0].dhchap_ctrlr_key: a controller key "
+       "needs a host key (dhchap_key)"},
+      {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a",
+                         "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                    "dhchap_secret": "DHHC-1:00:x:"}]})"),
+       "t.json: $.subsystems[0].hosts[0].dhchap_secret: unknown field"},
+      {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a", "hosts": [7]})"),
+       "t.json: $.subsystems[0].hosts[0]: must be a host NQN or an object "
+       "{\"nqn\", \"dhchap_key\", \"dhchap_ctrlr_key\"}, got 7"},
+      {R"({"keys": [{"name": "k1", "path": "k1.key"}]})",
+       "t.json: $.keys[0].path: must be an absolute path"},
+      {R"({"keys": [{"name": "k 1", "path": "/k1"}]})",
+       "t.json: $.keys[0].name: a key name is printable ASCII without spaces "
+       "or '/'"},
+      {R"({"keys": [{"name": "k1", "path": "/a"}, {"name": "k1", "path": "/b"}]})",
+       "t.json: $.keys[1].name: duplicate of $.keys[0].name"},
+      {R"({"keys": [{"name": "k1"}]})",
+       "t.json: $.keys[0].path: required field is missing"},
+      {R"({"dhchap_digests": ["sha256", "md5"]})",
+       "t.json: $.dhchap_digests[1]: unknown DH-HMAC-CHAP hash (sha256, "
+       "sha384 or sha512)"},
+      {R"({"dhchap_dhgroups": ["ffdhe2048", "ffdhe2048"]})",
+       "t.json: $.dhchap_dhgroups[1]: duplicate of $.dhchap_dhgroups[0]"},
+      {R"({"dhchap_dhgroups": []})",
+       "t.json: $.dhchap_dhgroups: must not be empty (leave it out to allow "
+       "all)"},
       // Namespaces.
       {WithNamespace(R"({"size": 4096})"),
        "t.json: $.subsystems[0].namespaces[0].backend: required field is "

@@ -2,6 +2,7 @@
 // ParseConfig reads, with every default and derived value spelt out.
 
 #include "nvmeof/target_config.h"
+#include "controller/config_auth.h"
 #include "controller/config_reader.h"
 #include "controller/config_values.h"
 
@@ -46,7 +47,9 @@ Json SubsystemJson(const SubsystemConfig& s) {
   j["serial"] = s.serial;
   j["model"] = s.model;
   j["allow_any_host"] = s.allow_any_host;
-  j["hosts"] = s.hosts;
+  Json hosts = Json::array();
+  for (const HostConfig& h : s.hosts) hosts.push_back(config_internal::HostJson(h));
+  j["hosts"] = std::move(hosts);
   j["max_namespaces"] = s.max_namespaces;
   j["min_cntlid"] = s.min_cntlid;
   j["max_cntlid"] = s.max_cntlid;
@@ -95,6 +98,17 @@ std::string ToJson(const TargetConfig& config) {
   j["threads"] = config.threads;
   j["log_level"] = LogLevelName(config.log_level);
   j["max_connections"] = config.max_connections;
+  if (!config.keys.empty()) {
+    Json keys = Json::array();
+    for (const KeyConfig& k : config.keys) {
+      keys.push_back({{"name", k.name}, {"path", k.path}});
+    }
+    j["keys"] = std::move(keys);
+  }
+  if (!config.dhchap_digests.empty()) j["dhchap_digests"] = config.dhchap_digests;
+  if (!config.dhchap_dhgroups.empty()) {
+    j["dhchap_dhgroups"] = config.dhchap_dhgroups;
+  }
   Json bdevs = Json::array();
   for (const BdevConfig& b : config.bdevs) bdevs.push_back(BdevJson(b));
   j["bdevs"] = std::move(bdevs);

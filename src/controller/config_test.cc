@@ -78,7 +78,7 @@ TEST(ConfigTest, FullFileParsesToExpectedValues) {
   EXPECT_EQ(s.serial, "SN-0001");
   EXPECT_EQ(s.model, "Model X");
   EXPECT_FALSE(s.allow_any_host);
-  EXPECT_EQ(s.hosts, std::vector<std::string>{std::string(kHost1)});
+  EXPECT_EQ(s.hosts, std::vector<HostConfig>{{std::string(kHost1)}});
   ASSERT_EQ(s.namespaces.size(), 4u);
 
   NamespaceConfig ram;
@@ -181,6 +181,22 @@ TEST(ConfigTest, HostsTurnAllowAnyHostOff) {
   EXPECT_TRUE(c.subsystems[0].hosts.empty());
 }
 
+TEST(ConfigTest, HostsNameTheirKeys) {
+  TargetConfig c = ParseOrDie(
+      R"json({"keys": [{"name": "k1", "path": "/etc/nvmeof/k1"}],
+          "dhchap_digests": ["hmac(sha384)"],
+          "subsystems": [{"nqn": "nqn.2024-01.io.example:a",
+                          "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                     "dhchap_key": "k1",
+                                     "dhchap_ctrlr_key": "k1"}]}]})json");
+  EXPECT_EQ(c.keys, (std::vector<KeyConfig>{{"k1", "/etc/nvmeof/k1"}}));
+  EXPECT_EQ(c.dhchap_digests, std::vector<std::string>{"sha384"});
+  EXPECT_TRUE(c.dhchap_dhgroups.empty());
+  EXPECT_FALSE(c.subsystems[0].allow_any_host);
+  EXPECT_EQ(c.subsystems[0].hosts,
+            (std::vector<HostConfig>{{std::string(kHost1), "k1", "k1"}}));
+}
+
 TEST(ConfigTest, PortDefaultsFollowPosition) {
   TargetConfig c = ParseOrDie(WithPorts(
       R"({"address": "::", "port": 4430}, {"port": 4421},
@@ -259,6 +275,17 @@ TEST(ConfigTest, ToJsonRoundTrips) {
                                          {"bdev_name": "Malloc0"}]}]})",
       "{}",
       R"({"ports": []})",
+      R"({"keys": [{"name": "k1", "path": "/etc/nvmeof/k1"},
+                   {"name": "k2", "path": "/etc/nvmeof/k2"}],
+          "dhchap_digests": ["sha512", "SHA-384"],
+          "dhchap_dhgroups": ["ffdhe4096", "null"],
+          "subsystems": [{"nqn": "nqn.2024-01.io.example:a",
+                          "hosts": ["nqn.2024-01.io.example:host1",
+                                    {"nqn": "nqn.2024-01.io.example:host2",
+                                     "dhchap_key": "k1"},
+                                    {"nqn": "nqn.2024-01.io.example:host3",
+                                     "dhchap_key": "k1",
+                                     "dhchap_ctrlr_key": "k2"}]}]})",
   };
   for (const std::string& file : files) {
     TargetConfig config = ParseOrDie(file);

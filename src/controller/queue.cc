@@ -46,6 +46,9 @@ void TrimSoon(EventLoop* loop) {
 // Requests per queue: the transport's capsule pool holds twice the queue
 // size; a well-behaved host never has more than a queue's worth in flight.
 constexpr size_t kSlack = 8;
+// After a failed DH-HMAC-CHAP transaction, how long the queue stays for
+// its last message to leave (SPDK waits as long).
+constexpr std::chrono::milliseconds kAuthFailureLinger{100};
 }  // namespace
 
 // A queue's hold on one namespace table: the commands that use it count.
@@ -95,7 +98,7 @@ ControllerQueue::~ControllerQueue() {
 }
 
 void ControllerQueue::CancelTimers() {
-  for (EventLoop::TimerId* t : {&connect_timer_, &enable_timer_}) {
+  for (EventLoop::TimerId* t : {&connect_timer_, &enable_timer_, &auth_timer_}) {
     if (*t) loop_->CancelTimer(*t);
     *t = 0;
   }
@@ -146,6 +149,10 @@ void ControllerQueue::Dispatch(Request& r) {
     ExecuteFabrics(r);
     return;
   }
+  if (!authenticated_) {
+    Fail(r, CommandSpecificStatus(sc::kAuthenticationRequired));
+    return;
+  }
   if (!bound() || !ctrl_->ready()) {
     // Only Fabrics commands before Connect and CC.EN.
     Fail(r, GenericStatus(sc::kCommandSequenceError, true));
@@ -157,6 +164,61 @@ void ControllerQueue::Dispatch(Request& r) {
   } else {
     ExecuteIo(r);
   }
+}
+
+void ControllerQueue::RequireAuthentication(
+    std::unique_ptr<auth::ControllerAuth> a,
+    std::chrono::milliseconds timeout) {
+  auth_ = std::move(a);
+  authenticated_ = false;
+  if (auth_timer_) loop_->CancelTimer(auth_timer_);
+  auth_timer_ = loop_->AddTimer(timeout, [this, timeout] {
+    auth_timer_ = 0;
+    if (authenticated_) return;
+    NVMEOF_LOG(kWarn,
+               "controller %u: queue %u from %s (host %s) did not "
+               "authenticate within %lld ms: closed",
+               ctrl_->cntlid(), qid_, peer_name().c_str(),
+               ctrl_->hostnqn().c_str(),
+               static_cast<long long>(timeout.count()));
+    Close();
+  });
+}
+
+void ControllerQueue::AuthenticationEnded(bool succeeded) {
+  if (succeeded) {
+    const bool first = !authenticated_;
+    authenticated_ = true;
+    if (auth_timer_) loop_->CancelTimer(auth_timer_);
+    auth_timer_ = 0;
+    const std::string what =
+        "controller " + std::to_string(ctrl_->cntlid()) + ": queue " +
+        std::to_string(qid_) + " of host " + ctrl_->hostnqn() + " from " +
+        peer_name() + " authenticated (DH-HMAC-CHAP " +
+        std::string(auth::HashName(auth_->hash())) + ", " +
+        std::string(auth::DhGroupName(auth_->dhgroup())) +
+        (auth_->bidirectional() ? ", bidirectional)" : ")");
+    if (first && qid_ == 0) {
+      NVMEOF_LOG(kInfo, "%s", what.c_str());
+    } else {
+      NVMEOF_LOG(kDebug, "%s", what.c_str());
+    }
+    return;
+  }
+  NVMEOF_LOG(kWarn,
+             "controller %u: queue %u of host %s from %s failed "
+             "DH-HMAC-CHAP: %s",
+             ctrl_->cntlid(), qid_, ctrl_->hostnqn().c_str(),
+             peer_name().c_str(), auth_->failure().c_str());
+  authenticated_ = false;
+  // The last message (AUTH_Failure1, or the response to the host's
+  // AUTH_Failure2) is on its way: the queue ends shortly after, as SPDK
+  // does, rather than racing it.
+  if (auth_timer_) loop_->CancelTimer(auth_timer_);
+  auth_timer_ = loop_->AddTimer(kAuthFailureLinger, [this] {
+    auth_timer_ = 0;
+    Close();
+  });
 }
 
 void ControllerQueue::Bind(std::shared_ptr<Controller> ctrl, uint16_t qid,

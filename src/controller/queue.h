@@ -7,7 +7,9 @@
 //
 // A queue starts unbound: its first command must be a Fabrics Connect,
 // which binds it to a controller as the admin queue (creating the
-// controller) or as an I/O queue (joining one by CNTLID). It belongs to one
+// controller) or as an I/O queue (joining one by CNTLID); a host with a
+// DH-HMAC-CHAP key must then authenticate before anything but the
+// authentication commands is served. It belongs to one
 // loop; it deletes itself once its queue pair has closed and its last
 // request has completed.
 
@@ -19,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/dhchap.h"
 #include "controller/request.h"
 #include "nvmeof/pool.h"
 #include "nvmeof/transport.h"
@@ -77,6 +80,14 @@ class ControllerQueue final : public CommandQueue {
   void Bind(std::shared_ptr<Controller> ctrl, uint16_t qid, uint16_t sqsize,
             bool sq_flow_control_disabled) override;
   QueueRef self_ref() const override { return QueueRef{loop_, id_}; }
+  void RequireAuthentication(std::unique_ptr<auth::ControllerAuth> a,
+                             std::chrono::milliseconds timeout) override;
+  void RenewAuthentication(std::unique_ptr<auth::ControllerAuth> a) override {
+    auth_ = std::move(a);
+  }
+  auth::ControllerAuth* authentication() override { return auth_.get(); }
+  bool authenticated() const override { return authenticated_; }
+  void AuthenticationEnded(bool succeeded) override;
   void Complete(Request& r, NvmeStatus status) override;
   void Respond(Request& r, NvmeStatus status) override;
   void Release(Request& r) override;
@@ -129,6 +140,11 @@ class ControllerQueue final : public CommandQueue {
   size_t thread_index_ = 0;  // this loop's index: its counter slot
   EventLoop::TimerId connect_timer_ = 0;  // until Connect
   EventLoop::TimerId enable_timer_ = 0;   // admin queue: until CC.EN
+  EventLoop::TimerId auth_timer_ = 0;     // until authenticated, or closed
+  // DH-HMAC-CHAP: the transaction (null: none required), and whether the
+  // queue may serve commands other than Authentication Send / Receive.
+  std::unique_ptr<auth::ControllerAuth> auth_;
+  bool authenticated_ = true;
 
   Pool<Request> requests_;  // up to a queue's worth, and some slack
   // The namespace table commands now use (version `pin_version_`), and how

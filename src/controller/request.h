@@ -24,6 +24,10 @@
 #include "controller/subsystem.h"
 #include "nvmeof/transport.h"
 
+namespace nvmeof::auth {
+class ControllerAuth;
+}  // namespace nvmeof::auth
+
 namespace nvmeof::controller {
 
 class CommandQueue;
@@ -141,6 +145,10 @@ class TargetServices {
   virtual DiscoveryView Discovery(const Port& port) const = 0;
   // Whole hours since the target started (SMART's power-on hours).
   virtual uint64_t UptimeHours() const = 0;
+  // The DH-HMAC-CHAP transaction a queue of `hostnqn` to `subsystem` must
+  // complete; null when none is required (the host has no key).
+  virtual std::unique_ptr<auth::ControllerAuth> Authenticator(
+      const Subsystem& subsystem, const std::string& hostnqn) const = 0;
 
  protected:
   ~TargetServices() = default;
@@ -168,6 +176,25 @@ class CommandQueue {
                     uint16_t sqsize, bool sq_flow_control_disabled) = 0;
   // How the controller reaches this queue from another loop.
   virtual QueueRef self_ref() const = 0;
+
+  // DH-HMAC-CHAP. A Connect whose host has a key starts the queue's
+  // authentication: until it succeeds only Authentication Send / Receive
+  // and Disconnect are served (the rest get Authentication Required), and
+  // it must succeed within `timeout` or the queue is closed.
+  virtual void RequireAuthentication(std::unique_ptr<auth::ControllerAuth> a,
+                                     std::chrono::milliseconds timeout) = 0;
+  // A new transaction for a re-authentication (the host's current keys);
+  // the queue stays authenticated meanwhile. REQUIRES: a transaction.
+  virtual void RenewAuthentication(std::unique_ptr<auth::ControllerAuth> a) = 0;
+  // The queue's transaction (null: none was required).
+  virtual auth::ControllerAuth* authentication() = 0;
+  // No authentication is required, or it succeeded once (a
+  // re-authentication in progress does not stop commands).
+  virtual bool authenticated() const = 0;
+  // The transaction ended (the last message has been queued): success
+  // lets every command through; failure ends the queue once its last
+  // response has had time to leave.
+  virtual void AuthenticationEnded(bool succeeded) = 0;
   // Ends the queue (and, for an admin queue, its association).
   virtual void Close() = 0;
 

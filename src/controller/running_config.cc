@@ -74,6 +74,9 @@ Result<TargetConfig> RunningConfig(const TargetImpl& target,
   out.threads = base.threads;
   out.log_level = base.log_level;
   out.max_connections = base.max_connections;
+  for (const KeyInfo& k : target.keys()) out.keys.push_back({k.name, k.path});
+  FromDhchapPolicy(target.dhchap_policy(), &out.dhchap_digests,
+                   &out.dhchap_dhgroups);
 
   for (const NamedBackend& b : target.backends()) {
     BdevConfig bc;
@@ -89,7 +92,9 @@ Result<TargetConfig> RunningConfig(const TargetImpl& target,
     sc.serial = s->serial;
     sc.model = s->model;
     sc.allow_any_host = s->allow_any_host();
-    for (const std::string& h : s->hosts()) sc.hosts.push_back(h);
+    for (const auto& [nqn, e] : s->host_entries()) {
+      sc.hosts.push_back({nqn, e.dhchap_key, e.dhchap_ctrlr_key});
+    }
     sc.max_namespaces = s->max_namespaces;
     sc.min_cntlid = s->min_cntlid;
     sc.max_cntlid = s->max_cntlid;

@@ -2,7 +2,11 @@
 // from a file gives that file back, and what changed at run time is what
 // the saved file says.
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include <gtest/gtest.h>
 
@@ -79,7 +83,7 @@ TEST(RunningConfigTest, ChangesMadeWhileRunningAreSaved) {
   EXPECT_EQ(saved->bdevs[0].name, "Malloc0");
   EXPECT_EQ(saved->bdevs[0].backend.params["size"], "4M");
   EXPECT_EQ(saved->subsystems[0].hosts,
-            std::vector<std::string>{"nqn.2024-01.io.example:h2"});
+            std::vector<HostConfig>{{"nqn.2024-01.io.example:h2"}});
   EXPECT_TRUE(saved->subsystems[1].namespaces.empty());
   Result<TargetConfig> again = ParseConfig(ToJson(*saved), "saved.json");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -119,7 +123,7 @@ std::string Canonical(TargetConfig c) {
   std::sort(c.subsystems.begin(), c.subsystems.end(),
             by(&SubsystemConfig::nqn));
   for (SubsystemConfig& s : c.subsystems) {
-    std::sort(s.hosts.begin(), s.hosts.end());
+    std::sort(s.hosts.begin(), s.hosts.end(), by(&HostConfig::nqn));
   }
   std::sort(c.ports.begin(), c.ports.end(), by(&PortConfig::id));
   for (PortConfig& p : c.ports) {
@@ -206,6 +210,59 @@ TEST_F(ApplyConfigTest, EveryKindOfChangeIsApplied) {
   }
   EXPECT_FALSE(Did(done, "namespace 2 of nqn.2024-01.io.example:b removed"))
       << "unchanged, it stays";
+}
+
+// Keys: a host gains one, a rotated key file is read again on reload, a
+// key no longer named leaves the keyring; the saved config names them.
+TEST_F(ApplyConfigTest, KeysAndHostKeysFollowTheConfig) {
+  char dir[] = "/tmp/nvmeof_apply_keys_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string k1 = std::string(dir) + "/k1";
+  auto write = [&](const char* secret) {
+    FILE* f = fopen(k1.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs(secret, f);
+    fclose(f);
+    chmod(k1.c_str(), 0600);
+  };
+  constexpr char kS1[] =
+      "DHHC-1:00:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:";
+  constexpr char kS2[] =
+      "DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:";
+  write(kS1);
+  TargetConfig want = base_;
+  want.keys = {{"k1", k1}};
+  want.dhchap_dhgroups = {"ffdhe2048"};
+  want.subsystems[0].hosts[0].dhchap_key = "k1";
+  std::vector<std::string> done = ApplyAndCompare(want);
+  EXPECT_TRUE(Did(done, "key k1 added from " + k1)) << done.size();
+  EXPECT_TRUE(Did(done, "keys of host nqn.2024-01.io.example:h1 on "
+                        "nqn.2024-01.io.example:b set"));
+  auto key_of_h1 = [&] {
+    auto h = target_->impl()
+                 .GetSubsystem("nqn.2024-01.io.example:b")
+                 ->FindHost("nqn.2024-01.io.example:h1");
+    return h && h->host_key ? h->host_key->Format() : std::string();
+  };
+  EXPECT_EQ(key_of_h1(), kS1);
+  // Rotated in place: the same config, read again.
+  write(kS2);
+  ApplyAndCompare(want);
+  EXPECT_EQ(key_of_h1(), kS2);
+  // A key file that went bad changes nothing.
+  write("DHHC-1:00:broken:");
+  Result<std::vector<std::string>> bad = target_->Reconfigure(want);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(std::string(bad.status().message()).find("DHHC-1:00:broken"),
+            std::string::npos);
+  EXPECT_EQ(key_of_h1(), kS2);
+  // Back to no keys.
+  done = ApplyAndCompare(base_);
+  EXPECT_TRUE(Did(done, "key k1 removed"));
+  EXPECT_TRUE(target_->impl().keys().empty());
+  EXPECT_EQ(key_of_h1(), "");
+  unlink(k1.c_str());
+  rmdir(dir);
 }
 
 TEST_F(ApplyConfigTest, AnIdentityChangeMakesTheSubsystemAgain) {

@@ -10,8 +10,8 @@
 //    command), and holds an old table (and so its namespaces and backends)
 //    until its last command that used it ends;
 //  - a namespace's size is atomic (a resize grows it in place);
-//  - the host list, read at Connect and by the discovery log, is under the
-//    subsystem's mutex.
+//  - the host list (with the hosts' DH-HMAC-CHAP keys), read at Connect and
+//    by the discovery log, is under the subsystem's mutex.
 // Counters that do change per command (SMART / Health) are per thread.
 
 #ifndef NVMEOF_CONTROLLER_SUBSYSTEM_H_
@@ -34,6 +34,10 @@
 #include "nvmeof/backend.h"
 #include "nvmeof/target_config.h"
 #include "nvmeof/transport.h"
+
+namespace nvmeof::auth {
+struct DhchapKey;
+}  // namespace nvmeof::auth
 
 namespace nvmeof::controller {
 
@@ -174,6 +178,18 @@ struct NamespaceTable {
   }
 };
 
+// An allowed host of a subsystem: its DH-HMAC-CHAP secrets, by the names
+// of the keyring's keys (empty: none) and as loaded when the host was added
+// (a key removed from the keyring later stays with the hosts that use it,
+// as in SPDK). With a host key, every queue of the host authenticates; with
+// a controller key too, the host may ask for bidirectional authentication.
+struct HostEntry {
+  std::string dhchap_key;        // key name
+  std::string dhchap_ctrlr_key;  // key name
+  std::shared_ptr<const auth::DhchapKey> host_key;
+  std::shared_ptr<const auth::DhchapKey> ctrl_key;
+};
+
 enum class SubsystemType : uint8_t { kNvm, kDiscovery };
 
 class Subsystem {
@@ -207,7 +223,21 @@ class Subsystem {
     std::lock_guard<std::mutex> lock(mu_);
     return allow_any_host_;
   }
+  // The allowed hosts' NQNs.
   std::set<std::string> hosts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> out;
+    for (const auto& h : hosts_) out.insert(h.first);
+    return out;
+  }
+  // The entry of an allowed host (its DH-HMAC-CHAP keys), if it has one.
+  std::optional<HostEntry> FindHost(const std::string& hostnqn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = hosts_.find(hostnqn);
+    if (it == hosts_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<std::string, HostEntry> host_entries() const {
     std::lock_guard<std::mutex> lock(mu_);
     return hosts_;
   }
@@ -216,9 +246,17 @@ class Subsystem {
     allow_any_host_ = allow;
   }
   // False if it was there already (AddHost) or not there (RemoveHost).
-  bool AddHost(const std::string& hostnqn) {
+  bool AddHost(const std::string& hostnqn, HostEntry entry = {}) {
     std::lock_guard<std::mutex> lock(mu_);
-    return hosts_.insert(hostnqn).second;
+    return hosts_.emplace(hostnqn, std::move(entry)).second;
+  }
+  // Replaces the keys of a host that is there (false if it is not).
+  bool SetHostKeys(const std::string& hostnqn, HostEntry entry) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = hosts_.find(hostnqn);
+    if (it == hosts_.end()) return false;
+    it->second = std::move(entry);
+    return true;
   }
   bool RemoveHost(const std::string& hostnqn) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -273,7 +311,7 @@ class Subsystem {
   const SubsystemType type_;
   mutable std::mutex mu_;
   bool allow_any_host_ = true;            // guarded by mu_
-  std::set<std::string> hosts_;           // guarded by mu_
+  std::map<std::string, HostEntry> hosts_;  // guarded by mu_
   std::shared_ptr<const NamespaceTable> table_;  // guarded by mu_
   std::atomic<uint64_t> version_{1};
 };

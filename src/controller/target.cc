@@ -45,6 +45,13 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
   std::unique_ptr<Target> target = Create();
   TargetImpl& impl = *target->impl_;
   impl.set_max_connections(static_cast<int>(config.max_connections));
+  for (const KeyConfig& k : config.keys) {
+    NVMEOF_RETURN_IF_ERROR(impl.AddKey(k.name, k.path));
+  }
+  NVMEOF_ASSIGN_OR_RETURN(
+      controller::DhchapPolicy policy,
+      controller::ToDhchapPolicy(config.dhchap_digests, config.dhchap_dhgroups));
+  impl.SetDhchapPolicy(std::move(policy));
   for (const BdevConfig& bc : config.bdevs) {
     Result<std::unique_ptr<Backend>> backend =
         controller::OpenBackend(bc.backend);
@@ -64,7 +71,13 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
     s->min_cntlid = sc.min_cntlid;
     s->max_cntlid = sc.max_cntlid;
     s->set_allow_any_host(sc.allow_any_host);
-    for (const std::string& h : sc.hosts) s->AddHost(h);
+    for (const HostConfig& h : sc.hosts) {
+      Result<controller::HostEntry> e = impl.ResolveHost(h);
+      if (!e.ok()) {
+        return e.status().WithContext("subsystem " + sc.nqn + " host " + h.nqn);
+      }
+      s->AddHost(h.nqn, std::move(e).value());
+    }
     for (const NamespaceConfig& nc : sc.namespaces) {
       if (!nc.bdev_name.empty()) continue;  // below, once it is published
       Result<std::shared_ptr<Namespace>> ns = OpenNamespace(nc);

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/dhchap.h"
 #include "controller/controller.h"
 #include "controller/queue.h"
 #include "controller/subsystem.h"
@@ -76,6 +77,27 @@ struct NamedBackend {
   uint32_t user_nsid = 0;
 };
 
+// A key of the keyring as the control plane reports it (never the secret).
+struct KeyInfo {
+  std::string name;
+  std::string path;
+  size_t users = 0;  // host entries that name it
+};
+
+// What DH-HMAC-CHAP may negotiate (empty: anything the host offers, its
+// first choice first).
+struct DhchapPolicy {
+  std::vector<auth::HashId> hashes;
+  std::vector<auth::DhGroup> dhgroups;
+};
+
+// The policy the config's names give (errors name the bad one), and back.
+Result<DhchapPolicy> ToDhchapPolicy(const std::vector<std::string>& digests,
+                                    const std::vector<std::string>& dhgroups);
+void FromDhchapPolicy(const DhchapPolicy& policy,
+                      std::vector<std::string>* digests,
+                      std::vector<std::string>* dhgroups);
+
 // One controller as the control plane reports it.
 struct ControllerInfo {
   uint16_t cntlid = 0;
@@ -118,11 +140,33 @@ class TargetImpl final : public QueueRegistry {
   // The namespace's size changed (its backend grew): tells the hosts.
   Status NamespaceResized(std::string_view nqn, uint32_t nsid);
 
-  // Hosts. Removing one (or closing the subsystem to hosts not listed)
-  // ends the associations that are no longer allowed.
-  Status AddHost(std::string_view nqn, const std::string& hostnqn);
+  // Hosts (target_hosts.cc). Removing one (or closing the subsystem to
+  // hosts not listed) ends the associations that are no longer allowed.
+  // A host's DH-HMAC-CHAP keys are named keys of the keyring.
+  Status AddHost(std::string_view nqn, const HostConfig& host);
+  Status AddHost(std::string_view nqn, const std::string& hostnqn) {
+    return AddHost(nqn, HostConfig{hostnqn});
+  }
+  // New keys for a host that is allowed (the keyring's current ones): its
+  // next queues (and re-authentications) use them.
+  Status SetHostKeys(std::string_view nqn, const HostConfig& host);
   Status RemoveHost(std::string_view nqn, const std::string& hostnqn);
   Status SetAllowAnyHost(std::string_view nqn, bool allow);
+
+  // The keyring: DH-HMAC-CHAP secrets by name, each read from a file that
+  // only its owner may read (SPDK's keyring_file_add_key). ReloadKey reads
+  // the file again (hosts take it when their keys are set again).
+  Status AddKey(const std::string& name, const std::string& path);
+  Status ReloadKey(const std::string& name);
+  Status RemoveKey(std::string_view name);
+  std::vector<KeyInfo> keys() const;
+  // The hashes and DH groups hosts may negotiate (SPDK's nvmf_set_config
+  // --dhchap-digests / --dhchap-dhgroups), in order of preference.
+  void SetDhchapPolicy(DhchapPolicy policy);
+  DhchapPolicy dhchap_policy() const;
+  // A host entry with the keyring's keys of the names `host` gives (for a
+  // subsystem not yet added).
+  Result<HostEntry> ResolveHost(const HostConfig& host) const;
 
   // Ports. `subsystems`: NQNs to expose (empty: every subsystem there is
   // now, or, without `all_when_empty`, none). The discovery service is
@@ -221,6 +265,8 @@ class TargetImpl final : public QueueRegistry {
   void QueueBound(EventLoop* loop, uint16_t qid) override;
   // Whole hours since Start() (SMART's power-on hours).
   uint64_t UptimeHours() const override;
+  std::unique_ptr<auth::ControllerAuth> Authenticator(
+      const Subsystem& subsystem, const std::string& hostnqn) const override;
   // Loop thread only.
   size_t RegisterQueue(EventLoop* loop, ControllerQueue* q) override;
   void UnregisterQueue(EventLoop* loop, uint64_t id) override;
@@ -247,6 +293,13 @@ class TargetImpl final : public QueueRegistry {
     std::unique_ptr<Listener> listener;  // thread 0's loop
   };
 
+  struct KeyEntry {
+    std::string name;
+    std::string path;
+    std::shared_ptr<const auth::DhchapKey> key;
+  };
+  // REQUIRES: mu_ held.
+  const KeyEntry* FindKeyLocked(std::string_view name) const;
   IoThread* ThreadOf(EventLoop* loop) const;
   void OnAccept(std::shared_ptr<const Port> port,
                 std::unique_ptr<QueuePair> qp);
@@ -294,6 +347,8 @@ class TargetImpl final : public QueueRegistry {
   std::vector<std::unique_ptr<PortState>> ports_;               // guarded
   std::vector<Referral> referrals_;                             // guarded
   std::vector<NamedBackend> backends_;                          // guarded
+  std::vector<KeyEntry> keys_;                                  // guarded
+  DhchapPolicy dhchap_;                                         // guarded
   std::map<uint16_t, std::shared_ptr<Controller>> controllers_;  // guarded
   uint16_t next_cntlid_ = 1;                                     // guarded
   uint16_t next_port_id_ = 1;                                    // guarded

@@ -1,5 +1,6 @@
-// TargetImpl, the served model: subsystems, namespaces, named backends and
-// hosts, changed while the target runs (the hosts concerned are told).
+// TargetImpl, the served model: subsystems, namespaces and named backends,
+// changed while the target runs (the hosts concerned are told). Hosts and
+// their keys are in target_hosts.cc.
 
 #include "controller/target_impl.h"
 
@@ -320,54 +321,6 @@ Status TargetImpl::GrowNamespace(std::string_view nqn, uint32_t nsid,
                                     std::string(nqn)));
   ns->set_num_blocks(ns->backend->num_blocks());
   return NamespaceResized(nqn, nsid);
-}
-
-// ---- hosts ----
-
-Status TargetImpl::AddHost(std::string_view nqn, const std::string& hostnqn) {
-  std::shared_ptr<Subsystem> s = GetSubsystem(nqn);
-  if (s == nullptr) {
-    return NotFoundError("subsystem " + std::string(nqn) + " does not exist");
-  }
-  if (Status v = ValidateNqn(hostnqn); !v.ok()) return v.WithContext("host");
-  if (!s->AddHost(hostnqn)) {
-    return AlreadyExistsError("host " + hostnqn + " is already allowed on " +
-                              std::string(nqn));
-  }
-  DiscoveryChanged();
-  return Status();
-}
-
-Status TargetImpl::RemoveHost(std::string_view nqn,
-                              const std::string& hostnqn) {
-  std::shared_ptr<Subsystem> s = GetSubsystem(nqn);
-  if (s == nullptr) {
-    return NotFoundError("subsystem " + std::string(nqn) + " does not exist");
-  }
-  if (!s->RemoveHost(hostnqn)) {
-    return NotFoundError("host " + hostnqn + " is not on the list of " +
-                         std::string(nqn));
-  }
-  EndAssociations([&](const Controller& c) {
-    return &c.subsystem() == s.get() && !s->HostAllowed(c.hostnqn());
-  });
-  DiscoveryChanged();
-  return Status();
-}
-
-Status TargetImpl::SetAllowAnyHost(std::string_view nqn, bool allow) {
-  std::shared_ptr<Subsystem> s = GetSubsystem(nqn);
-  if (s == nullptr) {
-    return NotFoundError("subsystem " + std::string(nqn) + " does not exist");
-  }
-  s->set_allow_any_host(allow);
-  if (!allow) {
-    EndAssociations([&](const Controller& c) {
-      return &c.subsystem() == s.get() && !s->HostAllowed(c.hostnqn());
-    });
-  }
-  DiscoveryChanged();
-  return Status();
 }
 
 }  // namespace nvmeof::controller

@@ -59,8 +59,10 @@ class FrameworkMethods {
     if (!p.empty()) return Invalid("framework_get_subsystems takes no parameters");
     // In dependency order: save_config needs each dependency listed first.
     return RpcReply::Ok(Json::array(
-        {{{"subsystem", "bdev"}, {"depends_on", Json::array()}},
-         {{"subsystem", "nvmf"}, {"depends_on", Json::array({"bdev"})}}}));
+        {{{"subsystem", "keyring"}, {"depends_on", Json::array()}},
+         {{"subsystem", "bdev"}, {"depends_on", Json::array()}},
+         {{"subsystem", "nvmf"},
+          {"depends_on", Json::array({"bdev", "keyring"})}}}));
   }
 
   RpcReply NoOp(const Json& p) {
@@ -76,9 +78,19 @@ class FrameworkMethods {
     ObjectReader r(p, "params");
     Result<std::string> name = RequiredString(r, "name");
     if (!name.ok()) return Invalid(name.status());
+    if (*name == "keyring") return RpcReply::Ok(KeyringConfig());
     if (*name == "bdev") return RpcReply::Ok(BdevConfig());
     if (*name == "nvmf") return RpcReply::Ok(NvmfConfig());
     return Invalid("Subsystem '" + *name + "' not found");
+  }
+
+  Json KeyringConfig() {
+    Json out = Json::array();
+    for (const controller::KeyInfo& k : t_.keys()) {
+      out.push_back({{"method", "keyring_file_add_key"},
+                     {"params", {{"name", k.name}, {"path", k.path}}}});
+    }
+    return out;
   }
 
   Json BdevConfig() {
@@ -103,6 +115,15 @@ class FrameworkMethods {
 
   Json NvmfConfig() {
     Json out = Json::array();
+    const controller::DhchapPolicy policy = t_.dhchap_policy();
+    if (!policy.hashes.empty() || !policy.dhgroups.empty()) {
+      std::vector<std::string> digests, dhgroups;
+      controller::FromDhchapPolicy(policy, &digests, &dhgroups);
+      Json params = Json::object();
+      if (!digests.empty()) params["dhchap_digests"] = digests;
+      if (!dhgroups.empty()) params["dhchap_dhgroups"] = dhgroups;
+      out.push_back({{"method", "nvmf_set_config"}, {"params", params}});
+    }
     if (s_.tcp_transport) {
       out.push_back({{"method", "nvmf_create_transport"},
                      {"params", TransportJson(s_)}});
@@ -125,9 +146,13 @@ class FrameworkMethods {
              {"max_cntlid", s->max_cntlid}}}});
     }
     for (const auto& s : subs) {
-      for (const std::string& h : s->hosts()) {
-        out.push_back({{"method", "nvmf_subsystem_add_host"},
-                       {"params", {{"nqn", s->nqn()}, {"host", h}}}});
+      for (const auto& [nqn, e] : s->host_entries()) {
+        Json params = HostJson(nqn, e);
+        params.erase("nqn");
+        params["nqn"] = s->nqn();
+        params["host"] = nqn;
+        out.push_back(
+            {{"method", "nvmf_subsystem_add_host"}, {"params", params}});
       }
     }
     for (const auto& s : subs) {

@@ -8,6 +8,7 @@ void RegisterMethods(RpcServer& server, ControlState& state) {
   spdk_rpc::RegisterFrameworkMethods(server, state);
   spdk_rpc::RegisterNvmfMethods(server, state);
   spdk_rpc::RegisterBdevMethods(server, state);
+  spdk_rpc::RegisterAuthMethods(server, state);
 }
 
 }  // namespace nvmeof::mgmt

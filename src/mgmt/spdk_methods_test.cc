@@ -6,7 +6,10 @@
 #include "mgmt/spdk_methods.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include "nvmeof/host.h"
 #include "nvmeof/tcp.h"
@@ -245,8 +248,11 @@ TEST_F(SpdkMethodsTest, ErrorsNameTheFieldAndTheReason) {
   EXPECT_EQ(Error("nvmf_subsystem_add_host",
                   {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h"},
                    {"dhchap_key", "key0"}}),
-            "-32602 params.dhchap_key: authentication keys are not supported "
-            "yet");
+            "-32602 dhchap_key: no key key0 in the keyring");
+  EXPECT_EQ(Error("nvmf_subsystem_add_host",
+                  {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h"},
+                   {"psk", "key0"}}),
+            "-32602 params.psk: TLS pre-shared keys are not supported yet");
   EXPECT_EQ(Error("framework_get_config", {{"name", "vhost"}}),
             "-32602 Subsystem 'vhost' not found");
   EXPECT_EQ(Error("spdk_get_version", {{"x", 1}}),
@@ -282,8 +288,11 @@ TEST_F(SpdkMethodsTest, HostsListenersReferralsAndSaveConfig) {
   EXPECT_EQ(refs[0]["subnqn"], std::string(kDiscoveryNqn));
   // save_config, as rpc.py composes it.
   Json subsystems = Ok("framework_get_subsystems");
-  ASSERT_EQ(subsystems.size(), 2u);
-  EXPECT_EQ(subsystems[1]["depends_on"][0], "bdev");
+  ASSERT_EQ(subsystems.size(), 3u);
+  EXPECT_EQ(subsystems[0]["subsystem"], "keyring");
+  EXPECT_EQ(subsystems[2]["subsystem"], "nvmf");
+  EXPECT_EQ(subsystems[2]["depends_on"],
+            (Json::array({"bdev", "keyring"})));
   Json nvmf = Ok("framework_get_config",
                  {{"name", "nvmf"}, {"with_batches", false}});
   std::vector<std::string> methods;
@@ -314,6 +323,108 @@ TEST_F(SpdkMethodsTest, HostsListenersReferralsAndSaveConfig) {
   EXPECT_TRUE(target_.ports().empty());
   EXPECT_EQ(Ok("nvmf_delete_subsystem", {{"nqn", kNqn}}), true);
   EXPECT_EQ(Ok("bdev_get_bdevs", {{"name", "Malloc0"}})[0]["claimed"], false);
+}
+
+// The keyring and a host's DH-HMAC-CHAP keys as rpc.py sends them: key
+// files must be private; answers and saved configs name keys, never show
+// a secret.
+TEST_F(SpdkMethodsTest, KeyringAndHostKeys) {
+  constexpr char kSecret[] =
+      "DHHC-1:00:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:";
+  char dir[] = "/tmp/nvmeof_keyring_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string key0 = std::string(dir) + "/key0";
+  const std::string open_key = std::string(dir) + "/open";
+  for (const std::string& f : {key0, open_key}) {
+    FILE* out = fopen(f.c_str(), "w");
+    ASSERT_NE(out, nullptr);
+    fputs(kSecret, out);
+    fclose(out);
+  }
+  chmod(key0.c_str(), 0600);
+  chmod(open_key.c_str(), 0644);
+  BuildWithRpcPy("0");
+  EXPECT_EQ(Error("keyring_file_add_key", {{"name", "open"}, {"path", open_key}}),
+            "-32602 key file " + open_key +
+                ": mode 0644 lets others read it (it must be 0600 or 0400)");
+  EXPECT_EQ(Error("keyring_file_add_key", {{"name", "rel"}, {"path", "key0"}}),
+            "-32602 key rel: the path must be absolute");
+  EXPECT_EQ(Ok("keyring_file_add_key", {{"name", "key0"}, {"path", key0}}),
+            true);
+  EXPECT_EQ(Error("keyring_file_add_key", {{"name", "key0"}, {"path", key0}}),
+            "-17 key key0 already exists");
+  EXPECT_EQ(Ok("nvmf_subsystem_allow_any_host",
+               {{"nqn", kNqn}, {"allow_any_host", false}}),
+            true);
+  EXPECT_EQ(Error("nvmf_subsystem_add_host",
+                  {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h1"},
+                   {"dhchap_ctrlr_key", "key0"}}),
+            "-32602 dhchap_ctrlr_key: a controller key needs a host key "
+            "(dhchap_key)");
+  EXPECT_EQ(Ok("nvmf_subsystem_add_host",
+               {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h1"},
+                {"dhchap_key", "key0"}, {"dhchap_ctrlr_key", "key0"}}),
+            true);
+  const controller::HostEntry e =
+      *target_.GetSubsystem(kNqn)->FindHost("nqn.2014-08.org.x:h1");
+  ASSERT_NE(e.host_key, nullptr);
+  EXPECT_EQ(e.host_key->Format(), kSecret);
+  EXPECT_EQ(Ok("keyring_get_keys"),
+            (Json::array({{{"name", "key0"},
+                           {"path", key0},
+                           {"removed", false},
+                           {"probed", false},
+                           {"refcnt", 3}}})));
+  Json s = Ok("nvmf_get_subsystems", {{"nqn", kNqn}})[0];
+  EXPECT_EQ(s["hosts"][0],
+            (Json{{"nqn", "nqn.2014-08.org.x:h1"},
+                  {"dhchap_key", "key0"},
+                  {"dhchap_ctrlr_key", "key0"}}));
+  EXPECT_EQ(Ok("nvmf_set_config", {{"dhchap_digests", {"sha384", "sha512"}},
+                                   {"dhchap_dhgroups", {"ffdhe3072"}}}),
+            true);
+  EXPECT_EQ(Error("nvmf_set_config", {{"dhchap_digests", {"md5"}}}).substr(0, 6),
+            "-32602");
+  EXPECT_EQ(target_.dhchap_policy().hashes,
+            (std::vector<auth::HashId>{auth::HashId::kSha384,
+                                       auth::HashId::kSha512}));
+  // save_config: the keyring first, then nvmf_set_config and the host with
+  // its key names; no secret anywhere.
+  Json keyring = Ok("framework_get_config", {{"name", "keyring"}});
+  EXPECT_EQ(keyring, (Json::array({{{"method", "keyring_file_add_key"},
+                                    {"params", {{"name", "key0"},
+                                                {"path", key0}}}}})));
+  Json nvmf = Ok("framework_get_config", {{"name", "nvmf"}});
+  EXPECT_EQ(nvmf[0]["method"], "nvmf_set_config");
+  EXPECT_EQ(nvmf[0]["params"]["dhchap_dhgroups"], Json::array({"ffdhe3072"}));
+  bool host_saved = false;
+  for (const Json& m : nvmf) {
+    if (m["method"] != "nvmf_subsystem_add_host") continue;
+    host_saved = true;
+    EXPECT_EQ(m["params"]["dhchap_key"], "key0");
+  }
+  EXPECT_TRUE(host_saved);
+  for (const Json& out : {keyring, nvmf, s, Ok("keyring_get_keys")}) {
+    EXPECT_EQ(out.dump().find("DHHC-1"), std::string::npos) << out.dump();
+  }
+  // Removed from the keyring, the key stays with its host.
+  EXPECT_EQ(Ok("keyring_file_remove_key", {{"name", "key0"}}), true);
+  EXPECT_EQ(Error("keyring_file_remove_key", {{"name", "key0"}}),
+            "-2 key key0 does not exist");
+  EXPECT_NE(target_.GetSubsystem(kNqn)->FindHost("nqn.2014-08.org.x:h1")->host_key,
+            nullptr);
+  EXPECT_EQ(Error("nvmf_subsystem_set_keys",
+                  {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h1"},
+                   {"dhchap_key", "key0"}}),
+            "-32602 dhchap_key: no key key0 in the keyring");
+  EXPECT_EQ(Ok("nvmf_subsystem_set_keys",
+               {{"nqn", kNqn}, {"host", "nqn.2014-08.org.x:h1"}}),
+            true);
+  EXPECT_EQ(target_.GetSubsystem(kNqn)->FindHost("nqn.2014-08.org.x:h1")->host_key,
+            nullptr);
+  unlink(key0.c_str());
+  unlink(open_key.c_str());
+  rmdir(dir);
 }
 
 // A file bdev grows with its file (bdev_aio_rescan), also when it is

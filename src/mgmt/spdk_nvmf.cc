@@ -146,7 +146,9 @@ class NvmfMethods {
     j["listen_addresses"] = ListenersOf(s.nqn(), false);
     j["allow_any_host"] = s.allow_any_host();
     Json hosts = Json::array();
-    for (const std::string& h : s.hosts()) hosts.push_back({{"nqn", h}});
+    for (const auto& [nqn, e] : s.host_entries()) {
+      hosts.push_back(HostJson(nqn, e));
+    }
     j["hosts"] = hosts;
     j["serial_number"] = s.serial;
     j["model_number"] = s.model;
@@ -324,19 +326,28 @@ class NvmfMethods {
   // ---- hosts ----
 
   RpcReply AddHost(const Json& p) {
-    if (Status s = CheckKeys(p, "params", {"nqn", "host"}); !s.ok()) {
-      // The secrets of DH-HMAC-CHAP and TLS come with their own issue.
-      for (const char* key : {"psk", "dhchap_key", "dhchap_ctrlr_key"}) {
-        if (p.contains(key)) {
-          return Invalid(std::string("params.") + key +
-                         ": authentication keys are not supported yet");
-        }
+    if (Status s = CheckKeys(p, "params",
+                             {"nqn", "host", "dhchap_key", "dhchap_ctrlr_key"});
+        !s.ok()) {
+      // TLS comes with its own issue.
+      if (p.contains("psk")) {
+        return Invalid("params.psk: TLS pre-shared keys are not supported yet");
       }
       return Invalid(s);
     }
-    return WithHost(p, [this](const std::string& nqn, const std::string& h) {
-      return t_.AddHost(nqn, h);
-    });
+    RpcReply fail;
+    std::shared_ptr<Subsystem> s = Find(p, &fail);
+    if (s == nullptr) return fail;
+    Result<HostConfig> h = HostParams(p);
+    if (!h.ok()) return Invalid(h.status());
+    Status st = t_.AddHost(s->nqn(), *h);
+    // A key that is not in the keyring is a bad parameter.
+    if (st.code() == StatusCode::kNotFound ||
+        st.code() == StatusCode::kInvalidArgument) {
+      return Invalid(st);
+    }
+    if (!st.ok()) return Internal(st);
+    return True();
   }
 
   RpcReply RemoveHost(const Json& p) {

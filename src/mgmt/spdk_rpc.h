@@ -47,6 +47,13 @@ inline constexpr int kEINVAL = -22;
 void RegisterFrameworkMethods(RpcServer& server, ControlState& state);
 void RegisterNvmfMethods(RpcServer& server, ControlState& state);
 void RegisterBdevMethods(RpcServer& server, ControlState& state);
+void RegisterAuthMethods(RpcServer& server, ControlState& state);
+
+// A host of params.host with its key names (params.dhchap_key,
+// params.dhchap_ctrlr_key), and a host as nvmf_get_subsystems and
+// save_config show it (key names, never secrets).
+Result<HostConfig> HostParams(const Json& p);
+Json HostJson(const std::string& nqn, const controller::HostEntry& e);
 
 // Replies: invalid parameters, an internal error, SPDK's -errno codes.
 RpcReply Invalid(const Status& s);
