@@ -105,7 +105,8 @@ int GetLog(Args& a) {
 }
 
 void GetFeatureFlags(CLI::App* v, Args& a) {
-  AddConnection(v, a, true, true);
+  // -S is the selector here (nvme-cli's -s is taken by --trsvcid).
+  AddConnection(v, a, true, true, /*secret_short=*/false);
   v->add_option("-f,--feature-id", a.feature_id, "feature identifier")
       ->required()
       ->check(CLI::Range(0, 255));

@@ -1,6 +1,7 @@
 // The nvmeof tool's pieces: the options every verb shares, how a verb
 // connects, and the verbs themselves, each a name, its flags and a run
-// function (nvmeof_admin_verbs.cc, nvmeof_io_verbs.cc, nvmeof_perf.cc).
+// function (nvmeof_admin_verbs.cc, nvmeof_io_verbs.cc, nvmeof_perf.cc; the
+// DH-HMAC-CHAP key verbs in nvmeof_connect.cc).
 // main() (nvmeof.cc) only builds the command line from the verb table and
 // runs the verb chosen.
 
@@ -35,6 +36,10 @@ struct Args {
   int kato_s = 5;
   int ctrl_loss_tmo_s = 0;  // a one-shot command fails fast by default
   int reconnect_delay_s = 2;
+  // DH-HMAC-CHAP secrets (DHHC-1:XX:...:); without -S, /etc/nvme/hostkey
+  // when it exists (as nvme-cli).
+  std::string dhchap_secret;
+  std::string dhchap_ctrl_secret;
   std::string output = "normal";
   // I/O verbs.
   uint32_t nsid = 1;
@@ -55,6 +60,12 @@ struct Args {
   PerfOptions perf;
   int cpu = -1;
   std::string cpus;
+  // gen-dhchap-key (zero: nvme-cli's defaults), check-dhchap-key.
+  std::string key_secret;  // hex
+  unsigned key_length = 0;
+  unsigned key_hmac = 0;
+  std::string key_nqn;
+  std::string key_text;
 
   bool json() const { return output == "json"; }
 };
@@ -71,12 +82,15 @@ struct Verb {
 std::vector<Verb> AdminVerbs();  // discover id-ctrl id-ns list-ns get-log get-feature
 std::vector<Verb> IoVerbs();     // read write compare flush write-zeroes dsm
 Verb PerfVerb();
+std::vector<Verb> KeyVerbs();    // gen-dhchap-key check-dhchap-key
 
 // ---- shared by the verbs (nvmeof_connect.cc) ----
 
 // Connection flags with nvme-cli's names (-a, -s, -n...; `nqn_short`: -n
-// is the NQN), and -o when `json`.
-void AddConnection(CLI::App* v, Args& a, bool nqn_short, bool json);
+// is the NQN), and -o when `json`; the DH-HMAC-CHAP secrets as -S and -C
+// unless `secret_short` is false (a verb whose -S is something else).
+void AddConnection(CLI::App* v, Args& a, bool nqn_short, bool json,
+                   bool secret_short = true);
 // On I/O verbs, whose -n/-s/-c are the namespace, start and count, the
 // clashing connection flags keep only their long forms.
 void AddIoConnection(CLI::App* v, Args& a);

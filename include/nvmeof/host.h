@@ -17,6 +17,12 @@
 // Errors: a Completion's `status` is a local or transport failure (the
 // command did not complete: connection lost, timeout); otherwise `cqe`
 // holds the controller's answer, whose NVMe status may itself be an error.
+//
+// Authentication: when a queue's Connect response asks for it (ATR), the
+// queue runs a DH-HMAC-CHAP transaction (NVMe Base 2.x 8.3.5) with the
+// secrets of ConnectOptions before it is used, over Authentication Send /
+// Receive, synchronously like the Connect: the admin queue and every I/O
+// queue, and again on every reconnect. Nothing of it touches the data path.
 
 #ifndef NVMEOF_HOST_H_
 #define NVMEOF_HOST_H_
@@ -39,6 +45,10 @@
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
 
+namespace nvmeof::auth {
+struct DhchapKey;
+}  // namespace nvmeof::auth
+
 namespace nvmeof::host {
 
 struct ConnectOptions {
@@ -54,6 +64,13 @@ struct ConnectOptions {
   bool header_digest = false;
   bool data_digest = false;
   bool disable_sq_flow_control = false;
+  // DH-HMAC-CHAP (nvme-cli's --dhchap-secret / --dhchap-ctrl-secret): the
+  // host's secret and, for bidirectional authentication, the controller's,
+  // each in its representation `DHHC-1:XX:<base64>:`. Used only when a
+  // controller asks for authentication; empty: none. Connect fails when
+  // one does not parse (the error names the option, never the text).
+  std::string dhchap_secret;
+  std::string dhchap_ctrl_secret;
   std::chrono::milliseconds connect_timeout{10000};
   // A command with no completion after this fails with kDeadlineExceeded.
   std::chrono::milliseconds command_timeout{30000};
@@ -180,6 +197,21 @@ class Association {
   // The whole discovery log page, re-read until its GENCTR is stable.
   Result<std::vector<uint8_t>> ReadDiscoveryLog();
 
+  // Re-authentication (what nvme-cli triggers by writing a controller's
+  // dhchap_secret): a new DH-HMAC-CHAP transaction on the admin queue and
+  // on every I/O queue, one after the other, with the secrets given to
+  // Connect. Blocks. Fails if the association is not live or has no host
+  // secret; a failed transaction fails the call with its reason (the
+  // controller then usually drops the queue, and the association
+  // reconnects as after any failure).
+  Status Reauthenticate();
+  // The hash and DH group the last successful transaction (on any queue)
+  // agreed on ("sha256", "ffdhe2048"...; empty when none ran), and whether
+  // the controller proved itself too (bidirectional).
+  const std::string& auth_hash() const { return auth_hash_; }
+  const std::string& auth_dhgroup() const { return auth_dhgroup_; }
+  bool auth_bidirectional() const { return auth_bidirectional_; }
+
   // Shuts the controller down (CC.SHN, waits for SHST complete), then
   // closes every queue. Blocks. Called by the destructor if not before.
   void Disconnect();
@@ -192,6 +224,8 @@ class Association {
   Result<std::unique_ptr<HostQueue>> ConnectQueue(uint16_t qid, uint16_t size,
                                                   uint32_t kato,
                                                   uint32_t max_icd);
+  // DH-HMAC-CHAP on a connected queue (auth.cc).
+  Status Authenticate(HostQueue& q, uint16_t qid);
   void StartKeepAlive();
   void OnQueueFailed(Status why);
   Completion Await(HostQueue& q, const Sqe& sqe, const MemDesc& data,
@@ -225,7 +259,14 @@ class Association {
   Status RefreshNamespaces();
 
   EventLoop* const loop_;
-  const ConnectOptions options_;
+  const ConnectOptions options_;  // without the secrets' text
+  // The secrets, parsed once by Connect (null: none).
+  std::shared_ptr<const auth::DhchapKey> host_key_;
+  std::shared_ptr<const auth::DhchapKey> ctrl_key_;
+  uint16_t auth_tid_ = 0;  // the last transaction's T_ID
+  std::string auth_hash_;
+  std::string auth_dhgroup_;
+  bool auth_bidirectional_ = false;
   std::unique_ptr<HostQueue> admin_;
   std::vector<std::unique_ptr<HostQueue>> io_queues_;
   uint16_t cntlid_ = 0;

@@ -1,10 +1,13 @@
 // The host's association with a controller: connect, enable, identify,
 // I/O queues, keep-alive, disconnect.
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "auth/dhchap.h"
 #include "host/host_queue.h"
 #include "nvmeof/host.h"
 #include "nvmeof/proto/fabrics.h"
@@ -100,7 +103,30 @@ Result<std::unique_ptr<Association>> Association::Connect(
     return s.WithContext("subsystem NQN");
   if (Status s = ValidateNqn(o.hostnqn); !s.ok())
     return s.WithContext("host NQN");
+  // The secrets, parsed once; the association keeps only the keys.
+  std::shared_ptr<const auth::DhchapKey> host_key, ctrl_key;
+  auto parse = [](std::string& text, const char* option,
+                  std::shared_ptr<const auth::DhchapKey>* out) -> Status {
+    if (text.empty()) return Status();
+    Result<auth::DhchapKey> k = auth::DhchapKey::Parse(text);
+    OPENSSL_cleanse(text.data(), text.size());
+    text.clear();
+    if (!k.ok()) return k.status().WithContext(option);
+    *out = std::make_shared<const auth::DhchapKey>(std::move(*k));
+    return Status();
+  };
+  Status hs = parse(o.dhchap_secret, "dhchap_secret", &host_key);
+  Status cs = parse(o.dhchap_ctrl_secret, "dhchap_ctrl_secret", &ctrl_key);
+  NVMEOF_RETURN_IF_ERROR(hs);
+  NVMEOF_RETURN_IF_ERROR(cs);
+  if (ctrl_key && !host_key) {
+    return InvalidArgumentError(
+        "dhchap_ctrl_secret: bidirectional authentication needs the host "
+        "secret (dhchap_secret) as well");
+  }
   std::unique_ptr<Association> c(new Association(&loop, std::move(o)));
+  c->host_key_ = std::move(host_key);
+  c->ctrl_key_ = std::move(ctrl_key);
   NVMEOF_RETURN_IF_ERROR(c->ConnectAdmin());
   NVMEOF_RETURN_IF_ERROR(c->EnableController());
   NVMEOF_ASSIGN_OR_RETURN(std::vector<uint8_t> id, c->Identify(0x01, 0));
@@ -151,7 +177,24 @@ Result<std::unique_ptr<HostQueue>> Association::ConnectQueue(uint16_t qid,
                   "Connect (qid " + std::to_string(qid) + ") refused: " +
                       NvmeStatusToString(c.nvme(), /*fabrics=*/true));
   }
-  if (qid == 0) cntlid_ = ConnectResponse::FromDw0(c.cqe.dw0).cntlid;
+  const ConnectResponse rsp = ConnectResponse::FromDw0(c.cqe.dw0);
+  if (qid == 0) cntlid_ = rsp.cntlid;
+  if (rsp.authreq & kAuthreqAscr) {
+    return Status(StatusCode::kUnimplemented,
+                  "Connect (qid " + std::to_string(qid) +
+                      "): the controller requires secure channel "
+                      "concatenation (TLS after DH-HMAC-CHAP), which this "
+                      "host does not do");
+  }
+  if (rsp.authreq & kAuthreqAtr) {
+    if (!host_key_) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "Connect (qid " + std::to_string(qid) +
+                        "): the controller requires DH-HMAC-CHAP "
+                        "authentication and no --dhchap-secret is set");
+    }
+    NVMEOF_RETURN_IF_ERROR(Authenticate(*q, qid));
+  }
   return q;
 }
 

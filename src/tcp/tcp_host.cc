@@ -149,6 +149,7 @@ PduError TcpHostQueuePair::OnEnd(bool ddgst_ok) {
   HostCapsule& cmd = *rx_capsule_;
   rx_capsule_ = nullptr;
   cmd.c2h_received_ += rx_datal();
+  if (rx_flags() & kPduFlagLastPdu) cmd.c2h_last_ = true;
   if (!ddgst_ok && cmd.data_error_.ok()) {
     // Only this command fails; the connection stays up.
     cmd.data_error_ = DataLossError("data digest mismatch on C2HData");
@@ -190,6 +191,7 @@ Status TcpHostQueuePair::DoTransmit(Capsule& c) {
   AddCapsuleRef(cmd);  // held while in the CID table
   cmd.SetState(HostCapsuleState::kInFlight);
   cmd.h2c_queued_ = cmd.h2c_sent_ = cmd.c2h_received_ = 0;
+  cmd.c2h_last_ = false;
   cmd.tx_inflight_ = 0;
   cmd.data_error_ = Status();
 
@@ -278,9 +280,9 @@ PduReader::Placement TcpHostQueuePair::OnC2HData(const C2HDataHeader& h) {
       h.datao != cmd->c2h_received_) {
     return {PduError{Fes::kDataTransferOutOfRange, 0}};
   }
-  if ((h.ch.flags & kPduFlagLastPdu) && end != cmd->data_length()) {
-    return {PduError{Fes::kPduSequenceError, 0}};
-  }
+  // The last PDU may end short of the buffer (a controller may move less
+  // than the host has room for); nothing may follow it.
+  if (cmd->c2h_last_) return {PduError{Fes::kPduSequenceError, 0}};
   rx_capsule_ = cmd;
   return {PduError{}, cmd->data_, h.datao};
 }
@@ -314,7 +316,8 @@ void TcpHostQueuePair::MaybeFinishData(HostCapsule& cmd) {
   if (!cmd.data_done_) return;
   const uint32_t total = cmd.data_length();
   const bool all_moved = cmd.data_to_controller_ ? cmd.h2c_sent_ >= total
-                                                 : cmd.c2h_received_ >= total;
+                                                 : cmd.c2h_received_ >= total ||
+                                                       cmd.c2h_last_;
   const bool responded = cmd.state_ == HostCapsuleState::kResponded;
   if (!all_moved && !(responded && cmd.tx_inflight_ == 0)) return;
   Status s = !cmd.data_error_.ok() ? cmd.data_error_

@@ -39,6 +39,10 @@ class HostCapsule final : public Capsule {
   uint32_t h2c_queued_ = 0;    // data bytes queued to send (ICD or H2CData)
   uint32_t h2c_sent_ = 0;      // data bytes sent
   uint32_t c2h_received_ = 0;  // data bytes received
+  // A C2HData with LAST_PDU came: the transfer is over, even if shorter
+  // than the buffer (SPDK answers an Authentication Receive with just the
+  // message, not AL bytes).
+  bool c2h_last_ = false;
   uint32_t tx_inflight_ = 0;   // queued items that carry its data
   Status data_error_;          // the first data error (a digest mismatch)
 };

@@ -259,6 +259,55 @@ TEST_F(TcpHostWireTest, C2HDataDigestErrorFailsOneCommand) {
   EXPECT_FALSE(p.eof());
 }
 
+// A controller may move less than the buffer: SPDK answers an
+// Authentication Receive of AL 4096 with just its message, in one
+// C2HData with LAST_PDU (and SUCCESS). The data is done, the command
+// completes, and nothing may follow the last PDU.
+TEST_F(TcpHostWireTest, ShortLastC2HDataCompletesTheTransfer) {
+  RawPeer p = StartConnect();
+  p.SendPdu(MakeICResp(0, false, false, 8192));
+  ASSERT_TRUE(loop_->RunUntil([&] { return connected_; }, kWait));
+  ASSERT_NE(qp_, nullptr);
+  const PduFormat fmt{false, false, 0};
+  std::vector<uint8_t> buf(4096, 0), data(100, 0x5a);
+  Sqe sqe{};
+  sqe.opcode = 0x7F;
+  sqe.cid = 7;
+  CapsulePtr cmd = qp_->AllocateCommand(sqe);
+  Status data_status = InternalError("not yet");
+  bool data_done = false;
+  cmd->AppendData(MemDesc(buf.data(), buf.size()), false, [&](Status s) {
+    data_status = std::move(s);
+    data_done = true;
+  });
+  ASSERT_TRUE(qp_->Transmit(*cmd).ok());
+  C2HDataHeader h = MakeC2HData(7, 0, 100, C2HEnd::kLastWithSuccess, fmt);
+  p.SendPdu(h);
+  p.Send(data.data(), data.size());
+  ASSERT_TRUE(loop_->RunUntil([&] { return data_done; }, kWait));
+  EXPECT_TRUE(data_status.ok()) << data_status.ToString();
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), buf.begin()));
+  EXPECT_EQ(buf[100], 0);
+  EXPECT_TRUE(errors_.empty());
+
+  // A second command: a C2HData after its LAST_PDU breaks the sequence.
+  sqe.cid = 8;
+  CapsulePtr cmd2 = qp_->AllocateCommand(sqe);
+  bool done2 = false;
+  cmd2->AppendData(MemDesc(buf.data(), buf.size()), false,
+                   [&](Status) { done2 = true; });
+  ASSERT_TRUE(qp_->Transmit(*cmd2).ok());
+  h = MakeC2HData(8, 0, 100, C2HEnd::kLast, fmt);
+  p.SendPdu(h);
+  p.Send(data.data(), data.size());
+  h = MakeC2HData(8, 100, 100, C2HEnd::kLast, fmt);
+  p.SendPdu(h);
+  p.Send(data.data(), data.size());
+  ASSERT_TRUE(loop_->RunUntil([&] { return !errors_.empty(); }, kWait));
+  EXPECT_EQ(errors_[0].code(), StatusCode::kProtocolError)
+      << errors_[0].ToString();
+}
+
 TEST_F(TcpHostWireTest, ReceivedTermReqIsReported) {
   RawPeer p = StartConnect();
   p.SendPdu(MakeICResp(0, false, false, 8192));

@@ -54,6 +54,36 @@ refuse "bad --nqn" 'nqn' "$TARGET" --ram 1M --nqn bogus
 check "--print-config" "$TARGET" --ram 64M --print-config
 refuse "a RAM namespace larger than memory" "does not fit in the" "$TARGET" --ram 64T
 
+# ---- DH-HMAC-CHAP secrets: gen-dhchap-key, check-dhchap-key (nvme-cli's) ----
+sec=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+# SECURITY.md 1.4's vector (checked against nvme-cli 2.3).
+check "gen-dhchap-key: the transform vector" bash -c "[ \"\$('$TOOL' gen-dhchap-key --secret $sec --nqn nqn.host --hmac 1)\" = 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:' ]"
+check "gen-dhchap-key: short flags, another NQN" bash -c "[ \"\$('$TOOL' gen-dhchap-key -s $sec -n nqn.other -m 1 -l 32)\" = 'DHHC-1:01:wFMW0CnP+XKwLAjESQgAqNl47oQCVvkhLwi0cBSpcjPLSeSw:' ]"
+check "gen-dhchap-key: no hash, the secret as it is" bash -c "'$TOOL' gen-dhchap-key -s $sec | '$TOOL' check-dhchap-key | grep -qx 'Key is valid (HMAC 0, length 32, CRC 91267e8a)'"
+check "gen-dhchap-key -m 3: a random 64-byte secret that checks" bash -c "'$TOOL' check-dhchap-key -k \"\$('$TOOL' gen-dhchap-key -m 3)\" | grep -q '^Key is valid (HMAC 3, length 64, CRC [0-9a-f]\\{8\\})\$'"
+check "gen-dhchap-key -l 48: a 48-byte secret" bash -c "'$TOOL' check-dhchap-key -k \"\$('$TOOL' gen-dhchap-key -l 48 -n nqn.host)\" | grep -q '(HMAC 0, length 48, '"
+refuse "gen-dhchap-key --hmac 4" 'Invalid HMAC identifier 4' "$TOOL" gen-dhchap-key --hmac 4
+refuse "gen-dhchap-key: a length that is not the hash's" 'Invalid key length 48 for SHA(256)' "$TOOL" gen-dhchap-key -m 1 -l 48
+refuse "gen-dhchap-key --key-length 40" 'Invalid key length 40' "$TOOL" gen-dhchap-key --key-length 40
+refuse "gen-dhchap-key: a secret of the wrong length" 'Invalid key length (2 bytes)' "$TOOL" gen-dhchap-key -s 0011
+refuse "gen-dhchap-key: a secret that is not hex" 'Invalid secret (not hexadecimal)' "$TOOL" gen-dhchap-key -s "zz${sec:2}"
+refuse "gen-dhchap-key --hmac x" 'hmac' "$TOOL" gen-dhchap-key --hmac x
+check "check-dhchap-key: the vector is valid" bash -c "'$TOOL' check-dhchap-key -k 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:' | grep -qx 'Key is valid (HMAC 1, length 32, CRC cd1acaee)'"
+check "check-dhchap-key --key (long form)" "$TOOL" check-dhchap-key --key 'DHHC-1:01:wFMW0CnP+XKwLAjESQgAqNl47oQCVvkhLwi0cBSpcjPLSeSw:'
+refuse "check-dhchap-key: bad CRC" 'CRC mismatch (key ce1acaee, crc cd1acaee)' "$TOOL" check-dhchap-key -k 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrO:'
+refuse "check-dhchap-key: not DHHC-1" 'Invalid key header' "$TOOL" check-dhchap-key -k 'DHHC-2:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:'
+refuse "check-dhchap-key: hash 02 with a 32-byte secret" 'Invalid key length for SHA(384)' "$TOOL" check-dhchap-key -k 'DHHC-1:02:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:'
+refuse "check-dhchap-key: hash 05" 'Invalid HMAC identifier 5' "$TOOL" check-dhchap-key -k 'DHHC-1:05:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:'
+refuse "check-dhchap-key: bad base64" 'Base64 decoding failed' "$TOOL" check-dhchap-key -k 'DHHC-1:00:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5Hp!AnDQnDuyhrN:'
+refuse "check-dhchap-key: no trailing colon" "missing trailing ':'" "$TOOL" check-dhchap-key -k 'DHHC-1:00:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN'
+refuse "check-dhchap-key: nothing on stdin" 'No key data' bash -c "'$TOOL' check-dhchap-key </dev/null"
+out=$("$TOOL" check-dhchap-key -k 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrO:' 2>&1)
+if [[ $out != *yI3mmuRg* ]]; then
+  pass=$((pass + 1)); echo "ok   check-dhchap-key: the key is not in the error"
+else
+  fail=$((fail + 1)); echo "FAIL check-dhchap-key: the key is in the error: $out"
+fi
+
 # ---- the daemon ----
 port=$(free_port)
 nqn=nqn.2024-11.io.nvmeof:ram0
@@ -95,6 +125,17 @@ head -c 1000 /dev/zero >"$work/odd"
 refuse "odd-sized data file" 'not a multiple of the block size' "$TOOL" write "${IO[@]}" -d "$work/odd"
 refuse "unknown subsystem" 'Connect Invalid Parameters' "$TOOL" id-ctrl -a 127.0.0.1 -s "$port" -n nqn.2024-11.io.nvmeof:none
 refuse "LBA out of range" 'LBA Out of Range' "$TOOL" read "${IO[@]}" -s $((64 * 2048)) -c 0 -d "$work/x"
+refuse "a bad --dhchap-secret names the flag and the reason" '\--dhchap-secret: DH-HMAC-CHAP key: CRC mismatch' "$TOOL" id-ctrl "${A[@]}" -S 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrO:'
+out=$("$TOOL" id-ctrl "${A[@]}" -S 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrO:' 2>&1)
+if [[ $out != *yI3mmuRg* ]]; then
+  pass=$((pass + 1)); echo "ok   a bad --dhchap-secret is not echoed"
+else
+  fail=$((fail + 1)); echo "FAIL a bad --dhchap-secret is echoed: $out"
+fi
+refuse "a bad --dhchap-ctrl-secret names the flag" '\--dhchap-ctrl-secret: DH-HMAC-CHAP key: not a DHHC-1 secret' "$TOOL" read "${IO[@]}" -s 0 -c 0 -S 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:' -C bogus
+refuse "--dhchap-ctrl-secret alone" 'needs --dhchap-secret' "$TOOL" id-ctrl "${A[@]}" -C 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:'
+check "a secret for a controller that requires none goes unused" bash -c "'$TOOL' id-ctrl ${A[*]} -S 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:' -C 'DHHC-1:01:wFMW0CnP+XKwLAjESQgAqNl47oQCVvkhLwi0cBSpcjPLSeSw:' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"subnqn\"]==\"$nqn\"'"
+check "get-feature keeps -S as the selector (--dhchap-secret long only)" bash -c "'$TOOL' get-feature ${A[*]} -f 7 -S 1 --dhchap-secret 'DHHC-1:01:yI3mmuRg+UJDXk85BFwtwbGxRfqgGJmco5HpbAnDQnDuyhrN:' | grep -q 'Default value'"
 refuse "unreachable target" 'connect: Connection refused' "$TOOL" id-ctrl -a 127.0.0.1 -s "$(free_port)" -n "$nqn"
 refuse "unreachable IPv6 target, address in brackets" '\[::1\]:' "$TOOL" id-ctrl -a ::1 -s "$(free_port)" -n "$nqn"
 refuse "id-ns of an inactive namespace says so" 'namespace 2 is not active on this controller' "$TOOL" id-ns "${IO[@]}" -n 2
