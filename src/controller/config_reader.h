@@ -131,6 +131,15 @@ class ObjectReader {
   std::string path_;
 };
 
+// Reads integer `key` (lo..hi) into `field`, whose value is the default.
+template <typename T>
+Status ReadUint(const ObjectReader& r, std::string_view key, uint64_t lo,
+                uint64_t hi, T& field) {
+  NVMEOF_ASSIGN_OR_RETURN(uint64_t v, r.Uint(key, lo, hi, field));
+  field = static_cast<T>(v);
+  return Status::Ok();
+}
+
 }  // namespace nvmeof::controller::config_internal
 
 #endif  // NVMEOF_CONTROLLER_CONFIG_READER_H_
