@@ -49,6 +49,9 @@ struct Flags {
   int threads = 0;
   std::string config_path;
   std::string log_level = "info";
+  // Given on the command line (they override a --config file's at start).
+  bool threads_set = false;
+  bool log_level_set = false;
   bool print_config = false;
   std::string cpus;
   bool poll = false;
@@ -79,12 +82,14 @@ void AddFlags(CLI::App& app, Flags& f) {
       "--allow-host", f.hosts,
       "a host NQN allowed to connect (repeatable; default: any host)");
   app.add_option("--threads", f.threads,
-                 "I/O threads (default: the number of cores)")
+                 "I/O threads (default: the number of cores; over a "
+                 "--config file's)")
       ->check(CLI::Range(0, 1024));
   app.add_option("--config", f.config_path,
                  "a JSON config file (see examples/target.json); excludes "
                  "--ram and the others");
-  app.add_option("--log-level", f.log_level, "error, warn, info or debug")
+  app.add_option("--log-level", f.log_level,
+                 "error, warn, info or debug (over a --config file's)")
       ->capture_default_str();
   app.add_option("--cpus", f.cpus,
                  "pin the I/O threads to these CPUs, in turn (as 0,2 or 0-3)");
@@ -179,7 +184,22 @@ nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
       return nvmeof::InvalidArgumentError(
           "--config excludes --ram, --listen and --allow-host");
     }
-    return nvmeof::LoadConfig(f.config_path);
+    nvmeof::Result<nvmeof::TargetConfig> config =
+        nvmeof::LoadConfig(f.config_path);
+    if (!config.ok()) return config;
+    // --threads and --log-level win over the file's (a reload then reads
+    // the file's log level again).
+    if (f.threads_set) config->threads = static_cast<uint32_t>(f.threads);
+    if (f.log_level_set) {
+      NVMEOF_ASSIGN_OR_RETURN(
+          nvmeof::TargetConfig level,
+          nvmeof::ParseConfig(
+              nlohmann::json{{"log_level", f.log_level}, {"ports", nlohmann::json::array()}}
+                  .dump(),
+              "--log-level"));
+      config->log_level = level.log_level;
+    }
+    return config;
   }
   if (f.ram.empty()) {
     if (WantsRpc(f)) return EmptyConfig(f);
@@ -354,6 +374,8 @@ int main(int argc, char** argv) try {
   Flags flags;
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
+  flags.threads_set = app.count("--threads") > 0;
+  flags.log_level_set = app.count("--log-level") > 0;
 
   nvmeof::TargetRunOptions run;
   run.busy_poll = flags.poll;

@@ -175,6 +175,7 @@ void ControllerQueue::RequireAuthentication(
   auth_timer_ = loop_->AddTimer(timeout, [this, timeout] {
     auth_timer_ = 0;
     if (authenticated_) return;
+    auth_reported_ = true;
     NVMEOF_LOG(kWarn,
                "controller %u: queue %u from %s (host %s) did not "
                "authenticate within %lld ms: closed",
@@ -211,6 +212,7 @@ void ControllerQueue::AuthenticationEnded(bool succeeded) {
              ctrl_->cntlid(), qid_, ctrl_->hostnqn().c_str(),
              peer_name().c_str(), auth_->failure().c_str());
   authenticated_ = false;
+  auth_reported_ = true;
   // The last message (AUTH_Failure1, or the response to the host's
   // AUTH_Failure2) is on its way: the queue ends shortly after, as SPDK
   // does, rather than racing it.
@@ -343,6 +345,16 @@ void ControllerQueue::Close() {
 // controller (an admin queue ends the association) and delete.
 void ControllerQueue::Teardown() {
   target_->UnregisterQueue(loop_, id_);
+  if (ctrl_ != nullptr && auth_ != nullptr && !authenticated_ &&
+      !auth_reported_) {
+    // A host that never tried (nvme-cli without --dhchap-secret closes at
+    // once), or gave up part way.
+    NVMEOF_LOG(kWarn,
+               "controller %u: queue %u of host %s from %s closed before it "
+               "authenticated (DH-HMAC-CHAP required)",
+               ctrl_->cntlid(), qid_, ctrl_->hostnqn().c_str(),
+               peer_name().c_str());
+  }
   if (ctrl_ != nullptr) {
     if (qid_ == 0) {
       NVMEOF_LOG(kInfo, "controller %u: association ended", ctrl_->cntlid());

@@ -145,6 +145,7 @@ class ControllerQueue final : public CommandQueue {
   // queue may serve commands other than Authentication Send / Receive.
   std::unique_ptr<auth::ControllerAuth> auth_;
   bool authenticated_ = true;
+  bool auth_reported_ = false;  // its failure or timeout is logged
 
   Pool<Request> requests_;  // up to a queue's worth, and some slack
   // The namespace table commands now use (version `pin_version_`), and how
