@@ -31,6 +31,15 @@ run: build
 	  echo "make run: nvmeof-target is not built yet (see the controller issue)"; exit 1; \
 	fi
 
+# blktests' nvme group (the kernel's nvme-tcp host in a qemu VM) against
+# nvmeof-target: tests/interop/run_blktests.sh, README.md "blktests". Slow
+# (~22 min under TCG) and not part of `make test`. BLKTESTS="nvme/010
+# nvme/047" runs only those.
+.PHONY: blktests
+BLKTESTS ?=
+blktests: build
+	tests/interop/run_blktests.sh $(BUILD_DIR)/tools/nvmeof-target $(BLKTESTS)
+
 # The programs, man pages, systemd unit, default config (never replacing
 # one that is there) and docs, under $(DESTDIR)$(PREFIX).
 install: deps $(BUILD_DIR)/build.ninja

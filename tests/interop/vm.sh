@@ -5,12 +5,14 @@
 # or as an NVMe/TCP *target* (kernel nvmet-tcp) that a host on this machine
 # reaches at 127.0.0.1 (`target`).
 #
-#   vm.sh setup
+#   vm.sh setup [--blktests]
 #       Idempotent.  apt-get installs what is missing, fetches the Debian
 #       cloud kernel package (apt-get download, unpacked into the cache, not
-#       installed) and builds the initramfs.
+#       installed) and builds the initramfs.  --blktests also builds the
+#       second archive that `run --blktests` appends (below).
 #   vm.sh run --port P [--disc-port P2] [--rpc-port P3] [--timeout S]
 #             [--cpus N] [--mem MiB] [--console FILE] [--script FILE]
+#             [--file HOSTPATH:GUESTPATH]... [--blktests]
 #             [-- 'shell commands']
 #       Boots the VM and runs the commands (busybox sh, cwd /tmp) with
 #       TARGET_ADDR=10.0.2.100 TARGET_PORT=4420 (= host 127.0.0.1:P),
@@ -20,6 +22,13 @@
 #       stdout; vm.sh's own messages to stderr.  Exit status: the commands'
 #       status, 124 on --timeout (default 300 s), 125 on a harness error.
 #       --console saves the guest kernel's console (all kernel messages).
+#       --file copies a host file into the guest (the per-run archive) at
+#       the absolute GUESTPATH, its mode kept.  --blktests appends the
+#       cached blktests userland (blktests.cpio: bash, coreutils, gawk,
+#       grep, sed, findutils, diffutils, gzip, kmod, util-linux tools,
+#       xfsprogs, procps, the loop, xfs and configfs modules, the kernel's
+#       /boot/config-VERSION, a no-op udevadm), which only the blktests
+#       harness (run_blktests.sh) needs; the normal runs do not carry it.
 #   vm.sh target --port P [--nqn NQN] [--size MiB] [--block-size 512|4096]
 #             [--timeout S] [--boot-timeout S] [--cpus N] [--mem MiB]
 #             [--console FILE] [-- 'setup commands']
@@ -53,6 +62,16 @@ SELF=$(readlink -f "${BASH_SOURCE[0]}")
 CACHE=${NVMEOF_INTEROP_CACHE:-${HOME:-/tmp}/.cache/nvmeof-interop}
 KERNEL_META=linux-image-cloud-amd64
 PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio kmod cpio socat xz-utils zstd lz4)
+# Only for `setup --blktests` / `run --blktests`: the userland blktests needs.
+BLKTESTS_PACKAGES=(bash coreutils util-linux mount grep sed gawk findutils diffutils gzip
+	procps bsdextrautils libc-bin xfsprogs)
+# Every executable of these packages goes into blktests.cpio ...
+BLKTESTS_FULL_PACKAGES=(bash coreutils grep sed gawk findutils diffutils gzip procps)
+# ... and these of the others.
+BLKTESTS_PROGRAMS=(dmesg findmnt lsblk blkid blockdev wipefs flock getopt setsid taskset
+	mount umount losetup column getconf mkfs.xfs xfs_io modprobe modinfo rmmod insmod
+	lsmod depmod kmod)
+BLKTESTS_MODULES=(loop xfs configfs)
 # Guest modules; modprobe --show-depends adds nvme_fabrics and the rest.
 # nvmet, nvmet_tcp and null_blk: the target mode.
 MODULES=(virtio_pci virtio_net virtio_console nvme_tcp crc32c_intel crc32c_generic
@@ -72,9 +91,9 @@ die() {
 
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 
-install_packages() {
+install_packages() { # PACKAGE...
 	local missing=() p sudo=()
-	for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+	for p in "$@"; do installed "$p" || missing+=("$p"); done
 	((${#missing[@]})) || return 0
 	if ((EUID != 0)); then
 		sudo -n true 2>/dev/null || die "packages missing (${missing[*]}) and not root (no sudo -n)"
@@ -155,7 +174,7 @@ stage() {
 stage_elf() {
 	local lib
 	stage "$1"
-	for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
 		stage "$lib"
 	done
 }
@@ -170,8 +189,25 @@ build_stamp() {
 	sha256sum "$SELF" | cut -d' ' -f1
 }
 
+# stage_modules KDIR KVER MODULE...: the modules and what they depend on
+# (modprobe --show-depends) into $STAGE, with a new modules.dep.
+stage_modules() {
+	local kdir=$1 kver=$2 m kind path dest mdir=/lib/modules/$2
+	shift 2
+	for m in "$@"; do
+		while read -r kind path _; do
+			[[ $kind == insmod ]] || continue
+			dest=$STAGE$mdir/${path#"$kdir$mdir/"}
+			mkdir -p "$(dirname "$dest")"
+			cp "$path" "$dest"
+		done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$m" 2>/dev/null || log "note: no module $m in $kdir")
+	done
+	cp "$kdir$mdir"/modules.{builtin,builtin.modinfo,order} "$STAGE$mdir/"
+	depmod -b "$STAGE" "$kver"
+}
+
 build_initramfs() {
-	local pkg=$1 kdir=$CACHE/kernel/$1 kver tmp m kind path dest
+	local pkg=$1 kdir=$CACHE/kernel/$1 kver tmp m
 	kver=$(basename "$(ls -d "$kdir"/lib/modules/*/)")
 	log "building the initramfs for $kver"
 	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
@@ -187,17 +223,7 @@ build_initramfs() {
 	stage_elf /usr/sbin/nvme
 	stage_elf /usr/bin/fio
 
-	local mdir=/lib/modules/$kver
-	for m in "${MODULES[@]}"; do
-		while read -r kind path _; do
-			[[ $kind == insmod ]] || continue
-			dest=$STAGE$mdir/${path#"$kdir$mdir/"}
-			mkdir -p "$(dirname "$dest")"
-			cp "$path" "$dest"
-		done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$m" 2>/dev/null || log "note: no module $m in $pkg")
-	done
-	cp "$kdir$mdir"/modules.{builtin,builtin.modinfo,order} "$STAGE$mdir/"
-	depmod -b "$STAGE" "$kver"
+	stage_modules "$kdir" "$kver" "${MODULES[@]}"
 	guest_init >"$STAGE/init"
 	chmod 0755 "$STAGE/init"
 	(cd "$STAGE" && find . -print0 | sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$tmp/initramfs.cpio"
@@ -215,12 +241,69 @@ build_initramfs() {
 	log "kernel $kver ($what), initramfs $(du -h "$CACHE/initramfs.cpio" | cut -f1)"
 }
 
-cmd_setup() {
-	local lock pkg t0=$EPOCHSECONDS
+# What blktests.cpio is made of: rebuild when it changes.
+blktests_stamp() {
+	local p
+	printf 'kernel %s\n' "$1"
+	for p in "${BLKTESTS_PACKAGES[@]}" kmod; do
+		printf '%s %s\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)"
+	done
+	sha256sum "$SELF" | cut -d' ' -f1
+}
+
+# The second archive for `run --blktests`, appended after the initramfs:
+# the kernel unpacks it over the busybox userland (a file or link of the
+# same name replaces busybox's link), so blktests finds bash, GNU
+# coreutils, gawk & co. at their usual paths.  modules.dep covers the
+# initramfs's modules and these.
+build_blktests_archive() {
+	local pkg=$1 kdir=$CACHE/kernel/$1 kver tmp p f m
+	kver=$(basename "$(ls -d "$kdir"/lib/modules/*/)")
+	log "building the blktests userland archive for $kver"
+	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
+	STAGE=$tmp/root
+	mkdir -p "$STAGE"/usr/{bin,sbin,lib,lib64} "$STAGE"/boot
+	for m in bin sbin lib lib64; do ln -s "usr/$m" "$STAGE/$m"; done
+	for p in "${BLKTESTS_FULL_PACKAGES[@]}"; do
+		while read -r f; do
+			if [[ -f $f && -x $f ]]; then stage_elf "$f"; fi
+		done < <(dpkg -L "$p" | grep -E '^/(usr/)?s?bin/')
+	done
+	for p in "${BLKTESTS_PROGRAMS[@]}"; do
+		f=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$p") || die "blktests: $p is not installed here"
+		stage_elf "$f"
+	done
+	ln -sf gawk "$STAGE/usr/bin/awk"
+	# busybox sh runs its own applet for a command that has one, whatever
+	# PATH says: the scripts among these (zgrep calls gzip -cdfq, egrep
+	# grep) would get busybox's gzip and grep.  They run under bash.
+	while IFS= read -r -d '' f; do
+		if head -c 10 "$f" | cmp -s - <(printf '#!/bin/sh\n'); then sed -i '1s|^#!/bin/sh$|#!/bin/bash|' "$f"; fi
+	done < <(find "$STAGE/usr/bin" "$STAGE/usr/sbin" -type f -print0)
+	# No udevd runs in the VM (devtmpfs makes the device nodes): blktests'
+	# `udevadm settle` has nothing to wait for.
+	printf '#!/bin/sh\n# vm.sh: no udevd in this VM, nothing to settle or trigger\nexit 0\n' >"$STAGE/usr/bin/udevadm"
+	chmod 0755 "$STAGE/usr/bin/udevadm"
+	# blktests reads the kernel's options from /boot/config-$(uname -r).
+	cp "$kdir/boot/config-$kver" "$STAGE/boot/"
+	stage_modules "$kdir" "$kver" "${MODULES[@]}" "${BLKTESTS_MODULES[@]}"
+	# The initramfs has the usr-merge links already.
+	(cd "$STAGE" && find . ! -path ./bin ! -path ./sbin ! -path ./lib ! -path ./lib64 -print0 |
+		sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$tmp/blktests.cpio"
+	mv "$tmp/blktests.cpio" "$CACHE/blktests.cpio"
+	blktests_stamp "$pkg" >"$CACHE/blktests.stamp"
+	rm -rf "$tmp"
+	log "blktests archive $(du -h "$CACHE/blktests.cpio" | cut -f1)"
+}
+
+cmd_setup() { # [--blktests]
+	local lock pkg t0=$EPOCHSECONDS blktests=0
+	[[ ${1:-} != --blktests ]] || blktests=1
 	mkdir -p "$CACHE/kernel"
 	exec {lock}>"$CACHE/.lock"
 	flock -w 900 "$lock" || die "cannot lock $CACHE/.lock"
-	install_packages
+	install_packages "${PACKAGES[@]}"
+	((!blktests)) || install_packages "${BLKTESTS_PACKAGES[@]}"
 	pkg=$(kernel_package)
 	if [[ -z $pkg ]]; then
 		# Offline: keep the kernel we have, if any.
@@ -233,6 +316,10 @@ cmd_setup() {
 	if [[ ! -e $CACHE/kernel.img || ! -e $CACHE/initramfs.cpio ]] ||
 		! cmp -s <(build_stamp "$pkg") "$CACHE/stamp"; then
 		build_initramfs "$pkg"
+	fi
+	if ((blktests)) && { [[ ! -e $CACHE/blktests.cpio ]] ||
+		! cmp -s <(blktests_stamp "$pkg") "$CACHE/blktests.stamp"; }; then
+		build_blktests_archive "$pkg"
 	fi
 	exec {lock}>&-
 	log "ready ($pkg, cache $CACHE, $((EPOCHSECONDS - t0)) s)"
@@ -337,6 +424,7 @@ EOF
 # -------------------------------------------------------------------- run ---
 
 RUN='' VM_PID='' ACCEL='' T0=''
+EXTRA_ARCHIVES=() # appended to the initramfs before the per-run archive
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM HUP
@@ -376,7 +464,7 @@ prepare_run() {
 launch_vm() {
 	local netdev=$1 lifetime=$2 console=$3 cpus=$4 mem=$5
 	(cd "$RUN/job" && find . | cpio -o -H newc -R 0:0 --quiet) >"$RUN/job.cpio"
-	cat "$CACHE/initramfs.cpio" "$RUN/job.cpio" >"$RUN/initrd"
+	cat "$CACHE/initramfs.cpio" "${EXTRA_ARCHIVES[@]}" "$RUN/job.cpio" >"$RUN/initrd"
 
 	# KVM only with hardware virtualisation; here /dev/kvm is PVM, under
 	# which a stock kernel crawls, so TCG.
@@ -465,11 +553,18 @@ wait_filter() {
 
 cmd_run() {
 	local port='' disc_port='' rpc_port='' timeout=300 cpus=2 mem=512 console='' job=''
+	local blktests=0 files=() spec
 	while (($#)); do
 		case $1 in
-		--port | --disc-port | --rpc-port | --timeout | --cpus | --mem | --console | --script)
+		--port | --disc-port | --rpc-port | --timeout | --cpus | --mem | --console | --script | --file)
 			(($# >= 2)) || die "$1 needs a value"
 			;;&
+		--blktests) blktests=1; shift; continue ;;
+		--file)
+			[[ $2 == *:/* && -r ${2%%:*} && ${2#*:} != *..* ]] ||
+				die "--file HOSTPATH:GUESTPATH (a readable file, an absolute path without ..): '$2'"
+			files+=("$2")
+			;;
 		--port) port=$2 ;;
 		--disc-port) disc_port=$2 ;;
 		--rpc-port) rpc_port=$2 ;;
@@ -493,9 +588,17 @@ cmd_run() {
 	((mem >= 256)) || die "--mem must be at least 256 (MiB)"
 	[[ -n $job ]] || die "run: no commands (-- 'commands' or --script FILE)"
 	[[ -e $CACHE/kernel.img && -e $CACHE/initramfs.cpio ]] || cmd_setup
+	if ((blktests)); then
+		[[ -e $CACHE/blktests.cpio ]] || cmd_setup --blktests
+		EXTRA_ARCHIVES=("$CACHE/blktests.cpio")
+	fi
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found"
 
 	prepare_run
+	for spec in "${files[@]}"; do
+		mkdir -p "$RUN/job$(dirname "${spec#*:}")"
+		cp "${spec%%:*}" "$RUN/job${spec#*:}" || die "--file: cannot copy ${spec%%:*}"
+	done
 	# Per-run archive appended to the initramfs: settings and commands.
 	local hostid disc=$GUEST_PORT rpc=''
 	hostid=$(cat /proc/sys/kernel/random/uuid)
@@ -515,8 +618,11 @@ EOT
 	local fwd="guestfwd=tcp:$TARGET_IP:$GUEST_PORT-cmd:socat - TCP4:127.0.0.1:$port,,nodelay"
 	[[ -z $disc_port ]] ||
 		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_DISC_PORT-cmd:socat - TCP4:127.0.0.1:$disc_port,,nodelay"
+	# socat waits only 0.5 s (-t) for the answer after the guest's
+	# half-close (busybox nc's end of a request): a request that takes
+	# longer (bdev_malloc_create of 512 MiB) would lose its answer.
 	[[ -z $rpc_port ]] ||
-		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_RPC_PORT-cmd:socat - TCP4:127.0.0.1:$rpc_port"
+		fwd+=",guestfwd=tcp:$TARGET_IP:$GUEST_RPC_PORT-cmd:socat -t 60 - TCP4:127.0.0.1:$rpc_port"
 	launch_vm "user,id=n0,restrict=on,ipv6=off,$fwd" "$timeout" "$RUN/console.log" "$cpus" "$mem"
 
 	local st=0 rc
@@ -632,7 +738,11 @@ EOT
 }
 
 case ${1:-} in
-setup) shift; (($# == 0)) || die "setup takes no options"; cmd_setup ;;
+setup)
+	shift
+	(($# == 0)) || [[ $* == --blktests ]] || die "setup takes no options but --blktests"
+	cmd_setup "$@"
+	;;
 run) shift; cmd_run "$@" ;;
 target) shift; cmd_target "$@" ;;
 -h | --help | help) usage ;;
