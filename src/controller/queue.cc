@@ -270,10 +270,19 @@ void ControllerQueue::Respond(Request& r, NvmeStatus status) {
                        r.error_lba, r.sqe().nsid);
   }
   if (!status.ok() && r.counted) {
+    const auto code = static_cast<uint16_t>(
+        (static_cast<uint16_t>(status.sct) << 8) | status.sc);
     ++io_stats_.errors;
-    r.ns->counters(thread_index())
-        .RecordError(static_cast<uint16_t>(
-            (static_cast<uint16_t>(status.sct) << 8) | status.sc));
+    r.ns->counters(thread_index()).RecordError(code);
+    bool kept = false;
+    for (size_t i = 0; i < IoCounters::kErrorKinds && !kept; ++i) {
+      if (io_stats_.error_code[i] == 0) io_stats_.error_code[i] = code;
+      if (io_stats_.error_code[i] == code) {
+        ++io_stats_.error_count[i];
+        kept = true;
+      }
+    }
+    if (!kept) ++io_stats_.other_errors;
   }
   if (!closing_) {
     CapsulePtr rsp = qp_->AllocateResponse(cqe);
@@ -295,10 +304,13 @@ void ControllerQueue::Release(Request& r) {
       io_stats_.bytes_written += r.length;
     }
     if (untimed_ == 0) {  // this queue's first I/O command, then one in N
-      c.RecordLatency(static_cast<uint64_t>(
+      const auto ns = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(
               std::chrono::steady_clock::now() - r.start)
-              .count()));
+              .count());
+      c.RecordLatency(ns);
+      ++io_stats_.latency[IoCounters::LatencyBucket(ns)];
+      io_stats_.latency_sum_ns += ns;
       untimed_ = IoCounters::kLatencySampleEvery;
     }
     --untimed_;

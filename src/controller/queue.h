@@ -130,8 +130,17 @@ class ControllerQueue final : public CommandQueue {
     uint64_t read_commands = 0, write_commands = 0;
     uint64_t bytes_read = 0, bytes_written = 0;
     uint64_t errors = 0;
+    // The same sampled latencies as the namespaces' (IoCounters), and the
+    // failures by status: the first kErrorKinds codes, then "other".
+    uint64_t latency[IoCounters::kLatencyBuckets] = {};
+    uint64_t latency_sum_ns = 0;
+    uint16_t error_code[IoCounters::kErrorKinds] = {};
+    uint64_t error_count[IoCounters::kErrorKinds] = {};
+    uint64_t other_errors = 0;
   };
   const IoStats& io_stats() const { return io_stats_; }
+  // Commands received and not yet ended.
+  size_t in_flight() const { return requests_.in_use(); }
 
  private:
   IoStats io_stats_;

@@ -83,10 +83,12 @@ struct alignas(64) IoCounters {
     }
   }
 
+  // Bucket k holds latencies under 2^k us; the last one the rest.
+  static size_t LatencyBucket(uint64_t ns) {
+    return std::min<size_t>(std::bit_width(ns / 1000), kLatencyBuckets - 1);
+  }
   void RecordLatency(uint64_t ns) {
-    const uint64_t us = ns / 1000;
-    const size_t k = std::min<size_t>(std::bit_width(us), kLatencyBuckets - 1);
-    Add(latency[k], 1);
+    Add(latency[LatencyBucket(ns)], 1);
     Add(latency_sum_ns, ns);
   }
   void RecordError(uint16_t code) {

@@ -110,6 +110,8 @@ std::vector<QueuePairInfo> TargetImpl::QueuePairs(std::string_view nqn) {
       i.bytes_read = st.bytes_read;
       i.bytes_written = st.bytes_written;
       i.errors = st.errors;
+      i.io = st;
+      i.in_flight = q->in_flight();
       std::lock_guard<std::mutex> lock(out_mu);
       out.push_back(std::move(i));
     }

@@ -55,6 +55,9 @@ struct QueuePairInfo {
   uint64_t read_commands = 0, write_commands = 0;
   uint64_t bytes_read = 0, bytes_written = 0;
   uint64_t errors = 0;
+  // All of it: sampled latencies, failures by status (ControllerQueue).
+  ControllerQueue::IoStats io;
+  size_t in_flight = 0;  // commands received and not yet ended
 };
 
 // One I/O thread's queue pairs: now and since the start.

@@ -26,6 +26,24 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 // One family being filled.
+// A histogram of IoCounters' latency buckets (bucket k: under 2^k us; the
+// last one holds the rest).
+void LatencyHistogram(ClientMetric& h, const uint64_t* buckets,
+                      uint64_t sum_ns) {
+  uint64_t cumulative = 0;
+  for (size_t k = 0; k < IoCounters::kLatencyBuckets; ++k) {
+    cumulative += buckets[k];
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = k + 1 == IoCounters::kLatencyBuckets
+                        ? std::numeric_limits<double>::infinity()
+                        : static_cast<double>(uint64_t{1} << k) * 1e-6;
+    h.histogram.bucket.push_back(b);
+  }
+  h.histogram.sample_count = cumulative;
+  h.histogram.sample_sum = static_cast<double>(sum_ns) * 1e-9;
+}
+
 struct Family {
   MetricFamily f;
   Family(const char* name, const char* help, MetricType type) {
@@ -128,20 +146,7 @@ class TargetCollectable : public prometheus::Collectable {
           errors.Counter(with("status", StatusLabel(code)), static_cast<double>(n));
         }
         if (other != 0) errors.Counter(with("status", "other"), static_cast<double>(other));
-        ClientMetric& h = latency.Add(id);
-        uint64_t cumulative = 0;
-        for (size_t k = 0; k < IoCounters::kLatencyBuckets; ++k) {
-          cumulative += buckets[k];
-          ClientMetric::Bucket b;
-          b.cumulative_count = cumulative;
-          // Bucket k: under 2^k us; the last one holds the rest.
-          b.upper_bound = k + 1 == IoCounters::kLatencyBuckets
-                              ? std::numeric_limits<double>::infinity()
-                              : static_cast<double>(uint64_t{1} << k) * 1e-6;
-          h.histogram.bucket.push_back(b);
-        }
-        h.histogram.sample_count = cumulative;
-        h.histogram.sample_sum = static_cast<double>(sum_ns) * 1e-9;
+        LatencyHistogram(latency.Add(id), buckets, sum_ns);
         in_flight.Gauge(id, all >= done ? static_cast<double>(all - done) : 0);
       }
     }
@@ -160,7 +165,11 @@ class TargetCollectable : public prometheus::Collectable {
                   MetricType::Gauge);
     std::map<std::tuple<std::string, std::string, bool>, uint64_t> qps;
     struct HostIo {
-      uint64_t rc = 0, wc = 0, rb = 0, wb = 0, errors = 0;
+      uint64_t rc = 0, wc = 0, rb = 0, wb = 0, errors = 0, in_flight = 0;
+      uint64_t latency[IoCounters::kLatencyBuckets] = {};
+      uint64_t latency_sum_ns = 0;
+      std::map<uint16_t, uint64_t> by_status;
+      uint64_t other_errors = 0;
     };
     std::map<std::pair<std::string, std::string>, HostIo> host_io;
     for (const auto& q : t_.QueuePairs()) {
@@ -171,6 +180,18 @@ class TargetCollectable : public prometheus::Collectable {
       h.rb += q.bytes_read;
       h.wb += q.bytes_written;
       h.errors += q.errors;
+      if (q.qid == 0) continue;  // the I/O queues' commands only
+      h.in_flight += q.in_flight;
+      for (size_t k = 0; k < IoCounters::kLatencyBuckets; ++k) {
+        h.latency[k] += q.io.latency[k];
+      }
+      h.latency_sum_ns += q.io.latency_sum_ns;
+      for (size_t i = 0; i < IoCounters::kErrorKinds; ++i) {
+        if (q.io.error_code[i] != 0) {
+          h.by_status[q.io.error_code[i]] += q.io.error_count[i];
+        }
+      }
+      h.other_errors += q.io.other_errors;
     }
     // Gauges: sums over the connections there are now, which fall when
     // one ends (a counter must not).
@@ -182,8 +203,18 @@ class TargetCollectable : public prometheus::Collectable {
                       "Bytes read and written over the host's connections now",
                       MetricType::Gauge);
     Family host_errors("nvmeof_host_errors",
-                       "Failed I/O commands over the host's connections now",
+                       "Failed I/O commands over the host's connections now, "
+                       "by NVMe status (SCT/SC and its name)",
                        MetricType::Gauge);
+    Family host_in_flight("nvmeof_host_in_flight",
+                          "I/O commands of the host received and not yet "
+                          "ended",
+                          MetricType::Gauge);
+    Family host_latency("nvmeof_host_latency_seconds",
+                        "I/O command latency on the target over the host's "
+                        "connections now (one command in 16 of each queue; "
+                        "it falls when a connection ends)",
+                        MetricType::Histogram);
     for (const auto& entry : host_io) {
       // Not a structured binding: clang 14 cannot capture one in a lambda.
       const auto& key = entry.first;
@@ -196,8 +227,20 @@ class TargetCollectable : public prometheus::Collectable {
       host_commands.Gauge(l("write"), static_cast<double>(h.wc));
       host_bytes.Gauge(l("read"), static_cast<double>(h.rb));
       host_bytes.Gauge(l("write"), static_cast<double>(h.wb));
-      host_errors.Gauge({{"subsystem", key.first}, {"host", key.second}},
-                        static_cast<double>(h.errors));
+      const std::vector<ClientMetric::Label> id = {{"subsystem", key.first},
+                                                    {"host", key.second}};
+      for (const auto& status : h.by_status) {
+        std::vector<ClientMetric::Label> sl = id;
+        sl.push_back({"status", StatusLabel(status.first)});
+        host_errors.Gauge(sl, static_cast<double>(status.second));
+      }
+      if (h.other_errors != 0) {
+        std::vector<ClientMetric::Label> sl = id;
+        sl.push_back({"status", "other"});
+        host_errors.Gauge(sl, static_cast<double>(h.other_errors));
+      }
+      host_in_flight.Gauge(id, static_cast<double>(h.in_flight));
+      LatencyHistogram(host_latency.Add(id), h.latency, h.latency_sum_ns);
     }
     for (const auto& [key, n] : qps) {
       qpairs.Gauge({{"subsystem", std::get<0>(key)},
@@ -224,7 +267,8 @@ class TargetCollectable : public prometheus::Collectable {
     std::vector<MetricFamily> out;
     for (Family* f : {&commands, &bytes, &io, &in_flight, &errors, &latency,
                       &ns_size, &subsystem_ns, &controllers, &qpairs,
-                      &host_commands, &host_bytes, &host_errors, &busy,
+                      &host_commands, &host_bytes, &host_errors,
+                      &host_in_flight, &host_latency, &busy,
                       &thread_qps}) {
       out.push_back(std::move(f->f));
     }

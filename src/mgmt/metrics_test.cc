@@ -136,6 +136,13 @@ TEST(MetricsTest, AScrapeShowsWhatTheIoDid) {
   EXPECT_EQ(Value(text, "nvmeof_host_bytes",
                   {sub, host, "direction=\"write\""}), 3 * 4096);
   EXPECT_EQ(Value(text, "nvmeof_host_errors", {sub, host}), 1);
+  EXPECT_EQ(Value(text, "nvmeof_host_errors",
+                  {sub, host, "status=\"0/80 LBA Out of Range"}), 1);
+  EXPECT_EQ(Value(text, "nvmeof_host_latency_seconds_count", {sub, host}), 2);
+  EXPECT_EQ(Value(text, "nvmeof_host_latency_seconds_bucket",
+                  {sub, host, "le=\"+Inf\""}), 2);
+  EXPECT_GT(Value(text, "nvmeof_host_latency_seconds_sum", {sub, host}), 0);
+  EXPECT_EQ(Value(text, "nvmeof_host_in_flight", {sub, host}), 0);
   EXPECT_GT(Value(text, "nvmeof_thread_busy_seconds_total", {"thread=\"0\""}) +
                 Value(text, "nvmeof_thread_busy_seconds_total", {"thread=\"1\""}),
             0);
