@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "controller/backend_registry.h"
 #include "controller/target_impl.h"
 #include "nvmeof/host.h"
+#include "nvmeof/log.h"
 #include "nvmeof/tcp.h"
 
 namespace nvmeof {
@@ -134,6 +137,17 @@ TEST_F(HostAuthTest, OneWayWhenNoControllerSecret) {
 }
 
 TEST_F(HostAuthTest, NoSecretIsRefusedWithTheReason) {
+  // The target says who left without authenticating (on its thread).
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string said;
+  SetLogSink([&](LogSeverity, const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (line.find("closed before it authenticated") != std::string::npos) {
+      said = line;
+      cv.notify_all();
+    }
+  });
   host::ConnectOptions o = Options(false);
   o.dhchap_secret.clear();
   auto a = host::Association::Connect(*loop_, o);
@@ -143,6 +157,14 @@ TEST_F(HostAuthTest, NoSecretIsRefusedWithTheReason) {
                 "--dhchap-secret is set"),
             std::string::npos)
       << a.status().ToString();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10),
+                            [&] { return !said.empty(); }));
+    EXPECT_NE(said.find(kHost), std::string::npos) << said;
+    EXPECT_NE(said.find("127.0.0.1:"), std::string::npos) << said;
+  }
+  SetLogSink(nullptr);
 }
 
 TEST_F(HostAuthTest, WrongHostSecretFailsWithFailure1) {
