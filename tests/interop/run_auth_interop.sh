@@ -48,6 +48,8 @@ VM_LIFETIME=900 BOOT_TIMEOUT=180
 INTEROP_NAME=run_auth_interop
 # shellcheck source=tests/interop/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=tests/interop/auth_lib.sh
+source "$HERE/auth_lib.sh"
 
 (($# == 1)) || {
 	echo "usage: $0 PATH/TO/nvmeof" >&2
@@ -76,41 +78,12 @@ cleanup() {
 	exit "$rc"
 }
 install_traps
+# shellcheck disable=SC2034 # auth_lib.sh's summary reads it
 t0=$SECONDS
 
-RESULTS=()
-result() { # PASS|FAIL text
-	RESULTS+=("$1 $2")
-	echo "$1 $2"
-}
-NOT_RUN=()
-not_run() { # PEER WHY
-	NOT_RUN+=("$1: $2")
-	echo "not run: $1: $2"
-}
-summary() {
-	local r passed=0 failed=0
-	echo
-	echo "=== summary ($((SECONDS - t0)) s)"
-	for r in "${RESULTS[@]}"; do
-		echo "$r"
-		case $r in PASS*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
-	done
-	for r in "${NOT_RUN[@]}"; do echo "not run: $r"; done
-	echo "$passed passed, $failed failed"
-	((failed == 0)) || { KEEP=1; FAILED=1; }
-}
-FAILED=0
 
 # ------------------------------------------------------------ the tool ----
 
-SECRETS=() # every secret used: none may appear in what the tool prints
-key() {    # key VAR HMAC NQN [LENGTH]: VAR = a new secret, remembered
-	local k
-	k=$("$TOOL" gen-dhchap-key -m "$2" -n "$3" ${4:+-l "$4"}) || return 1
-	SECRETS+=("$k")
-	printf -v "$1" '%s' "$k"
-}
 # nvmeof ARGS: the tool, bounded in time; its command line logged with the
 # secrets masked; dies with its step (pdeathsig).
 nvmeof() {
@@ -155,29 +128,6 @@ refused() {
 		echo "exit status $st but no '$pattern' in the message"
 		return 1
 	}
-}
-
-# step NAME FUNCTION [ARGS]: FUNCTION under `set -e` in a subshell, output in
-# a log, one PASS/FAIL line.
-nstep=0
-step() {
-	local name=$1 fn=$2 st=0 log
-	shift 2
-	nstep=$((nstep + 1))
-	log=$WORK/$(printf '%02d' "$nstep")-${fn#c_}.log
-	(
-		set -e
-		"$fn" "$@"
-	) >"$log" 2>&1 &
-	SPID=$!
-	wait "$SPID" || st=$?
-	SPID=''
-	if ((st == 0)); then
-		result PASS "$name"
-	else
-		result FAIL "$name (exit status $st; log $log)"
-		tail -n 15 "$log" | sed 's/^/    /'
-	fi
 }
 
 # ------------------------------------------------------------------ SPDK ----

@@ -82,6 +82,10 @@ PERF_MEM=256 PERF_TIME=1
 INTEROP_NAME=run_auth_target_interop
 # shellcheck source=tests/interop/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=tests/interop/auth_lib.sh
+source "$HERE/auth_lib.sh"
+# shellcheck disable=SC2034 # auth_lib.sh's step runs it
+STEP_AFTER=rm_dpdk_dirs
 
 (($# == 1 || $# == 2)) || {
 	echo "usage: $0 PATH/TO/nvmeof-target [PATH/TO/nvmeof]" >&2
@@ -116,69 +120,12 @@ cleanup() {
 	exit "$rc"
 }
 install_traps
+# shellcheck disable=SC2034 # auth_lib.sh's summary reads it
 t0=$SECONDS
 
-RESULTS=()
-result() { # PASS|FAIL text
-	RESULTS+=("$1 $2")
-	echo "$1 $2"
-}
-NOT_RUN=()
-not_run() { # PEER WHY
-	NOT_RUN+=("$1: $2")
-	echo "not run: $1: $2"
-}
-summary() {
-	local r passed=0 failed=0
-	echo
-	echo "=== summary ($((SECONDS - t0)) s)"
-	for r in "${RESULTS[@]}"; do
-		echo "$r"
-		case $r in PASS*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
-	done
-	for r in "${NOT_RUN[@]}"; do echo "not run: $r"; done
-	echo "$passed passed, $failed failed"
-	((failed == 0)) || { KEEP=1; FAILED=1; }
-}
-FAILED=0
-
-# step NAME FUNCTION [ARGS]: FUNCTION under `set -e` in a subshell, output in
-# a log, one PASS/FAIL line (FUNCTION's last output line as a note).
-nstep=0
-step() {
-	local name=$1 fn=$2 st=0 log note
-	shift 2
-	nstep=$((nstep + 1))
-	log=$WORK/$(printf '%02d' "$nstep")-${fn#c_}.log
-	(
-		set -e
-		"$fn" "$@"
-	) >"$log" 2>&1 &
-	SPID=$!
-	wait "$SPID" || st=$?
-	SPID=''
-	rm_dpdk_dirs
-	note=$(tail -n 1 "$log" | cut -c1-160)
-	if ((st == 0)); then
-		result PASS "$name${note:+ [$note]}"
-	else
-		result FAIL "$name (exit status $st; log $log)"
-		tail -n 15 "$log" | sed 's/^/    /'
-	fi
-}
 
 # --------------------------------------------------------------- secrets ----
 
-SECRETS=() # every secret used: none may appear in a log or our output
-# key VAR HMAC NQN [LENGTH]: VAR = a new secret (nvmeof gen-dhchap-key),
-# remembered.
-key() {
-	local k
-	k=$("$TOOL" gen-dhchap-key -m "$2" -n "$3" ${4:+-l "$4"}) || return 1
-	[[ $k == DHHC-1:0[0-3]:*: ]] || { echo "gen-dhchap-key printed no DHHC-1 secret" >&2; return 1; }
-	SECRETS+=("$k")
-	printf -v "$1" '%s' "$k"
-}
 # keyfile FILE SECRET: a 0600 key file.
 keyfile() {
 	(umask 077 && printf '%s\n' "$2" >"$1")
