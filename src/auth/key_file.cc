@@ -69,4 +69,17 @@ Result<DhchapKey> ReadKeyFile(const std::string& path, bool require_private) {
   return key;
 }
 
+Status ValidateKeyName(std::string_view name) {
+  if (name.empty() || name.size() > 255) {
+    return InvalidArgumentError("a key name has 1 to 255 characters");
+  }
+  for (char c : name) {
+    if (c <= ' ' || c > '~' || c == '/') {
+      return InvalidArgumentError(
+          "a key name is printable ASCII without spaces or '/'");
+    }
+  }
+  return Status();
+}
+
 }  // namespace nvmeof::auth

@@ -7,6 +7,7 @@
 #define NVMEOF_AUTH_KEY_FILE_H_
 
 #include <string>
+#include <string_view>
 
 #include "auth/dhchap.h"
 
@@ -18,6 +19,10 @@ namespace nvmeof::auth {
 // ignored). Errors name the path and the reason, never the file's text.
 Result<DhchapKey> ReadKeyFile(const std::string& path,
                               bool require_private = true);
+
+// A keyring key's name: 1..255 printable ASCII characters, no space or
+// '/' (it may become a file name). Errors say which rule, not the name.
+Status ValidateKeyName(std::string_view name);
 
 }  // namespace nvmeof::auth
 

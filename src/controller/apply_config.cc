@@ -190,30 +190,29 @@ class Applier {
         NVMEOF_RETURN_IF_ERROR(open_inline(s->nqn, n));
       }
     }
-    // Every key file is read (it may have changed), and the names checked.
+    // Every key file is read now (it may have changed): one that cannot be
+    // changes nothing.
     for (const KeyConfig& k : want_.keys) {
       Result<auth::DhchapKey> key = auth::ReadKeyFile(k.path);
       if (!key.ok()) return key.status().WithContext("key " + k.name);
+      read_keys_.emplace(k.name, std::move(key).value());
     }
     NVMEOF_ASSIGN_OR_RETURN(
         policy_, ToDhchapPolicy(want_.dhchap_digests, want_.dhchap_dhgroups));
     return Status();
   }
 
-  // The keyring as `want_` has it: new keys added, every kept key read
-  // again (a rotated secret), a moved one replaced. Keys no longer named
-  // go after the hosts (ApplyKeysGone).
+  // The keyring as `want_` has it, with the secrets OpenBackends read (a
+  // rotated file's new one). Keys no longer named go after the hosts
+  // (ApplyKeysGone).
   Status ApplyKeys() {
     const auto now_k = ByName(now_.keys, &KeyConfig::name);
     for (const KeyConfig& k : want_.keys) {
       auto it = now_k.find(k.name);
-      if (it != now_k.end() && it->second->path == k.path) {
-        NVMEOF_RETURN_IF_ERROR(t_.ReloadKey(k.name));
-        continue;
+      t_.SetKey(k.name, k.path, std::move(read_keys_.at(k.name)));
+      if (it == now_k.end() || it->second->path != k.path) {
+        Did("key " + k.name + " added from " + k.path);
       }
-      if (it != now_k.end()) NVMEOF_RETURN_IF_ERROR(t_.RemoveKey(k.name));
-      NVMEOF_RETURN_IF_ERROR(t_.AddKey(k.name, k.path));
-      Did("key " + k.name + " added from " + k.path);
     }
     if (policy_.hashes != t_.dhchap_policy().hashes ||
         policy_.dhgroups != t_.dhchap_policy().dhgroups) {
@@ -448,6 +447,7 @@ class Applier {
   std::vector<Grow> grow_namespaces_;
   std::map<std::string, std::unique_ptr<Backend>> opened_bdevs_;
   DhchapPolicy policy_;
+  std::map<std::string, auth::DhchapKey> read_keys_;  // want_'s, by name
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<Backend>>
       opened_ns_;
   std::vector<std::string> done_;

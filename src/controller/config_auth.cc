@@ -1,6 +1,7 @@
 #include "controller/config_auth.h"
 
 #include "auth/dhchap.h"
+#include "auth/key_file.h"
 #include "nvmeof/proto/nqn.h"
 
 namespace nvmeof::controller::config_internal {
@@ -8,16 +9,8 @@ namespace nvmeof::controller::config_internal {
 namespace {
 
 Status CheckKeyName(const std::string& name, const std::string& path) {
-  if (name.empty() || name.size() > 255) {
-    return ErrorAt(path, "a key name has 1 to 255 characters");
-  }
-  for (char c : name) {
-    if (c <= ' ' || c > '~' || c == '/') {
-      return ErrorAt(path,
-                     "a key name is printable ASCII without spaces or '/'");
-    }
-  }
-  return Status();
+  Status valid = auth::ValidateKeyName(name);
+  return valid.ok() ? valid : ErrorAt(path, valid.message());
 }
 
 Result<HostConfig> ReadHost(const Json& value, const std::string& path) {

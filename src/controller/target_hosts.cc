@@ -15,28 +15,12 @@
 
 namespace nvmeof::controller {
 
-namespace {
-
-Status ValidKeyName(const std::string& name) {
-  if (name.empty() || name.size() > 255) {
-    return InvalidArgumentError("a key name has 1 to 255 characters");
-  }
-  for (char c : name) {
-    if (c <= ' ' || c > '~' || c == '/') {
-      return InvalidArgumentError(
-          "a key name is printable ASCII without spaces or '/': '" + name +
-          "'");
-    }
-  }
-  return Status();
-}
-
-}  // namespace
-
 // ---- the keyring ----
 
 Status TargetImpl::AddKey(const std::string& name, const std::string& path) {
-  NVMEOF_RETURN_IF_ERROR(ValidKeyName(name));
+  if (Status v = auth::ValidateKeyName(name); !v.ok()) {
+    return v.WithContext("key '" + name + "'");
+  }
   if (path.empty() || path[0] != '/') {
     return InvalidArgumentError("key " + name + ": the path must be absolute");
   }
@@ -56,22 +40,18 @@ Status TargetImpl::AddKey(const std::string& name, const std::string& path) {
   return Status();
 }
 
-Status TargetImpl::ReloadKey(const std::string& name) {
-  std::string path;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const KeyEntry* k = FindKeyLocked(name);
-    if (k == nullptr) return NotFoundError("key " + name + " does not exist");
-    path = k->path;
-  }
-  NVMEOF_ASSIGN_OR_RETURN(auth::DhchapKey key, auth::ReadKeyFile(path));
+void TargetImpl::SetKey(const std::string& name, const std::string& path,
+                        auth::DhchapKey key) {
+  auto shared = std::make_shared<const auth::DhchapKey>(std::move(key));
   std::lock_guard<std::mutex> lock(mu_);
   for (KeyEntry& k : keys_) {
     if (k.name == name) {
-      k.key = std::make_shared<const auth::DhchapKey>(std::move(key));
+      k.path = path;
+      k.key = std::move(shared);
+      return;
     }
   }
-  return Status();
+  keys_.push_back({name, path, std::move(shared)});
 }
 
 Status TargetImpl::RemoveKey(std::string_view name) {

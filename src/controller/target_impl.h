@@ -157,10 +157,12 @@ class TargetImpl final : public QueueRegistry {
   Status SetAllowAnyHost(std::string_view nqn, bool allow);
 
   // The keyring: DH-HMAC-CHAP secrets by name, each read from a file that
-  // only its owner may read (SPDK's keyring_file_add_key). ReloadKey reads
-  // the file again (hosts take it when their keys are set again).
+  // only its owner may read (SPDK's keyring_file_add_key). SetKey puts a
+  // key read already (a reload: rotated or moved) in place of the one of
+  // that name, or adds it; hosts take it when their keys are set again.
   Status AddKey(const std::string& name, const std::string& path);
-  Status ReloadKey(const std::string& name);
+  void SetKey(const std::string& name, const std::string& path,
+              auth::DhchapKey key);
   Status RemoveKey(std::string_view name);
   std::vector<KeyInfo> keys() const;
   // The hashes and DH groups hosts may negotiate (SPDK's nvmf_set_config
