@@ -38,6 +38,9 @@ struct TransportSuiteParam {
   std::string trsvcid;
   bool header_digest = false;
   bool data_digest = false;
+  // TCP over TLS: the listener's and the host's (null: plain).
+  std::shared_ptr<const TlsServerParams> server_tls;
+  std::shared_ptr<const TlsClientParams> client_tls;
 };
 
 // Names the parameter in test listings (CTest prints it).
@@ -69,6 +72,7 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
     cparams.max_queue_size = 128;
     cparams.max_h2c_data = 8192;  // small, so that transfers split
     cparams.max_c2h_data = 8192;
+    cparams.tls = p.server_tls;
     auto listener = transport_->Listen(
         *loop_, addr, cparams, [this](std::unique_ptr<QueuePair> qp) {
           ctrl_ = std::move(qp);
@@ -85,6 +89,7 @@ class TransportSuite : public ::testing::TestWithParam<TransportSuiteParam> {
     hparams.max_icd = 8192;
     hparams.header_digest = p.header_digest;
     hparams.data_digest = p.data_digest;
+    hparams.tls = p.client_tls;
     bool done = false;
     Status connect_status;
     transport_->Connect(

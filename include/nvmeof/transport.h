@@ -45,6 +45,7 @@
 #include "nvmeof/proto/nvme.h"
 #include "nvmeof/proto/status_codes.h"
 #include "nvmeof/status.h"
+#include "nvmeof/tls.h"
 
 namespace nvmeof {
 
@@ -78,6 +79,8 @@ struct HostQueuePairParams {
   // How long connecting may take, transport handshake (TCP: ICResp)
   // included.
   std::chrono::milliseconds connect_timeout{10000};
+  // TCP: connect over TLS with this identity and PSK (null: plain TCP).
+  std::shared_ptr<const TlsClientParams> tls;
 };
 
 // Live connections counted against a limit, shared by the listeners that
@@ -113,6 +116,8 @@ struct ControllerQueuePairParams {
   uint32_t max_c2h_data = 128 * 1024;  // TCP: largest C2HData PDU sent
   bool allow_header_digest = true;     // TCP
   bool allow_data_digest = true;       // TCP
+  // TCP: TLS on this listener (null: none).
+  std::shared_ptr<const TlsServerParams> tls;
   // How long a new connection may stay silent before the transport
   // handshake (TCP: ICReq) before it is dropped.
   std::chrono::milliseconds ic_timeout{10000};
@@ -279,6 +284,9 @@ class QueuePair {
   // The peer's address, for logs: "127.0.0.1:51234", "[::1]:51234"; the
   // transport's name for one with no address ("loopback").
   virtual std::string peer_name() const { return "loopback"; }
+  // The TLS PSK identity the peer authenticated with (TCP over TLS:
+  // "NVMe0R01 <hostnqn> <subnqn>"); empty without a secure channel.
+  virtual std::string tls_identity() const { return {}; }
 
   // Sets the callbacks; a controller does it in the accept callback, before
   // any capsule can be received.

@@ -16,7 +16,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "io/socket.h"
 
@@ -38,6 +40,17 @@ class ByteStream {
   // TLS stream holding records it has already decrypted): the reader then
   // reads again before it waits.
   virtual bool HasBufferedInput() const { return false; }
+  // Whether bytes the stream took (a TLS record, a handshake message) are
+  // still waiting to go out: the writer then calls Write (with no iovecs, to
+  // flush) when fd() is writable, although it has nothing more to send.
+  virtual bool HasPendingOutput() const { return false; }
+  // The readiness to wait for, given what the connection `want`s (EPOLLIN,
+  // EPOLLOUT): a TLS handshake waits for input (and for room to send its
+  // own messages), not for the room the connection's PDUs need.
+  virtual uint32_t Interest(uint32_t want) const { return want; }
+  // The TLS PSK identity the peer authenticated with ("NVMe0R01 <hostnqn>
+  // <subnqn>"); empty for plain TCP.
+  virtual std::string tls_identity() const { return {}; }
   // Half-closes: nothing more is written (TCP FIN). Reading goes on.
   virtual void ShutdownWrite() = 0;
   // Releases the descriptor (closes the connection).

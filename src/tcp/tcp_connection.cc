@@ -54,6 +54,7 @@ void TcpConnection::UpdateInterest() {
   } else {
     if (state_ != State::kTerminating || draining_) want |= EPOLLIN;
     if (!tx_.empty()) want |= EPOLLOUT;
+    want = stream_->Interest(want);
   }
   if (registered_ && want == interest_) return;
   if (!registered_ && want == 0) return;
@@ -89,7 +90,13 @@ void TcpConnection::OnFdEvents(uint32_t events) {
     return;
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnReadable();
-  if (stream_ != nullptr && (events & EPOLLOUT)) Flush();
+  if (stream_ != nullptr && (events & EPOLLOUT)) {
+    Flush();  // updates the interest
+  } else if (stream_ != nullptr && state_ != State::kDown) {
+    // What the stream waits for may have changed while it read (a TLS
+    // handshake that finished: the queued ICReq can go now).
+    UpdateInterest();
+  }
 }
 
 void TcpConnection::OnReadable() {
@@ -158,7 +165,7 @@ void TcpConnection::Flush() {
     return;
   }
   if (state_ == State::kTerminating && term_req_item_ == nullptr &&
-      !draining_) {
+      !draining_ && !stream_->HasPendingOutput()) {
     // The TermReq went out. Half-close so that a FIN follows it, and read
     // until the peer closes (or the grace ends): closing with unread input
     // would send an RST, which can destroy the TermReq at the peer.

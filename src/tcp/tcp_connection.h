@@ -38,6 +38,9 @@ class TcpConnection : public QueuePair,
   TransportType transport_type() const override { return TransportType::kTcp; }
   TransportAddress local_address() const override;
   std::string peer_name() const override { return peer_name_; }
+  std::string tls_identity() const override {
+    return stream_ != nullptr ? stream_->tls_identity() : std::string();
+  }
 
  protected:
   // The connection's life:

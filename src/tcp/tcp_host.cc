@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "tcp/tls_stream.h"
+
 namespace nvmeof::tcp {
 
 namespace {
@@ -41,8 +43,9 @@ void TcpHostQueuePair::Start(EventLoop* loop, const SocketAddress& address,
     return;
   }
   const std::chrono::milliseconds timeout = setup.params.connect_timeout;
+  std::shared_ptr<const TlsClientParams> tls = setup.params.tls;
   auto* qp = new TcpHostQueuePair(
-      loop, std::make_unique<SocketStream>(std::move(fd).value()),
+      loop, MakeClientStream(std::move(fd).value(), std::move(tls)),
       std::make_unique<Setup>(std::move(setup)));
   qp->set_state(State::kConnecting);
   qp->UpdateInterest();

@@ -11,6 +11,7 @@
 #include "nvmeof/transport.h"
 #include "tcp/tcp_controller.h"
 #include "tcp/tcp_host.h"
+#include "tcp/tls_stream.h"
 
 namespace nvmeof {
 namespace tcp {
@@ -144,13 +145,13 @@ class TcpListener final : public Listener, private EventLoop::FdHandler {
     if (target == nullptr) target = loop_;
     if (target == loop_) {
       TcpControllerQueuePair::Start(
-          loop_, std::make_unique<SocketStream>(std::move(c)), setup_);
+          loop_, MakeServerStream(std::move(c), setup_->params.tls), setup_);
       return;
     }
     int raw = c.release();
     target->Post([target, raw, setup = setup_] {
       TcpControllerQueuePair::Start(
-          target, std::make_unique<SocketStream>(Fd(raw)), setup);
+          target, MakeServerStream(Fd(raw), setup->params.tls), setup);
     });
   }
 

@@ -97,7 +97,9 @@ template <typename Complete>
 TxQueue::FlushResult TxQueue::Flush(ByteStream& stream, Complete&& complete,
                                     Status* error) {
   iovec iov[kMaxIov];
-  while (!queue_.empty()) {
+  // A stream may hold output of its own (TLS records it could not send
+  // yet): an empty Write flushes it.
+  while (!queue_.empty() || stream.HasPendingOutput()) {
     size_t bytes = 0;
     size_t n = Gather(iov, &bytes);
     ssize_t sent = stream.Write(iov, n);
@@ -121,6 +123,10 @@ TxQueue::FlushResult TxQueue::Flush(ByteStream& stream, Complete&& complete,
       complete(queue_.Pop());
     }
     if (static_cast<size_t>(sent) < bytes) return FlushResult::kBlocked;
+    if (n == 0) {
+      return stream.HasPendingOutput() ? FlushResult::kBlocked
+                                       : FlushResult::kDone;
+    }
   }
   return FlushResult::kDone;
 }
