@@ -20,6 +20,7 @@ int main(int argc, char** argv) try {
   for (const Verb& v : nvmeof::tools::IoVerbs()) verbs.push_back(v);
   verbs.push_back(nvmeof::tools::PerfVerb());
   for (const Verb& v : nvmeof::tools::KeyVerbs()) verbs.push_back(v);
+  for (const Verb& v : nvmeof::tools::TlsKeyVerbs()) verbs.push_back(v);
   for (const Verb& v : verbs) v.add_flags(app.add_subcommand(v.name, v.help), args);
   CLI11_PARSE(app, argc, argv);
   nvmeof::RegisterTcpTransport();

@@ -83,6 +83,7 @@ std::vector<Verb> AdminVerbs();  // discover id-ctrl id-ns list-ns get-log get-f
 std::vector<Verb> IoVerbs();     // read write compare flush write-zeroes dsm
 Verb PerfVerb();
 std::vector<Verb> KeyVerbs();    // gen-dhchap-key check-dhchap-key
+std::vector<Verb> TlsKeyVerbs();  // gen-tls-key check-tls-key
 
 // ---- shared by the verbs (nvmeof_connect.cc) ----
 

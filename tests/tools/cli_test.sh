@@ -570,5 +570,30 @@ if [ -n "$EMBED" ]; then
   fi
   pid=""
 fi
+
+# ---- TLS PSKs: gen-tls-key, check-tls-key (nvme-cli's; SECURITY.md 2.4) ----
+tls_sec=5512DBB6737D0106F65975B773DFB011FFC344BCF442E2DD6D8BC4870B5D5B03
+tls_key='NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:'
+check "gen-tls-key: the spec's example interchange key" bash -c "[ \"\$('$TOOL' gen-tls-key --secret $tls_sec)\" = '$tls_key' ]"
+check "gen-tls-key -m 2: libnvme's 48-byte example" bash -c "[ \"\$('$TOOL' gen-tls-key -m 2 -s ${tls_sec}FFC344BCF442E2DD6D8BC4870B5D5B03)\" = 'NVMeTLSkey-1:02:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwP/w0S89ELi3W2LxIcLXVsDn8kXZQ==:' ]"
+check "check-tls-key: the spec's key is valid" bash -c "'$TOOL' check-tls-key -d '$tls_key' | grep -qx 'Key is valid (HMAC 1, length 32)'"
+check "check-tls-key -I 1: libnvme's identity vector" bash -c "'$TOOL' check-tls-key -d '$tls_key' -n nqn.psk-test-host -c nqn.psk-test-subsys -I 1 | grep -qx 'NVMe1R01 nqn.psk-test-host nqn.psk-test-subsys iSbjiStwJ/1TrTvDlt2fjFmzvsytOJelidNnA+X5lEU='"
+check "check-tls-key --compat: libnvme's compat identity" bash -c "'$TOOL' check-tls-key --keydata '$tls_key' --hostnqn nqn.psk-test-host --subsysnqn nqn.psk-test-subsys --identity 1 --compat | grep -qx 'NVMe1R01 nqn.psk-test-host nqn.psk-test-subsys 66GuqV08TsAGII39teWUfwQwizjv06Jy8jOcX3NAAzM='"
+check "check-tls-key: identity 0 by default, key from stdin" bash -c "echo '$tls_key' | '$TOOL' check-tls-key -n nqn.psk-test-host -c nqn.psk-test-subsys | grep -qx 'NVMe0R01 nqn.psk-test-host nqn.psk-test-subsys'"
+check "gen-tls-key -m 2: a random 48-byte key that checks" bash -c "'$TOOL' gen-tls-key -m 2 | '$TOOL' check-tls-key | grep -qx 'Key is valid (HMAC 2, length 48)'"
+tls_bad='NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LaZ:'
+refuse "check-tls-key: a corrupted key (CRC)" 'CRC mismatch' "$TOOL" check-tls-key -d "$tls_bad" -c nqn.psk-test-subsys
+out=$("$TOOL" check-tls-key -d "$tls_bad" 2>&1)
+if [ -n "$out" ] && [[ "$out" != *VRLbtnN9* ]]; then
+  pass=$((pass + 1)); echo "ok   check-tls-key: the key is not in the error"
+else
+  fail=$((fail + 1)); echo "FAIL check-tls-key: the key is in the error: $out"
+fi
+refuse "check-tls-key: not an interchange key" 'NVMeTLSkey-1' "$TOOL" check-tls-key -d 'DHHC-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:'
+refuse "check-tls-key: hash 02 with a 32-byte key" 'does not match the hash id' "$TOOL" check-tls-key -d 'NVMeTLSkey-1:02:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:'
+refuse "gen-tls-key --hmac 3" 'Invalid HMAC identifier 3' "$TOOL" gen-tls-key --hmac 3
+refuse "gen-tls-key --identity 2" 'Invalid TLS identity version 2' "$TOOL" gen-tls-key --identity 2
+refuse "gen-tls-key: a secret of the wrong length" 'Invalid key length (2 bytes)' "$TOOL" gen-tls-key -s 0011
+refuse "gen-tls-key --insert (no kernel keyring here)" 'not supported' "$TOOL" gen-tls-key --insert -c nqn.psk-test-subsys
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
