@@ -40,6 +40,10 @@ struct Args {
   // when it exists (as nvme-cli).
   std::string dhchap_secret;
   std::string dhchap_ctrl_secret;
+  bool tls = false;
+  std::string tls_key;  // NVMeTLSkey-1:...: or a file holding one
+  int tls_identity = 0;
+  bool tls_compat = false;
   std::string output = "normal";
   // I/O verbs.
   uint32_t nsid = 1;

@@ -13,6 +13,7 @@
 #include "auth/dhchap.h"
 #include "auth/dhchap_internal.h"
 #include "auth/key_file.h"
+#include "auth/tls_psk.h"
 #include "nvmeof/proto/nqn.h"
 #include "tools/nvmeof_cli.h"
 
@@ -42,6 +43,19 @@ void AddSecrets(CLI::App* v, Args& a, bool short_forms) {
                 a.dhchap_ctrl_secret,
                 "DH-HMAC-CHAP controller secret, DHHC-1:XX:...: "
                 "(bidirectional: the controller authenticates too)");
+  v->add_flag("--tls", a.tls,
+              "TLS 1.3 with a PSK (needs --tls-key: there is no kernel keyring "
+              "to take it from)");
+  v->add_option("--tls-key,--tls_key", a.tls_key,
+                "TLS PSK, NVMeTLSkey-1:XX:...: or a file holding one (implies "
+                "--tls)");
+  v->add_option("--tls-identity", a.tls_identity,
+                "TLS PSK identity version: 0 (NVMe0R0h), 1 (NVMe1R0h, with "
+                "the digest)")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
+  v->add_flag("--tls-compat", a.tls_compat,
+              "derive the TLS PSK as libnvme before 1.16 did");
 }
 
 // nvme-cli's default host secret.
@@ -204,6 +218,24 @@ Result<std::unique_ptr<host::Association>> Open(EventLoop& loop,
       return InvalidArgumentError(
           "--dhchap-ctrl-secret needs --dhchap-secret (or /etc/nvme/hostkey)");
     }
+  }
+  if (!a.tls_key.empty()) {
+    o.tls_key = a.tls_key;
+    if (!a.tls_key.starts_with("NVMeTLSkey-1:")) {
+      // A file (nvme-cli's --tls-key takes the key itself; a path is ours).
+      Result<auth::SecretBytes> text =
+          auth::ReadKeyFileText(a.tls_key, /*require_private=*/false);
+      if (!text.ok()) return text.status().WithContext("--tls-key");
+      o.tls_key.assign(reinterpret_cast<const char*>(text->data()),
+                       text->size());
+    }
+    Result<auth::TlsKey> k = auth::TlsKey::Parse(o.tls_key);
+    if (!k.ok()) return k.status().WithContext("--tls-key");
+    o.tls_identity_version = a.tls_identity;
+    o.tls_compat = a.tls_compat;
+  } else if (a.tls) {
+    return InvalidArgumentError(
+        "--tls needs --tls-key (the PSK, NVMeTLSkey-1:XX:...:, or a file)");
   }
   Result<std::unique_ptr<host::Association>> assoc =
       host::Association::Connect(loop, o);

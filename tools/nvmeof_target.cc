@@ -8,7 +8,8 @@
 // Flags without --config are turned into the same JSON config and go
 // through the same checks, so a bad flag gets the same clear error as a bad
 // file. SIGINT/SIGTERM stop it cleanly (exit 0); a second signal exits at
-// once; SIGHUP reads --config again and applies the difference. Everything else is nvmeof::Target (nvmeof/target.h).
+// once; SIGHUP reads --config again and applies the difference. Everything else
+// is nvmeof::Target (nvmeof/target.h).
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -105,7 +106,8 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--rpc-socket", f.rpc_socket,
                  "serve the JSON-RPC control plane (SPDK's method names: "
                  "rpc.py -s PATH) on this Unix socket, mode 0600; without a "
-                 "value: " + std::string(kDefaultRpcSocket))
+                 "value: " +
+                     std::string(kDefaultRpcSocket))
       ->expected(0, 1)
       ->default_str(kDefaultRpcSocket);
   app.add_option("--rpc-listen", f.rpc_listen,
@@ -127,17 +129,19 @@ void AddFlags(CLI::App& app, Flags& f) {
 nvmeof::Result<nlohmann::json> ListenPort(const std::string& listen, int id) {
   const size_t colon = listen.rfind(':');
   std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  const std::string port =
+      colon == std::string::npos ? "" : listen.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty() || port.empty() ||
       port.find_first_not_of("0123456789") != std::string::npos ||
       port.size() > 5) {
-    return nvmeof::InvalidArgumentError(
-        "--listen " + listen + ": expected ADDR:PORT or [ADDR]:PORT");
+    return nvmeof::InvalidArgumentError("--listen " + listen +
+                                        ": expected ADDR:PORT or [ADDR]:PORT");
   }
-  return nlohmann::json{{"id", id}, {"address", host}, {"port", std::stoi(port)}};
+  return nlohmann::json{
+      {"id", id}, {"address", host}, {"port", std::stoi(port)}};
 }
 
 // The config that the flags describe.
@@ -171,9 +175,8 @@ nvmeof::Result<nvmeof::TargetConfig> EmptyConfig(const Flags& f) {
     p["subsystems"] = nlohmann::json::array();
     ports.push_back(std::move(p));
   }
-  nlohmann::json config = {{"ports", ports},
-                           {"threads", f.threads},
-                           {"log_level", f.log_level}};
+  nlohmann::json config = {
+      {"ports", ports}, {"threads", f.threads}, {"log_level", f.log_level}};
   return nvmeof::ParseConfig(config.dump(), "command line");
 }
 
@@ -193,10 +196,10 @@ nvmeof::Result<nvmeof::TargetConfig> LoadFlagsConfig(const Flags& f) {
     if (f.log_level_set) {
       NVMEOF_ASSIGN_OR_RETURN(
           nvmeof::TargetConfig level,
-          nvmeof::ParseConfig(
-              nlohmann::json{{"log_level", f.log_level}, {"ports", nlohmann::json::array()}}
-                  .dump(),
-              "--log-level"));
+          nvmeof::ParseConfig(nlohmann::json{{"log_level", f.log_level},
+                                             {"ports", nlohmann::json::array()}}
+                                  .dump(),
+                              "--log-level"));
       config->log_level = level.log_level;
     }
     return config;
@@ -237,13 +240,19 @@ void PrintHowToConnect(const nvmeof::TargetConfig& config,
     if (nqns.empty()) {
       for (const auto& s : config.subsystems) nqns.push_back(s.nqn);
     }
-    std::printf("listening on %s port %s (discovery too)\n", p.address.c_str(),
-                bound[i].trsvcid.c_str());
+    const bool tls = p.params.tls == nvmeof::TlsMode::kRequired;
+    std::printf("listening on %s port %s (discovery too%s)\n",
+                p.address.c_str(), bound[i].trsvcid.c_str(),
+                tls                                         ? "; TLS required"
+                : p.params.tls == nvmeof::TlsMode::kAllowed ? "; TLS allowed"
+                                                            : "");
     for (const std::string& nqn : nqns) {
-      std::printf("  nvme connect -t tcp -a %s -s %s -n %s\n",
-                  p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str());
-      std::printf("  nvmeof id-ctrl --traddr %s --trsvcid %s --nqn %s\n",
-                  p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str());
+      std::printf("  nvme connect -t tcp -a %s -s %s -n %s%s\n",
+                  p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str(),
+                  tls ? " --tls" : "");
+      std::printf("  nvmeof id-ctrl --traddr %s --trsvcid %s --nqn %s%s\n",
+                  p.address.c_str(), bound[i].trsvcid.c_str(), nqn.c_str(),
+                  tls ? " --tls-key KEY" : "");
     }
   }
   std::fflush(stdout);
@@ -279,8 +288,9 @@ void NotifySystemd(const char* state) {
 void Reload(const std::string& path, nvmeof::Target& target,
             nvmeof::ControlPlane* control, nvmeof::TargetConfig& running) {
   if (path.empty()) {
-    NVMEOF_LOG(kWarn, "SIGHUP: there is no --config file to read again; "
-                      "nothing changed");
+    NVMEOF_LOG(kWarn,
+               "SIGHUP: there is no --config file to read again; "
+               "nothing changed");
     return;
   }
   NotifySystemd("RELOADING=1");
@@ -297,8 +307,7 @@ void Reload(const std::string& path, nvmeof::Target& target,
     config->threads = running.threads;
   }
   if (config->max_connections != running.max_connections) {
-    NVMEOF_LOG(kWarn,
-               "reload: max_connections %u -> %u takes a restart; kept",
+    NVMEOF_LOG(kWarn, "reload: max_connections %u -> %u takes a restart; kept",
                running.max_connections, config->max_connections);
     config->max_connections = running.max_connections;
   }
@@ -370,7 +379,8 @@ int Fail(int code, const nvmeof::Status& s) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"nvmeof-target: serve NVMe-oF subsystems over NVMe/TCP"};
-  app.set_version_flag("--version", std::string("nvmeof-target ") + NVMEOF_VERSION);
+  app.set_version_flag("--version",
+                       std::string("nvmeof-target ") + NVMEOF_VERSION);
   Flags flags;
   AddFlags(app, flags);
   CLI11_PARSE(app, argc, argv);
@@ -446,7 +456,8 @@ int main(int argc, char** argv) try {
                 flags.rpc_socket.c_str(), flags.rpc_socket.c_str());
   }
   if (control != nullptr && !flags.rpc_listen.empty()) {
-    const std::string host = flags.rpc_listen.substr(0, flags.rpc_listen.rfind(':'));
+    const std::string host =
+        flags.rpc_listen.substr(0, flags.rpc_listen.rfind(':'));
     std::printf("control plane on TCP %s:%u, with a token\n", host.c_str(),
                 static_cast<unsigned>(control->tcp_port()));
   }

@@ -71,6 +71,15 @@ struct ConnectOptions {
   // one does not parse (the error names the option, never the text).
   std::string dhchap_secret;
   std::string dhchap_ctrl_secret;
+  // TLS 1.3 with a PSK (nvme-cli's --tls --tls-key): the configured PSK in
+  // its interchange format `NVMeTLSkey-1:XX:<base64>:`; empty: plain TCP.
+  // Every queue (and every reconnect) goes over TLS with the identity of
+  // `tls_identity_version` (0: "NVMe0R0h <hostnqn> <subnqn>"; 1: with the
+  // TP 8018 digest); `tls_compat`: the pre-libnvme-1.16 derivation, for a
+  // target that has the key that way.
+  std::string tls_key;
+  int tls_identity_version = 0;
+  bool tls_compat = false;
   std::chrono::milliseconds connect_timeout{10000};
   // A command with no completion after this fails with kDeadlineExceeded.
   std::chrono::milliseconds command_timeout{30000};
@@ -261,6 +270,7 @@ class Association {
   EventLoop* const loop_;
   const ConnectOptions options_;  // without the secrets' text
   // The secrets, parsed once by Connect (null: none).
+  std::shared_ptr<const TlsClientParams> tls_;  // null: plain TCP
   std::shared_ptr<const auth::DhchapKey> host_key_;
   std::shared_ptr<const auth::DhchapKey> ctrl_key_;
   uint16_t auth_tid_ = 0;  // the last transaction's T_ID

@@ -30,6 +30,7 @@
 #include "nvmeof/backend.h"
 #include "nvmeof/status.h"
 #include "nvmeof/transport.h"
+#include "nvmeof/tls.h"
 
 namespace nvmeof {
 
@@ -91,15 +92,22 @@ struct HostConfig {
   std::string nqn;               // valid, distinct within the subsystem
   std::string dhchap_key;        // empty: no authentication
   std::string dhchap_ctrlr_key;  // empty: one-way only; needs dhchap_key
+  // A TLS PSK (NVMeTLSkey-1) of the keyring: the host connects only over
+  // TLS, with this key (SPDK's nvmf_subsystem_add_host --psk).
+  std::string psk;
 
   bool operator==(const HostConfig&) const = default;
 };
 
-// A DH-HMAC-CHAP secret of the keyring: a file holding one DHHC-1:XX:...:
-// secret that only its owner may read (mode 0600 or 0400).
+// A key of the keyring: a file holding one DH-HMAC-CHAP secret
+// (DHHC-1:XX:...:) or one TLS PSK (NVMeTLSkey-1:XX:...:) that only its owner
+// may read (mode 0600 or 0400).
 struct KeyConfig {
   std::string name;  // 1..255 printable ASCII, no space or '/', unique
   std::string path;  // absolute
+  // A TLS PSK derived as libnvme before 1.16 did (hosts with nvme-cli
+  // 2.4-2.15 that inserted it): SECURITY.md 2.3.
+  bool compat = false;
 
   bool operator==(const KeyConfig&) const = default;
 };
@@ -141,6 +149,10 @@ struct PortParams {
   // Connections this port keeps at once (1..1000000); one more is closed at
   // once, and logged.
   uint32_t max_connections = 4096;
+  // TLS 1.3 with a PSK (NVMe/TCP 3.6): "none", "allowed" (TLS and plain on
+  // this port), "required" (SPDK's --secure-channel). A host listed with a
+  // "psk" connects only over TLS, with that key.
+  TlsMode tls = TlsMode::kNone;
 
   bool operator==(const PortParams&) const = default;
 };

@@ -14,7 +14,8 @@ namespace {
 constexpr size_t kMaxKeyFile = 4096;
 }  // namespace
 
-Result<DhchapKey> ReadKeyFile(const std::string& path, bool require_private) {
+Result<SecretBytes> ReadKeyFileText(const std::string& path,
+                                    bool require_private) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status(errno == ENOENT ? StatusCode::kNotFound
@@ -61,7 +62,15 @@ Result<DhchapKey> ReadKeyFile(const std::string& path, bool require_private) {
   while (!view.empty() && std::strchr(" \t\r\n", view.back()) != nullptr) {
     view.remove_suffix(1);
   }
-  Result<DhchapKey> key = DhchapKey::Parse(view);
+  return SecretBytes(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(view.data()), view.size()));
+}
+
+Result<DhchapKey> ReadKeyFile(const std::string& path, bool require_private) {
+  NVMEOF_ASSIGN_OR_RETURN(SecretBytes text,
+                          ReadKeyFileText(path, require_private));
+  Result<DhchapKey> key = DhchapKey::Parse(std::string_view(
+      reinterpret_cast<const char*>(text.data()), text.size()));
   if (!key.ok()) {
     return Status(key.status().code(),
                   "key file " + path + ": " + std::string(key.status().message()));

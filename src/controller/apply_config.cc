@@ -193,7 +193,7 @@ class Applier {
     // Every key file is read now (it may have changed): one that cannot be
     // changes nothing.
     for (const KeyConfig& k : want_.keys) {
-      Result<auth::DhchapKey> key = auth::ReadKeyFile(k.path);
+      Result<KeyMaterial> key = ReadKeyMaterial(k.path, k.compat);
       if (!key.ok()) return key.status().WithContext("key " + k.name);
       read_keys_.emplace(k.name, std::move(key).value());
     }
@@ -447,7 +447,7 @@ class Applier {
   std::vector<Grow> grow_namespaces_;
   std::map<std::string, std::unique_ptr<Backend>> opened_bdevs_;
   DhchapPolicy policy_;
-  std::map<std::string, auth::DhchapKey> read_keys_;  // want_'s, by name
+  std::map<std::string, KeyMaterial> read_keys_;  // want_'s, by name
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<Backend>>
       opened_ns_;
   std::vector<std::string> done_;

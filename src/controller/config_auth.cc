@@ -24,12 +24,13 @@ Result<HostConfig> ReadHost(const Json& value, const std::string& path) {
   }
   if (!value.is_object()) {
     return ErrorAt(path, "must be a host NQN or an object "
-                         "{\"nqn\", \"dhchap_key\", \"dhchap_ctrlr_key\"}, "
+                         "{\"nqn\", \"dhchap_key\", \"dhchap_ctrlr_key\", "
+                         "\"psk\"}, "
                          "got " + Describe(value));
   }
   ObjectReader r(value, path);
   NVMEOF_RETURN_IF_ERROR(
-      r.CheckKnownKeys({"nqn", "dhchap_key", "dhchap_ctrlr_key"}));
+      r.CheckKnownKeys({"nqn", "dhchap_key", "dhchap_ctrlr_key", "psk"}));
   if (!r.Has("nqn")) return r.Missing("nqn");
   NVMEOF_ASSIGN_OR_RETURN(h.nqn, r.String("nqn", ""));
   if (Status v = ValidateNqn(h.nqn); !v.ok()) {
@@ -37,6 +38,10 @@ Result<HostConfig> ReadHost(const Json& value, const std::string& path) {
   }
   NVMEOF_ASSIGN_OR_RETURN(h.dhchap_key, r.String("dhchap_key", ""));
   NVMEOF_ASSIGN_OR_RETURN(h.dhchap_ctrlr_key, r.String("dhchap_ctrlr_key", ""));
+  NVMEOF_ASSIGN_OR_RETURN(h.psk, r.String("psk", ""));
+  if (r.Has("psk")) {
+    NVMEOF_RETURN_IF_ERROR(CheckKeyName(h.psk, r.PathOf("psk")));
+  }
   if (r.Has("dhchap_key")) {
     NVMEOF_RETURN_IF_ERROR(CheckKeyName(h.dhchap_key, r.PathOf("dhchap_key")));
   }
@@ -105,7 +110,7 @@ Result<std::vector<KeyConfig>> ReadKeys(const Json& value,
     const std::string item = IndexPath(path, i);
     NVMEOF_RETURN_IF_ERROR(ExpectObject(value[i], item));
     ObjectReader r(value[i], item);
-    NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys({"name", "path"}));
+    NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys({"name", "path", "compat"}));
     KeyConfig k;
     if (!r.Has("name")) return r.Missing("name");
     if (!r.Has("path")) return r.Missing("path");
@@ -115,6 +120,7 @@ Result<std::vector<KeyConfig>> ReadKeys(const Json& value,
     if (k.path.empty() || k.path[0] != '/') {
       return ErrorAt(r.PathOf("path"), "must be an absolute path");
     }
+    NVMEOF_ASSIGN_OR_RETURN(k.compat, r.Bool("compat", false));
     for (size_t j = 0; j < keys.size(); ++j) {
       if (keys[j].name == k.name) {
         return ErrorAt(r.PathOf("name"),
@@ -148,7 +154,8 @@ Status CheckHostKeys(const TargetConfig& config) {
       for (const auto& [field, name] :
            {std::pair<const char*, const std::string&>{"dhchap_key",
                                                        hosts[j].dhchap_key},
-            {"dhchap_ctrlr_key", hosts[j].dhchap_ctrlr_key}}) {
+            {"dhchap_ctrlr_key", hosts[j].dhchap_ctrlr_key},
+            {"psk", hosts[j].psk}}) {
         if (!name.empty() && !known(name)) {
           return ErrorAt(ChildPath(path, field),
                          "no key '" + name + "' in $.keys");
@@ -160,7 +167,8 @@ Status CheckHostKeys(const TargetConfig& config) {
 }
 
 Json HostJson(const HostConfig& host) {
-  if (host.dhchap_key.empty() && host.dhchap_ctrlr_key.empty()) {
+  if (host.dhchap_key.empty() && host.dhchap_ctrlr_key.empty() &&
+      host.psk.empty()) {
     return host.nqn;
   }
   Json j = {{"nqn", host.nqn}};
@@ -168,6 +176,7 @@ Json HostJson(const HostConfig& host) {
   if (!host.dhchap_ctrlr_key.empty()) {
     j["dhchap_ctrlr_key"] = host.dhchap_ctrlr_key;
   }
+  if (!host.psk.empty()) j["psk"] = host.psk;
   return j;
 }
 

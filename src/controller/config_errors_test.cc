@@ -97,7 +97,15 @@ TEST(ConfigErrorTest, ErrorsNameFilePathAndReason) {
        "t.json: $.subsystems[0].hosts[0].dhchap_secret: unknown field"},
       {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a", "hosts": [7]})"),
        "t.json: $.subsystems[0].hosts[0]: must be a host NQN or an object "
-       "{\"nqn\", \"dhchap_key\", \"dhchap_ctrlr_key\"}, got 7"},
+       "{\"nqn\", \"dhchap_key\", \"dhchap_ctrlr_key\", \"psk\"}, got 7"},
+      // TLS: a host's PSK is a key of the keyring; a port's mode by name.
+      {WithSubsystem(R"({"nqn": "nqn.2024-01.io.example:a",
+                         "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                    "psk": "p1"}]})"),
+       "t.json: $.subsystems[0].hosts[0].psk: no key 'p1' in $.keys"},
+      {R"({"ports": [{"id": 1, "port": 4420, "params": {"tls": "yes"}}]})",
+       "t.json: $.ports[0].params.tls: must be one of 'none', 'allowed', "
+       "'required', got 'yes'"},
       {R"({"keys": [{"name": "k1", "path": "k1.key"}]})",
        "t.json: $.keys[0].path: must be an absolute path"},
       {R"({"keys": [{"name": "k 1", "path": "/k1"}]})",

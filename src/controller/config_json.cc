@@ -78,6 +78,7 @@ Json PortJson(const PortConfig& p) {
   params["max_queue_size"] = p.params.max_queue_size;
   params["max_io_queues"] = p.params.max_io_queues;
   params["max_connections"] = p.params.max_connections;
+  params["tls"] = TlsModeName(p.params.tls);
   j["params"] = std::move(params);
   return j;
 }
@@ -101,7 +102,9 @@ std::string ToJson(const TargetConfig& config) {
   if (!config.keys.empty()) {
     Json keys = Json::array();
     for (const KeyConfig& k : config.keys) {
-      keys.push_back({{"name", k.name}, {"path", k.path}});
+      Json key = {{"name", k.name}, {"path", k.path}};
+      if (k.compat) key["compat"] = true;
+      keys.push_back(std::move(key));
     }
     j["keys"] = std::move(keys);
   }

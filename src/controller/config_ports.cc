@@ -39,7 +39,7 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
       {"in_capsule_data_size", "max_h2c_data", "c2h_data_pdu_size",
        "header_digest", "data_digest", "max_queue_size", "max_io_queues",
-       "max_connections"}));
+       "max_connections", "tls"}));
   PortParams p;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t icd, r.Size("in_capsule_data_size", 0, kMiB,
                                                p.in_capsule_data_size));
@@ -66,6 +66,10 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
       ReadUint(r, "max_io_queues", 1, 65534, p.max_io_queues));
   NVMEOF_RETURN_IF_ERROR(
       ReadUint(r, "max_connections", 1, 1000000, p.max_connections));
+  // In TlsMode's order.
+  NVMEOF_ASSIGN_OR_RETURN(size_t tls,
+                          r.Enum("tls", {"none", "allowed", "required"}, 0));
+  p.tls = static_cast<TlsMode>(tls);
   return p;
 }
 

@@ -286,6 +286,15 @@ TEST(ConfigTest, ToJsonRoundTrips) {
                                     {"nqn": "nqn.2024-01.io.example:host3",
                                      "dhchap_key": "k1",
                                      "dhchap_ctrlr_key": "k2"}]}]})",
+      R"({"keys": [{"name": "p1", "path": "/etc/nvmeof/p1"},
+                   {"name": "p2", "path": "/etc/nvmeof/p2", "compat": true}],
+          "ports": [{"id": 1, "port": 4420, "params": {"tls": "required"}},
+                    {"id": 2, "port": 4421, "params": {"tls": "allowed"}}],
+          "subsystems": [{"nqn": "nqn.2024-01.io.example:a",
+                          "hosts": [{"nqn": "nqn.2024-01.io.example:host1",
+                                     "psk": "p1"},
+                                    {"nqn": "nqn.2024-01.io.example:host2",
+                                     "psk": "p2", "dhchap_key": "p1"}]}]})",
   };
   for (const std::string& file : files) {
     TargetConfig config = ParseOrDie(file);

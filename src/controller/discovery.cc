@@ -23,10 +23,19 @@ std::vector<uint8_t> BuildDiscoveryLog(const Port& port,
     f.trtype = port.trtype;
     f.adrfam = port.ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
     f.subtype = subtype;
-    // Secure channel not specified (no TLS here), SQ flow control may be
-    // disabled: the value Linux nvmet sends, which nvme-cli 2.3 can name
-    // (it prints "unrecognized" for "not required" with the flag).
-    f.treq = kTreqSecureChannelNotSpecified | kTreqDisableSqFlowControl;
+    // Secure channel not specified, SQ flow control may be disabled: the
+    // value Linux nvmet sends, which nvme-cli 2.3 can name (it prints
+    // "unrecognized" for "not required" with the flag). A port that
+    // requires TLS says so, with TLS 1.3 in TSAS. One that merely allows it
+    // reports plain TCP, which every host can use: "not required" with TLS
+    // 1.3 would make libnvme's connect-all ask for secure concatenation
+    // (SECURITY.md 2.1), which is not TLS with a configured PSK.
+    const bool tls_required = port.params.transport.tls != nullptr &&
+                              port.params.transport.tls->mode ==
+                                  TlsMode::kRequired;
+    f.treq = (tls_required ? kTreqSecureChannelRequired
+                           : kTreqSecureChannelNotSpecified) |
+             kTreqDisableSqFlowControl;
     f.portid = port.id;
     f.cntlid = kCntlidDynamic;
     f.asqsz = 32;
@@ -34,14 +43,18 @@ std::vector<uint8_t> BuildDiscoveryLog(const Port& port,
     f.trsvcid = port.trsvcid;
     f.traddr = traddr;
     f.subnqn = nqn;
-    f.sectype = kSectypeNone;
+    f.sectype = tls_required ? kSectypeTls13 : kSectypeNone;
     if (referral != nullptr) {
       f.trtype = referral->trtype;
       f.adrfam = referral->ipv6 ? kAdrfamIpv6 : kAdrfamIpv4;
       f.traddr = referral->traddr;
       f.trsvcid = referral->trsvcid;
       f.portid = 0;
-      if (referral->secure_channel) f.treq = kTreqSecureChannelRequired;
+      f.sectype = kSectypeNone;
+      if (referral->secure_channel) {
+        f.treq = kTreqSecureChannelRequired;
+        f.sectype = kSectypeTls13;
+      }
     }
     Result<DiscoveryLogEntry> e = BuildDiscoveryLogEntry(f, '\0');
     if (e.ok()) entries.push_back(*e);

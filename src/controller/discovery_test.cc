@@ -20,8 +20,9 @@ TEST(DiscoveryLogTest, ListsWhatTheHostMayReachThenItself) {
   port.traddr = "0.0.0.0";
   port.trsvcid = "4420";
   DiscoveryView view;
-  view.subsystems = {std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &open),
-                     std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &closed)};
+  view.subsystems = {
+      std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &open),
+      std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &closed)};
   view.genctr = 9;
   std::vector<uint8_t> page = BuildDiscoveryLog(
       port, view, "nqn.2024-01.io.example:stranger", "10.1.2.3");
@@ -60,6 +61,36 @@ TEST(DiscoveryLogTest, ListsWhatTheHostMayReachThenItself) {
   EXPECT_EQ(std::string(e[0].traddr).substr(0, 9), "127.0.0.2");
   EXPECT_EQ(std::string(e[0].trsvcid).substr(0, 4), "8009");
   EXPECT_EQ(e[1].subtype, kSubtypeCurrentDiscovery);
+}
+
+// TLS: a port that requires it says so (TREQ required, TSAS TLS 1.3); one
+// that only allows it reports plain TCP, which every host can use (TLS 1.3
+// with "not required" would make libnvme ask for secure concatenation).
+TEST(DiscoveryLogTest, TlsPortsReportTheirSecureChannel) {
+  Subsystem open("nqn.2024-01.io.example:open", SubsystemType::kNvm);
+  DiscoveryView view;
+  view.subsystems = {
+      std::shared_ptr<const Subsystem>(std::shared_ptr<void>(), &open)};
+  for (TlsMode mode : {TlsMode::kNone, TlsMode::kAllowed, TlsMode::kRequired}) {
+    Port port;
+    port.traddr = "127.0.0.1";
+    port.trsvcid = "4420";
+    auto tls = std::make_shared<TlsServerParams>();
+    tls->mode = mode;
+    if (mode != TlsMode::kNone) port.params.transport.tls = tls;
+    std::vector<uint8_t> page = BuildDiscoveryLog(port, view, "", "");
+    DiscoveryLogEntry e[2];
+    std::memcpy(e, page.data() + sizeof(DiscoveryLogHeader), sizeof(e));
+    for (const DiscoveryLogEntry& x : e) {
+      const bool required = mode == TlsMode::kRequired;
+      EXPECT_EQ(x.treq & kTreqSecureChannelMask,
+                required ? kTreqSecureChannelRequired
+                         : kTreqSecureChannelNotSpecified)
+          << TlsModeName(mode);
+      EXPECT_EQ(x.tsas[0], required ? kSectypeTls13 : kSectypeNone)
+          << TlsModeName(mode);
+    }
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "auth/dhchap.h"
+#include "auth/tls_psk.h"
 #include "nvmeof/log.h"
 #include "nvmeof/proto/fabrics.h"
 #include "nvmeof/proto/nqn.h"
@@ -98,6 +99,35 @@ void WarnEmptyHostNqn(const std::array<uint8_t, 16>& hostid,
              HostIdHex(hostid).c_str(), subnqn.c_str());
 }
 
+// A queue over TLS carries the identity the host authenticated with: it
+// must be this host's, for this subsystem (a PSK is a host's key for one
+// subsystem, and the discovery NQN's identity only reaches discovery). A
+// host with a PSK connects over TLS only. False: refused (Connect Invalid
+// Host) and logged.
+bool SecureChannelAllows(Request& r, const ConnectCommand& c,
+                         const ConnectDataFields& d, const Subsystem& subsys,
+                         const std::string& hostnqn) {
+  const std::string identity = r.queue->tls_identity();
+  if (!identity.empty()) {
+    Result<auth::TlsIdentity> id = auth::ParseTlsIdentity(identity);
+    if (!id.ok() || id->hostnqn != hostnqn || id->subnqn != subsys.nqn()) {
+      Refuse(r, &c, &d, CommandSpecificStatus(sc::kConnectInvalidHost),
+             "its TLS identity \"" + identity + "\" is not this host's for " +
+                 subsys.nqn());
+      return false;
+    }
+    return true;
+  }
+  if (subsys.is_discovery()) return true;
+  std::optional<HostEntry> h = subsys.FindHost(hostnqn);
+  if (h && h->tls_key != nullptr) {
+    Refuse(r, &c, &d, CommandSpecificStatus(sc::kConnectInvalidHost),
+           "the host has a TLS PSK and connects only over TLS");
+    return false;
+  }
+  return true;
+}
+
 void ConnectAdmin(Request& r, const ConnectCommand& c,
                   const ConnectDataFields& d) {
   CommandQueue& q = *r.queue;
@@ -124,6 +154,7 @@ void ConnectAdmin(Request& r, const ConnectCommand& c,
            "the host is not allowed on this subsystem");
     return;
   }
+  if (!SecureChannelAllows(r, c, d, *subsys, hostnqn)) return;
   if (hostnqn.empty()) WarnEmptyHostNqn(hostid, subsys->nqn());
   if (d.cntlid != kCntlidDynamic) {
     // The dynamic controller model: the admin queue asks for any CNTLID.
@@ -198,6 +229,9 @@ void ConnectIo(Request& r, const ConnectCommand& c,
   if (ctrl->subsystem().is_discovery()) {
     RefuseParameter(r, &c, &d, kSqeQidOffset, false,
                     "a discovery controller has no I/O queues");
+    return;
+  }
+  if (!SecureChannelAllows(r, c, d, ctrl->subsystem(), std::string(d.hostnqn))) {
     return;
   }
   if (c.sqsize == 0 || c.sqsize >= ctrl->limits().max_queue_size) {

@@ -74,6 +74,7 @@ class ControllerQueue final : public CommandQueue {
   }
   size_t thread_index() const override { return thread_index_; }
   std::string peer_name() const override { return qp_->peer_name(); }
+  std::string tls_identity() const override { return qp_->tls_identity(); }
   bool bound() const override { return ctrl_ != nullptr; }
   uint16_t qid() const override { return qid_; }
   Controller& controller() const override { return *ctrl_; }

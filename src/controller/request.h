@@ -164,6 +164,9 @@ class CommandQueue {
   virtual TransportAddress local_address() const = 0;
   // Who is at the other end ("127.0.0.1:51234"), for logs.
   virtual std::string peer_name() const = 0;
+  // The TLS PSK identity the connection authenticated with; empty for
+  // plain TCP.
+  virtual std::string tls_identity() const { return {}; }
   // This loop's index, for per-thread counters.
   virtual size_t thread_index() const = 0;
 

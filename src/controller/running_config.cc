@@ -65,6 +65,7 @@ PortParams ToPortParams(const ListenParams& params) {
   if (q.max_connections > 0) {
     p.max_connections = static_cast<uint32_t>(q.max_connections);
   }
+  if (q.tls != nullptr) p.tls = q.tls->mode;
   return p;
 }
 
@@ -74,7 +75,9 @@ Result<TargetConfig> RunningConfig(const TargetImpl& target,
   out.threads = base.threads;
   out.log_level = base.log_level;
   out.max_connections = base.max_connections;
-  for (const KeyInfo& k : target.keys()) out.keys.push_back({k.name, k.path});
+  for (const KeyInfo& k : target.keys()) {
+    out.keys.push_back({k.name, k.path, k.compat});
+  }
   FromDhchapPolicy(target.dhchap_policy(), &out.dhchap_digests,
                    &out.dhchap_dhgroups);
 
@@ -93,7 +96,7 @@ Result<TargetConfig> RunningConfig(const TargetImpl& target,
     sc.model = s->model;
     sc.allow_any_host = s->allow_any_host();
     for (const auto& [nqn, e] : s->host_entries()) {
-      sc.hosts.push_back({nqn, e.dhchap_key, e.dhchap_ctrlr_key});
+      sc.hosts.push_back({nqn, e.dhchap_key, e.dhchap_ctrlr_key, e.psk});
     }
     sc.max_namespaces = s->max_namespaces;
     sc.min_cntlid = s->min_cntlid;

@@ -37,6 +37,7 @@
 
 namespace nvmeof::auth {
 struct DhchapKey;
+struct TlsKey;
 }  // namespace nvmeof::auth
 
 namespace nvmeof::controller {
@@ -190,6 +191,9 @@ struct HostEntry {
   std::string dhchap_ctrlr_key;  // key name
   std::shared_ptr<const auth::DhchapKey> host_key;
   std::shared_ptr<const auth::DhchapKey> ctrl_key;
+  std::string psk;  // key name: the host connects over TLS with it
+  std::shared_ptr<const auth::TlsKey> tls_key;
+  bool tls_compat = false;  // the key's pre-libnvme-1.16 derivation
 };
 
 enum class SubsystemType : uint8_t { kNvm, kDiscovery };

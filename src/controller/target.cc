@@ -46,7 +46,7 @@ Result<std::unique_ptr<Target>> Target::Create(const TargetConfig& config) {
   TargetImpl& impl = *target->impl_;
   impl.set_max_connections(static_cast<int>(config.max_connections));
   for (const KeyConfig& k : config.keys) {
-    NVMEOF_RETURN_IF_ERROR(impl.AddKey(k.name, k.path));
+    NVMEOF_RETURN_IF_ERROR(impl.AddKey(k.name, k.path, k.compat));
   }
   NVMEOF_ASSIGN_OR_RETURN(
       controller::DhchapPolicy policy,

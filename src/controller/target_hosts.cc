@@ -1,4 +1,5 @@
-// TargetImpl: the hosts a subsystem allows and their DH-HMAC-CHAP keys.
+// TargetImpl: the hosts a subsystem allows, their DH-HMAC-CHAP keys and
+// their TLS PSKs.
 //
 // Keys live in a keyring, by name, each read from a file only its owner
 // may read (SPDK's keyring_file_add_key); a host entry names its keys and
@@ -6,7 +7,9 @@
 // removed from the keyring stays with the hosts that use it, as in SPDK;
 // setting the host's keys again, or a reload, takes the keyring's current
 // ones). A queue of a host with a key authenticates (Authenticator) with
-// the hashes and DH groups the target allows.
+// the hashes and DH groups the target allows. A host with a PSK connects
+// over TLS: its listener finds the PSK by the identity it offers
+// (FindTlsPsk), and Connect checks that the identity is that host's.
 
 #include "auth/key_file.h"
 #include "controller/target_impl.h"
@@ -17,7 +20,26 @@ namespace nvmeof::controller {
 
 // ---- the keyring ----
 
-Status TargetImpl::AddKey(const std::string& name, const std::string& path) {
+Result<KeyMaterial> ReadKeyMaterial(const std::string& path, bool compat) {
+  NVMEOF_ASSIGN_OR_RETURN(auth::SecretBytes text, auth::ReadKeyFileText(path));
+  const std::string_view view(reinterpret_cast<const char*>(text.data()),
+                              text.size());
+  KeyMaterial m;
+  m.compat = compat;
+  if (view.starts_with("NVMeTLSkey-1:")) {
+    Result<auth::TlsKey> k = auth::TlsKey::Parse(view);
+    if (!k.ok()) return k.status().WithContext("key file " + path);
+    m.tls = std::make_shared<const auth::TlsKey>(std::move(k).value());
+    return m;
+  }
+  Result<auth::DhchapKey> k = auth::DhchapKey::Parse(view);
+  if (!k.ok()) return k.status().WithContext("key file " + path);
+  m.dhchap = std::make_shared<const auth::DhchapKey>(std::move(k).value());
+  return m;
+}
+
+Status TargetImpl::AddKey(const std::string& name, const std::string& path,
+                          bool compat) {
   if (Status v = auth::ValidateKeyName(name); !v.ok()) {
     return v.WithContext("key '" + name + "'");
   }
@@ -30,19 +52,18 @@ Status TargetImpl::AddKey(const std::string& name, const std::string& path) {
       return AlreadyExistsError("key " + name + " already exists");
     }
   }
-  NVMEOF_ASSIGN_OR_RETURN(auth::DhchapKey key, auth::ReadKeyFile(path));
+  NVMEOF_ASSIGN_OR_RETURN(KeyMaterial key, ReadKeyMaterial(path, compat));
   std::lock_guard<std::mutex> lock(mu_);
   if (FindKeyLocked(name) != nullptr) {
     return AlreadyExistsError("key " + name + " already exists");
   }
-  keys_.push_back(
-      {name, path, std::make_shared<const auth::DhchapKey>(std::move(key))});
+  keys_.push_back({name, path, std::move(key)});
   return Status();
 }
 
 void TargetImpl::SetKey(const std::string& name, const std::string& path,
-                        auth::DhchapKey key) {
-  auto shared = std::make_shared<const auth::DhchapKey>(std::move(key));
+                        KeyMaterial key) {
+  KeyMaterial shared = std::move(key);
   std::lock_guard<std::mutex> lock(mu_);
   for (KeyEntry& k : keys_) {
     if (k.name == name) {
@@ -72,10 +93,11 @@ std::vector<KeyInfo> TargetImpl::keys() const {
     size_t users = 0;
     for (const auto& s : created_) {
       for (const auto& [host, e] : s->host_entries()) {
-        users += (e.dhchap_key == k.name) + (e.dhchap_ctrlr_key == k.name);
+        users += (e.dhchap_key == k.name) + (e.dhchap_ctrlr_key == k.name) +
+                 (e.psk == k.name);
       }
     }
-    out.push_back({k.name, k.path, users});
+    out.push_back({k.name, k.path, users, k.key.tls != nullptr, k.key.compat});
   }
   return out;
 }
@@ -103,7 +125,11 @@ Result<HostEntry> TargetImpl::ResolveHost(const HostConfig& host) const {
       return NotFoundError("dhchap_key: no key " + host.dhchap_key +
                            " in the keyring");
     }
-    e.host_key = k->key;
+    if (k->key.dhchap == nullptr) {
+      return InvalidArgumentError("dhchap_key: key " + host.dhchap_key +
+                                  " is a TLS PSK, not a DH-HMAC-CHAP secret");
+    }
+    e.host_key = k->key.dhchap;
   }
   if (!host.dhchap_ctrlr_key.empty()) {
     const KeyEntry* k = FindKeyLocked(host.dhchap_ctrlr_key);
@@ -111,7 +137,26 @@ Result<HostEntry> TargetImpl::ResolveHost(const HostConfig& host) const {
       return NotFoundError("dhchap_ctrlr_key: no key " +
                            host.dhchap_ctrlr_key + " in the keyring");
     }
-    e.ctrl_key = k->key;
+    if (k->key.dhchap == nullptr) {
+      return InvalidArgumentError("dhchap_ctrlr_key: key " +
+                                  host.dhchap_ctrlr_key +
+                                  " is a TLS PSK, not a DH-HMAC-CHAP secret");
+    }
+    e.ctrl_key = k->key.dhchap;
+  }
+  if (!host.psk.empty()) {
+    const KeyEntry* k = FindKeyLocked(host.psk);
+    if (k == nullptr) {
+      return NotFoundError("psk: no key " + host.psk + " in the keyring");
+    }
+    if (k->key.tls == nullptr) {
+      return InvalidArgumentError("psk: key " + host.psk +
+                                  " is a DH-HMAC-CHAP secret, not a TLS PSK "
+                                  "(NVMeTLSkey-1)");
+    }
+    e.psk = host.psk;
+    e.tls_key = k->key.tls;
+    e.tls_compat = k->key.compat;
   }
   return e;
 }
@@ -172,6 +217,46 @@ std::unique_ptr<auth::ControllerAuth> TargetImpl::Authenticator(
     c.dhgroups = dhchap_.dhgroups;
   }
   return std::make_unique<auth::ControllerAuth>(std::move(c));
+}
+
+// ---- TLS ----
+
+Result<TlsPsk> TargetImpl::FindTlsPsk(const Port& port,
+                                      std::string_view identity) const {
+  NVMEOF_ASSIGN_OR_RETURN(auth::TlsIdentity id,
+                          auth::ParseTlsIdentity(identity));
+  std::optional<HostEntry> entry;
+  if (id.subnqn == kDiscoveryNqn) {
+    // Discovery over TLS: the host's key on any subsystem it may use.
+    for (const auto& s : subsystems()) {
+      std::optional<HostEntry> h = s->FindHost(id.hostnqn);
+      if (h && h->tls_key != nullptr) {
+        entry = std::move(h);
+        break;
+      }
+    }
+  } else {
+    std::shared_ptr<const Subsystem> s = FindSubsystem(id.subnqn);
+    if (s == nullptr) {
+      return NotFoundError("subsystem " + id.subnqn + " does not exist");
+    }
+    if (!port.Exposes(s.get())) {
+      return NotFoundError("subsystem " + id.subnqn +
+                           " is not exposed on this port");
+    }
+    entry = s->FindHost(id.hostnqn);
+  }
+  if (!entry || entry->tls_key == nullptr) {
+    return NotFoundError("host " + id.hostnqn + " has no PSK for " +
+                         id.subnqn);
+  }
+  NVMEOF_ASSIGN_OR_RETURN(
+      auth::SecretBytes psk,
+      auth::TlsPskForIdentity(*entry->tls_key, id, entry->tls_compat));
+  TlsPsk out;
+  out.key.assign(psk.data(), psk.data() + psk.size());
+  out.sha384 = id.hash == auth::TlsHash::kSha384;
+  return out;
 }
 
 // ---- hosts ----

@@ -369,6 +369,12 @@ ControllerQueuePairParams ToQueuePairParams(const PortParams& params) {
   q.allow_header_digest = params.header_digest;
   q.allow_data_digest = params.data_digest;
   q.max_connections = static_cast<int>(params.max_connections);
+  if (params.tls != TlsMode::kNone) {
+    // The PSK lookup is the target's: TargetImpl::Listen adds it.
+    auto tls = std::make_shared<TlsServerParams>();
+    tls->mode = params.tls;
+    q.tls = std::move(tls);
+  }
   return q;
 }
 

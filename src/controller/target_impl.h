@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "auth/dhchap.h"
+#include "auth/tls_psk.h"
 #include "controller/controller.h"
 #include "controller/queue.h"
 #include "controller/subsystem.h"
@@ -85,7 +86,19 @@ struct KeyInfo {
   std::string name;
   std::string path;
   size_t users = 0;  // host entries that name it
+  bool tls = false;  // a TLS PSK (else a DH-HMAC-CHAP secret)
+  bool compat = false;
 };
+
+// A key file's content: a DH-HMAC-CHAP secret or a TLS PSK, by its prefix.
+struct KeyMaterial {
+  std::shared_ptr<const auth::DhchapKey> dhchap;
+  std::shared_ptr<const auth::TlsKey> tls;
+  bool compat = false;  // TLS: the pre-libnvme-1.16 derivation
+};
+// Reads and parses the key file at `path` (key_file.h's checks).
+Result<KeyMaterial> ReadKeyMaterial(const std::string& path,
+                                    bool compat = false);
 
 // What DH-HMAC-CHAP may negotiate (empty: anything the host offers, its
 // first choice first).
@@ -160,9 +173,10 @@ class TargetImpl final : public QueueRegistry {
   // only its owner may read (SPDK's keyring_file_add_key). SetKey puts a
   // key read already (a reload: rotated or moved) in place of the one of
   // that name, or adds it; hosts take it when their keys are set again.
-  Status AddKey(const std::string& name, const std::string& path);
+  Status AddKey(const std::string& name, const std::string& path,
+                bool compat = false);
   void SetKey(const std::string& name, const std::string& path,
-              auth::DhchapKey key);
+              KeyMaterial key);
   Status RemoveKey(std::string_view name);
   std::vector<KeyInfo> keys() const;
   // The hashes and DH groups hosts may negotiate (SPDK's nvmf_set_config
@@ -272,6 +286,10 @@ class TargetImpl final : public QueueRegistry {
   uint64_t UptimeHours() const override;
   std::unique_ptr<auth::ControllerAuth> Authenticator(
       const Subsystem& subsystem, const std::string& hostnqn) const override;
+  // The TLS PSK for an identity a host offers on `port` (its listener's
+  // lookup): the host's key on the subsystem the identity names (for the
+  // discovery NQN, its key on any subsystem). Errors say why, never a key.
+  Result<TlsPsk> FindTlsPsk(const Port& port, std::string_view identity) const;
   // Loop thread only.
   size_t RegisterQueue(EventLoop* loop, ControllerQueue* q) override;
   void UnregisterQueue(EventLoop* loop, uint64_t id) override;
@@ -301,7 +319,7 @@ class TargetImpl final : public QueueRegistry {
   struct KeyEntry {
     std::string name;
     std::string path;
-    std::shared_ptr<const auth::DhchapKey> key;
+    KeyMaterial key;
   };
   // REQUIRES: mu_ held.
   const KeyEntry* FindKeyLocked(std::string_view name) const;

@@ -91,6 +91,18 @@ Status TargetImpl::AddListener(std::string_view nqn, TransportType trtype,
     }
     if (PortState* ps = FindPortLocked(static_cast<uint8_t>(trtype), traddr,
                                        trsvcid)) {
+      // TLS is the port's: a listener cannot change it.
+      auto mode = [](const ListenParams& p) {
+        return p.transport.tls != nullptr ? p.transport.tls->mode
+                                          : TlsMode::kNone;
+      };
+      if (mode(ps->port->params) != mode(params)) {
+        return InvalidArgumentError(
+            traddr + ":" + trsvcid + " already listens with TLS " +
+            std::string(TlsModeName(mode(ps->port->params))) +
+            ": a secure channel is set per port (a listener on another port "
+            "can differ)");
+      }
       if (discovery_only) {
         if (ps->keep) {
           return AlreadyExistsError("the discovery service already listens "
@@ -208,6 +220,13 @@ Status TargetImpl::Listen(PortState& ps) {
   qp_params.choose_loop = [this] { return NextLoop(); };
   qp_params.shared_connections = connections_;
   std::shared_ptr<Port> port = ps.port;
+  if (qp_params.tls != nullptr) {
+    auto tls = std::make_shared<TlsServerParams>(*qp_params.tls);
+    tls->find_psk = [this, port](std::string_view identity) {
+      return FindTlsPsk(*port, identity);
+    };
+    qp_params.tls = std::move(tls);
+  }
   auto listen = [&]() -> Result<std::unique_ptr<Listener>> {
     return transport->Listen(
         *threads_[0]->loop,

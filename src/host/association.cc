@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "auth/dhchap.h"
+#include "auth/tls_psk.h"
 #include "host/host_queue.h"
 #include "nvmeof/host.h"
 #include "nvmeof/proto/fabrics.h"
@@ -124,7 +125,28 @@ Result<std::unique_ptr<Association>> Association::Connect(
         "dhchap_ctrl_secret: bidirectional authentication needs the host "
         "secret (dhchap_secret) as well");
   }
+  std::shared_ptr<const TlsClientParams> tls;
+  if (!o.tls_key.empty()) {
+    Result<auth::TlsKey> k = auth::TlsKey::Parse(o.tls_key);
+    OPENSSL_cleanse(o.tls_key.data(), o.tls_key.size());
+    o.tls_key.clear();
+    if (!k.ok()) return k.status().WithContext("tls_key");
+    if (o.tls_identity_version != 0 && o.tls_identity_version != 1) {
+      return InvalidArgumentError("tls_identity_version: 0 or 1, not " +
+                                  std::to_string(o.tls_identity_version));
+    }
+    NVMEOF_ASSIGN_OR_RETURN(
+        auth::DerivedPsk d,
+        auth::DeriveTlsPsk(*k, o.hostnqn, o.subnqn, o.tls_identity_version,
+                           o.tls_compat));
+    auto params = std::make_shared<TlsClientParams>();
+    params->identity = std::move(d.identity);
+    params->psk.key.assign(d.psk.data(), d.psk.data() + d.psk.size());
+    params->psk.sha384 = d.hash == auth::TlsHash::kSha384;
+    tls = std::move(params);
+  }
   std::unique_ptr<Association> c(new Association(&loop, std::move(o)));
+  c->tls_ = std::move(tls);
   c->host_key_ = std::move(host_key);
   c->ctrl_key_ = std::move(ctrl_key);
   NVMEOF_RETURN_IF_ERROR(c->ConnectAdmin());
@@ -153,6 +175,7 @@ Result<std::unique_ptr<HostQueue>> Association::ConnectQueue(uint16_t qid,
   p.header_digest = options_.header_digest;
   p.data_digest = options_.data_digest;
   p.max_icd = max_icd;
+  p.tls = tls_;
   NVMEOF_ASSIGN_OR_RETURN(
       std::unique_ptr<HostQueue> q,
       HostQueue::Connect(*loop_, options_.address, p, options_.connect_timeout,

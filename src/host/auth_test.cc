@@ -7,14 +7,14 @@
 
 #include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "auth/dhchap.h"
-#include "controller/backend_registry.h"
 #include "controller/target_impl.h"
+#include "host/host_test_util.h"
 #include "nvmeof/host.h"
 #include "nvmeof/log.h"
 #include "nvmeof/tcp.h"
@@ -55,15 +55,8 @@ class HostAuthTest : public ::testing::Test {
 
   void StartTarget(const std::string& port) {
     target_ = std::make_unique<controller::TargetImpl>();
-    auto s = std::make_unique<controller::Subsystem>(
-        kNqn, controller::SubsystemType::kNvm);
-    BackendConfig bc;
-    bc.type = "ram";
-    bc.params["size"] = 1 << 20;
-    auto backend = controller::OpenBackend(bc);
-    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    s->AddNamespace(controller::Namespace::Create(1, std::move(*backend)));
-    s->set_allow_any_host(false);
+    auto s = host_test::RamSubsystem(kNqn);
+    ASSERT_NE(s, nullptr);
     controller::HostEntry e;
     e.host_key = std::make_shared<const auth::DhchapKey>(host_key_);
     e.ctrl_key = std::make_shared<const auth::DhchapKey>(ctrl_key_);
@@ -92,21 +85,7 @@ class HostAuthTest : public ::testing::Test {
 
   // A 4 KiB write then read of LBA `lba` on I/O queue `qid`.
   void WriteRead(uint16_t qid, uint32_t lba) {
-    std::vector<uint8_t> out = Bytes(static_cast<uint8_t>(lba), 4096), in(4096);
-    Sqe w{};
-    w.opcode = 0x01;
-    w.nsid = 1;
-    w.cdw10 = lba;
-    w.cdw12 = 4096 / 512 - 1;
-    host::Completion c =
-        assoc_->IoSync(qid, w, MemDesc(out.data(), out.size()), true);
-    ASSERT_TRUE(c.ok()) << c.status.ToString() << " "
-                        << NvmeStatusToString(c.nvme());
-    Sqe r = w;
-    r.opcode = 0x02;
-    c = assoc_->IoSync(qid, r, MemDesc(in.data(), in.size()));
-    ASSERT_TRUE(c.ok()) << c.status.ToString();
-    EXPECT_EQ(in, out);
+    host_test::WriteReadBack(*assoc_, qid, lba);
   }
 
   std::unique_ptr<EventLoop> loop_;
@@ -239,23 +218,7 @@ TEST_F(HostAuthTest, ReconnectAuthenticatesAgain) {
   const std::string port = port_;
   target_->Stop();
   target_.reset();
-  // Something notices the loss (a command), then the target is back.
-  Sqe sqe{};
-  sqe.opcode = 0x00;  // Flush
-  sqe.nsid = 1;
-  bool done = false;
-  assoc_->SubmitIo(1, sqe, {}, false, [&](host::Completion) { done = true; });
-  ASSERT_TRUE(loop_->RunUntil(
-      [&] { return assoc_->state() != host::Association::State::kLive; },
-      std::chrono::seconds(10)));
-  StartTarget(port);
-  ASSERT_TRUE(loop_->RunUntil(
-      [&] {
-        return done &&
-               assoc_->state() == host::Association::State::kLive &&
-               assoc_->reconnects() == 1;
-      },
-      std::chrono::seconds(20)));
+  host_test::LoseAndRecover(*loop_, *assoc_, [&] { StartTarget(port); });
   EXPECT_TRUE(assoc_->auth_bidirectional());
   WriteRead(2, 48);
 }

@@ -134,6 +134,7 @@ Result<HostConfig> HostParams(const Json& p) {
   NVMEOF_ASSIGN_OR_RETURN(h.nqn, RequiredString(r, "host"));
   NVMEOF_ASSIGN_OR_RETURN(h.dhchap_key, r.String("dhchap_key", ""));
   NVMEOF_ASSIGN_OR_RETURN(h.dhchap_ctrlr_key, r.String("dhchap_ctrlr_key", ""));
+  NVMEOF_ASSIGN_OR_RETURN(h.psk, r.String("psk", ""));
   return h;
 }
 
@@ -141,6 +142,7 @@ Json HostJson(const std::string& nqn, const controller::HostEntry& e) {
   Json j = {{"nqn", nqn}};
   if (!e.dhchap_key.empty()) j["dhchap_key"] = e.dhchap_key;
   if (!e.dhchap_ctrlr_key.empty()) j["dhchap_ctrlr_key"] = e.dhchap_ctrlr_key;
+  if (!e.psk.empty()) j["psk"] = e.psk;
   return j;
 }
 

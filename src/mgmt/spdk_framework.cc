@@ -171,7 +171,9 @@ class FrameworkMethods {
               {{"nqn", nqn},
                {"listen_address",
                 AddressJson(port->ipv6, port->traddr, port->trsvcid)},
-               {"secure_channel", false}}}});
+               {"secure_channel",
+                port->params.transport.tls != nullptr &&
+                    port->params.transport.tls->mode == TlsMode::kRequired}}}});
       }
     }
     return out;

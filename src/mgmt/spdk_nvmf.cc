@@ -192,8 +192,8 @@ class NvmfMethods {
   // ---- listeners ----
 
   RpcReply ListenerChange(const Json& p, bool add) {
-    Status keys = add ? CheckKeys(p, "params", {"nqn", "listen_address"},
-                                  {{"secure_channel", false}})
+    Status keys = add ? CheckKeys(p, "params",
+                                  {"nqn", "listen_address", "secure_channel"})
                       : CheckKeys(p, "params", {"nqn", "listen_address"});
     if (!keys.ok()) return Invalid(keys);
     ObjectReader r(p, "params");
@@ -207,8 +207,13 @@ class NvmfMethods {
       return Invalid("there is no TCP transport: nvmf_create_transport -t TCP "
                      "first");
     }
+    // --secure-channel: TLS only on this listener (its port).
+    Result<bool> secure = r.Bool("secure_channel", false);
+    if (!secure.ok()) return Invalid(secure.status());
+    PortParams port_params = s_.tcp;
+    if (*secure) port_params.tls = TlsMode::kRequired;
     controller::ListenParams params;
-    params.transport = controller::ToQueuePairParams(s_.tcp);
+    params.transport = controller::ToQueuePairParams(port_params);
     params.max_io_queues = s_.tcp.max_io_queues;
     Status st = add ? t_.AddListener(*nqn, TransportType::kTcp, a->traddr,
                                      a->trsvcid, params)
@@ -327,12 +332,9 @@ class NvmfMethods {
 
   RpcReply AddHost(const Json& p) {
     if (Status s = CheckKeys(p, "params",
-                             {"nqn", "host", "dhchap_key", "dhchap_ctrlr_key"});
+                             {"nqn", "host", "dhchap_key", "dhchap_ctrlr_key",
+                              "psk"});
         !s.ok()) {
-      // TLS comes with its own issue.
-      if (p.contains("psk")) {
-        return Invalid("params.psk: TLS pre-shared keys are not supported yet");
-      }
       return Invalid(s);
     }
     RpcReply fail;

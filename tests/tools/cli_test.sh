@@ -595,5 +595,35 @@ refuse "gen-tls-key --hmac 3" 'Invalid HMAC identifier 3' "$TOOL" gen-tls-key --
 refuse "gen-tls-key --identity 2" 'Invalid TLS identity version 2' "$TOOL" gen-tls-key --identity 2
 refuse "gen-tls-key: a secret of the wrong length" 'Invalid key length (2 bytes)' "$TOOL" gen-tls-key -s 0011
 refuse "gen-tls-key --insert (no kernel keyring here)" 'not supported' "$TOOL" gen-tls-key --insert -c nqn.psk-test-subsys
+# ---- TLS: a port that requires it, a host with a PSK (README "TLS") ----
+tport=$(free_port)
+tnqn=nqn.2024-11.io.nvmeof:tls
+thost=nqn.2024-11.io.nvmeof:tls-host
+"$TOOL" gen-tls-key >"$work/psk"
+chmod 600 "$work/psk"
+cat >"$work/tls.json" <<JSON
+{"keys": [{"name": "psk1", "path": "$work/psk"}],
+ "subsystems": [{"nqn": "$tnqn",
+                 "hosts": [{"nqn": "$thost", "psk": "psk1"}],
+                 "namespaces": [{"backend": "ram", "size": "16M"}]}],
+ "ports": [{"id": 1, "address": "127.0.0.1", "port": $tport,
+            "params": {"tls": "required"}}]}
+JSON
+if start_daemon 7 "TLS required" "$TARGET" --config "$work/tls.json" --threads 1; then
+  tpid=$started_pid
+  TIO=(--traddr 127.0.0.1 --trsvcid "$tport" --nqn "$tnqn" --hostnqn "$thost")
+  head -c 1048576 /dev/urandom >"$work/tdata"
+  check "TLS: write 1 MiB with the key file" "$TOOL" write "${TIO[@]}" --tls-key "$work/psk" -s 0 -d "$work/tdata"
+  check "TLS: read it back with the key itself, identity 1, digests" bash -c "'$TOOL' read ${TIO[*]} --tls --tls-key \"\$(cat '$work/psk')\" --tls-identity 1 -g -G -s 0 -c 2047 | cmp - '$work/tdata'"
+  check "TLS: discovery over TLS says TLS is required" bash -c "'$TOOL' discover -a 127.0.0.1 -s $tport --hostnqn $thost --tls-key '$work/psk' | grep -q 'treq:    required'"
+  refuse "TLS: a plain host is refused" 'Connection' "$TOOL" id-ctrl "${TIO[@]}"
+  refuse "TLS: a wrong key is refused" 'Connection' "$TOOL" id-ctrl "${TIO[@]}" --tls-key "$("$TOOL" gen-tls-key)"
+  refuse "TLS: --tls without a key" 'needs --tls-key' "$TOOL" id-ctrl "${TIO[@]}" --tls
+  check "TLS: the target still serves" "$TOOL" id-ctrl "${TIO[@]}" --tls-key "$work/psk"
+  stop_daemon 7 "$tpid"
+else
+  fail=$((fail + 1)); echo "FAIL TLS target did not start"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
