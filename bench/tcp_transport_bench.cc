@@ -21,6 +21,13 @@ void BM_TcpIo(benchmark::State& state) {
   const uint32_t io_size = static_cast<uint32_t>(state.range(1));
   const int qd = static_cast<int>(state.range(2));
   const bool digests = state.range(3) != 0;
+  const bool tls = state.range(4) != 0;
+  // TLS: a fixed SHA-256 PSK for both ends (the derivations are not on the
+  // data path).
+  TlsPsk psk;
+  psk.key.assign(32, 0x5a);
+  const std::string identity =
+      "NVMe0R01 nqn.2014-08.org.example:h nqn.2014-08.org.example:s";
   RegisterTcpTransport();
   auto loop = std::move(EventLoop::Create()).value();
   Transport* t = TransportRegistry::Global().Find(TransportType::kTcp);
@@ -35,6 +42,14 @@ void BM_TcpIo(benchmark::State& state) {
   };
   ControllerQueuePairParams cp;
   cp.max_io_icd = 8192;
+  if (tls) {
+    auto server = std::make_shared<TlsServerParams>();
+    server->mode = TlsMode::kRequired;
+    server->find_psk = [psk](std::string_view) -> Result<TlsPsk> {
+      return psk;
+    };
+    cp.tls = std::move(server);
+  }
   auto listener = t->Listen(
       *loop, {TransportType::kTcp, "127.0.0.1", "0"}, cp,
       [&](std::unique_ptr<QueuePair> qp) {
@@ -81,6 +96,12 @@ void BM_TcpIo(benchmark::State& state) {
   hp.queue_size = static_cast<uint16_t>(qd * 2);
   hp.max_icd = 8192;
   hp.header_digest = hp.data_digest = digests;
+  if (tls) {
+    auto client = std::make_shared<TlsClientParams>();
+    client->identity = identity;
+    client->psk = psk;
+    hp.tls = std::move(client);
+  }
   t->Connect(*loop, (*listener)->address(), hp,
              {[](Status) {},
               [&](CapsulePtr rsp) {
@@ -131,15 +152,18 @@ void BM_TcpIo(benchmark::State& state) {
   for (auto& h : held) h.reset();
 }
 
-// {write, io size, queue depth, digests}
+// {write, io size, queue depth, digests, TLS}
 BENCHMARK(BM_TcpIo)
-    ->ArgNames({"write", "size", "qd", "digests"})
-    ->Args({0, 4096, 1, 0})
-    ->Args({0, 4096, 32, 0})
-    ->Args({1, 4096, 32, 0})
-    ->Args({0, 131072, 16, 0})
-    ->Args({0, 4096, 32, 1})
-    ->Args({0, 131072, 16, 1})
+    ->ArgNames({"write", "size", "qd", "digests", "tls"})
+    ->Args({0, 4096, 1, 0, 0})
+    ->Args({0, 4096, 32, 0, 0})
+    ->Args({1, 4096, 32, 0, 0})
+    ->Args({0, 131072, 16, 0, 0})
+    ->Args({0, 4096, 32, 1, 0})
+    ->Args({0, 131072, 16, 1, 0})
+    ->Args({0, 4096, 32, 0, 1})
+    ->Args({1, 4096, 32, 0, 1})
+    ->Args({0, 131072, 16, 0, 1})
     ->UseRealTime();
 
 }  // namespace
