@@ -3,9 +3,12 @@
 // each end reports, and a TLS client that is not ours (OpenSSL used
 // directly, as `openssl s_client -psk` would) getting an ICResp through TLS.
 
+#include "tcp/tls_stream.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -213,6 +216,129 @@ TEST_F(TlsTest, ForeignTlsClientGetsAnIcResp) {
   EXPECT_EQ(icresp[0], 0x01) << "ICResp PDU type";
   EXPECT_EQ(icresp[2], 128) << "HLEN";
   EXPECT_EQ(accepted_identity_, kIdentity);
+}
+
+// The TLS byte stream itself, over a socket pair whose bytes this test
+// carries from one end to the other in chunks of every size from 1 byte
+// (each record split at every offset) to all at once (records merged),
+// reading as the event loop does: only while the socket is readable or the
+// stream says it holds input (HasBufferedInput). Every plaintext byte must
+// arrive, in order, and writes of every shape must go out.
+class TlsRelay {
+ public:
+  TlsRelay() {
+    int a[2], b[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+    client_wire_ = Fd(a[1]);
+    server_wire_ = Fd(b[1]);
+    auto cp = std::make_shared<TlsClientParams>();
+    cp->identity = kIdentity;
+    cp->psk = Psk(1);
+    auto sp = std::make_shared<TlsServerParams>();
+    sp->mode = TlsMode::kRequired;
+    sp->find_psk = [](std::string_view) -> Result<TlsPsk> { return Psk(1); };
+    client_ = tcp::MakeClientStream(Fd(a[0]), cp);
+    server_ = tcp::MakeServerStream(Fd(b[0]), sp);
+  }
+
+  // Moves up to `chunk` bytes each way between the two wires; the bytes
+  // moved.
+  size_t Carry(size_t chunk) {
+    return Move(client_wire_.get(), server_wire_.get(), chunk) +
+           Move(server_wire_.get(), client_wire_.get(), chunk);
+  }
+
+  // Reads from `s` as a loop would, in reads of at most `piece` bytes.
+  static void Drain(tcp::ByteStream& s, std::vector<uint8_t>& got,
+                    size_t piece) {
+    for (int guard = 0; guard < 1000000; ++guard) {
+      pollfd p{s.fd(), POLLIN, 0};
+      if (!s.HasBufferedInput() && poll(&p, 1, 0) != 1) return;
+      uint8_t buf[20000];
+      iovec iov[2] = {{buf, piece / 2}, {buf + piece / 2, piece - piece / 2}};
+      const ssize_t n = s.Read(iov, 2);
+      if (n <= 0) {
+        if (n < 0 && errno == EAGAIN && !s.HasBufferedInput()) return;
+        if (n < 0 && errno == EAGAIN) continue;
+        return;  // the end, or an error: the caller's check finds it
+      }
+      got.insert(got.end(), buf, buf + n);
+    }
+  }
+
+  // Sends what the stream takes of `data` from `*off`, then flushes
+  // what it holds.
+  static void Push(tcp::ByteStream& s, const std::vector<uint8_t>& data,
+                   size_t* off, size_t piece) {
+    std::vector<iovec> iov;
+    for (size_t o = *off; o < data.size() && iov.size() < 8; o += piece) {
+      iov.push_back({const_cast<uint8_t*>(data.data()) + o,
+                     std::min(piece, data.size() - o)});
+    }
+    const ssize_t n = s.Write(iov.data(), iov.size());
+    if (n > 0) *off += static_cast<size_t>(n);
+    while (s.HasPendingOutput() && s.Write(nullptr, 0) >= 0) {
+    }
+  }
+
+  tcp::ByteStream& client() { return *client_; }
+  tcp::ByteStream& server() { return *server_; }
+
+ private:
+  static size_t Move(int from, int to, size_t chunk) {
+    uint8_t buf[65536];
+    size_t moved = 0;
+    for (;;) {
+      const ssize_t n = recv(from, buf, std::min(chunk, sizeof(buf)), MSG_PEEK);
+      if (n <= 0) return moved;
+      const ssize_t w = send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+      if (w <= 0) return moved;
+      EXPECT_EQ(recv(from, buf, static_cast<size_t>(w), 0), w);
+      moved += static_cast<size_t>(w);
+      if (chunk < sizeof(buf)) return moved;  // one chunk per call
+    }
+  }
+
+  Fd client_wire_, server_wire_;
+  std::unique_ptr<tcp::ByteStream> client_, server_;
+};
+
+TEST(TlsStreamTest, RecordsSplitAndMergedAtEveryOffset) {
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{100},
+                       size_t{16389}, size_t{65536}}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    TlsRelay r;
+    std::vector<uint8_t> up(chunk == 1 ? 40000 : 300000), down(70000);
+    for (size_t i = 0; i < up.size(); ++i)
+      up[i] = static_cast<uint8_t>(i * 31 + 3);
+    for (size_t i = 0; i < down.size(); ++i)
+      down[i] = static_cast<uint8_t>(i * 17 + 5);
+    std::vector<uint8_t> got_up, got_down;
+    size_t up_off = 0, down_off = 0;
+    for (int turn = 0; turn < 2000000; ++turn) {
+      // Mixed shapes: small pieces from the client, large from the server
+      // once it is open (it cannot write before the handshake is done).
+      TlsRelay::Push(r.client(), up, &up_off, 24 + turn % 4096);
+      if (!r.server().tls_identity().empty()) {
+        TlsRelay::Push(r.server(), down, &down_off, 8192 + turn % 9000);
+      }
+      const size_t moved = r.Carry(chunk);
+      TlsRelay::Drain(r.server(), got_up, 1 + turn % 17000);
+      TlsRelay::Drain(r.client(), got_down, 4096);
+      if (got_up.size() == up.size() && got_down.size() == down.size()) break;
+      if (moved == 0 && up_off == up.size() && down_off == down.size() &&
+          !r.client().HasPendingOutput() && !r.server().HasPendingOutput() &&
+          r.Carry(chunk) == 0) {
+        break;  // nothing moves any more
+      }
+    }
+    EXPECT_EQ(r.server().tls_identity(), kIdentity);
+    ASSERT_EQ(got_up.size(), up.size());
+    EXPECT_TRUE(got_up == up);
+    ASSERT_EQ(got_down.size(), down.size());
+    EXPECT_TRUE(got_down == down);
+  }
 }
 
 }  // namespace
