@@ -153,6 +153,10 @@ struct PortParams {
   // this port), "required" (SPDK's --secure-channel). A host listed with a
   // "psk" connects only over TLS, with that key.
   TlsMode tls = TlsMode::kNone;
+  // TLS key exchange: PSK with (EC)DHE always; PSK-only (psk_ke, no
+  // forward secrecy) too unless this is false (NVMe/TCP 3.6.1.3: a
+  // controller shall allow disabling it).
+  bool tls_psk_ke = true;
 
   bool operator==(const PortParams&) const = default;
 };

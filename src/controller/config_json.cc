@@ -79,6 +79,7 @@ Json PortJson(const PortConfig& p) {
   params["max_io_queues"] = p.params.max_io_queues;
   params["max_connections"] = p.params.max_connections;
   params["tls"] = TlsModeName(p.params.tls);
+  params["tls_psk_ke"] = p.params.tls_psk_ke;
   j["params"] = std::move(params);
   return j;
 }

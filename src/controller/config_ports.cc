@@ -39,7 +39,7 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   NVMEOF_RETURN_IF_ERROR(r.CheckKnownKeys(
       {"in_capsule_data_size", "max_h2c_data", "c2h_data_pdu_size",
        "header_digest", "data_digest", "max_queue_size", "max_io_queues",
-       "max_connections", "tls"}));
+       "max_connections", "tls", "tls_psk_ke"}));
   PortParams p;
   NVMEOF_ASSIGN_OR_RETURN(uint64_t icd, r.Size("in_capsule_data_size", 0, kMiB,
                                                p.in_capsule_data_size));
@@ -70,6 +70,7 @@ Result<PortParams> ReadPortParams(const Json& value, const std::string& path) {
   NVMEOF_ASSIGN_OR_RETURN(size_t tls,
                           r.Enum("tls", {"none", "allowed", "required"}, 0));
   p.tls = static_cast<TlsMode>(tls);
+  NVMEOF_ASSIGN_OR_RETURN(p.tls_psk_ke, r.Bool("tls_psk_ke", true));
   return p;
 }
 

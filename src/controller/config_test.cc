@@ -1,17 +1,16 @@
-#include "nvmeof/target_config.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <array>
-#include <set>
 #include <cstdlib>
+#include <set>
 #include <string>
 
 #include "controller/backends/common.h"
 #include "controller/config_test_util.h"
 #include "controller/config_values.h"
 #include "controller/target_impl.h"
+#include "nvmeof/target_config.h"
 
 namespace nvmeof::controller {
 namespace {
@@ -288,7 +287,8 @@ TEST(ConfigTest, ToJsonRoundTrips) {
                                      "dhchap_ctrlr_key": "k2"}]}]})",
       R"({"keys": [{"name": "p1", "path": "/etc/nvmeof/p1"},
                    {"name": "p2", "path": "/etc/nvmeof/p2", "compat": true}],
-          "ports": [{"id": 1, "port": 4420, "params": {"tls": "required"}},
+          "ports": [{"id": 1, "port": 4420,
+                     "params": {"tls": "required", "tls_psk_ke": false}},
                     {"id": 2, "port": 4421, "params": {"tls": "allowed"}}],
           "subsystems": [{"nqn": "nqn.2024-01.io.example:a",
                           "hosts": [{"nqn": "nqn.2024-01.io.example:host1",

@@ -65,7 +65,10 @@ PortParams ToPortParams(const ListenParams& params) {
   if (q.max_connections > 0) {
     p.max_connections = static_cast<uint32_t>(q.max_connections);
   }
-  if (q.tls != nullptr) p.tls = q.tls->mode;
+  if (q.tls != nullptr) {
+    p.tls = q.tls->mode;
+    p.tls_psk_ke = q.tls->allow_psk_only;
+  }
   return p;
 }
 

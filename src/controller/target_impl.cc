@@ -373,6 +373,7 @@ ControllerQueuePairParams ToQueuePairParams(const PortParams& params) {
     // The PSK lookup is the target's: TargetImpl::Listen adds it.
     auto tls = std::make_shared<TlsServerParams>();
     tls->mode = params.tls;
+    tls->allow_psk_only = params.tls_psk_ke;
     q.tls = std::move(tls);
   }
   return q;
